@@ -1,0 +1,78 @@
+package dev.zeroq.cli;
+
+import dev.zeroq.eval.Accuracy;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.io.Dataset;
+import dev.zeroq.onnx.OnnxModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code zeroq eval MODEL --images F --labels F}: top-1 accuracy. */
+@Command(name = "eval", description = "Top-1 accuracy of a model on labelled images (IDX or .npy).")
+final class EvalCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL", description = "ONNX model file.")
+    Path model;
+
+    @Option(names = "--images", required = true, paramLabel = "F",
+            description = "Images: IDX (.gz or raw, pixels scaled to [0,1] then normalized) or float32 NCHW .npy.")
+    Path images;
+
+    @Option(names = "--labels", required = true, paramLabel = "F", description = "Labels: IDX or .npy.")
+    Path labels;
+
+    @Option(names = "--mean", defaultValue = "0", description = "Mean subtracted from IDX pixels in [0,1] (default 0).")
+    float mean;
+
+    @Option(names = "--std", defaultValue = "1", description = "Std dividing IDX pixels after the mean (default 1).")
+    float std;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Use only the first N images (0 = all).")
+    int limit;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Mixin
+    CommonOptions common;
+
+    @Override
+    public Integer call() {
+        if (batch < 1) {
+            throw dev.zeroq.ZeroqException.badInput("--batch must be at least 1, got " + batch);
+        }
+        if (limit < 0) {
+            throw dev.zeroq.ZeroqException.badInput("--limit must be 0 (all) or positive, got " + limit);
+        }
+        OnnxModel m = Models.load(model);
+        Dataset data = Dataset.load(images, labels, mean, std, limit == 0 ? Integer.MAX_VALUE : limit);
+        Executor exec = new Executor(m.graph(), Models.backend(common).backend());
+        exec.checkInput(data.images());
+        long t0 = System.nanoTime();
+        Accuracy.Top1 r;
+        try (Progress p = Progress.start("eval", data.labels().length, 1000, "img")) {
+            r = Accuracy.top1(exec, data.images(), data.labels(), batch, p::stepTo);
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (common.json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("model", model.toString());
+            o.put("images", r.total());
+            o.put("correct", r.correct());
+            o.put("top1", r.top1());
+            o.put("device", exec.backend().name());
+            o.put("seconds", secs);
+            Output.json(System.out, o);
+        } else {
+            System.out.printf("top-1 %.2f %% (%d of %d images) on %s in %.1f s%n", 100 * r.top1(), r.correct(),
+                    r.total(), exec.backend().name(), secs);
+        }
+        return 0;
+    }
+}
