@@ -48,6 +48,60 @@ public interface Backend {
     /** Per-axis slice with explicit, already clamped starts/ends and positive or negative steps. */
     Tensor slice(Tensor x, int[] starts, int[] ends, int[] axes, int[] steps);
 
+    // ---- Backward (gradient with respect to the op's data input only; parameters stay fixed) ----
+
+    /**
+     * dL/dx of {@link #conv2d} given dL/dy. The default is a forward convolution of the stride-dilated
+     * gradient with the spatially flipped, in/out-transposed weights, so it is as fast as this backend's
+     * conv2d; {@code ref} overrides it with the plain scatter loops it is checked against.
+     *
+     * @param inputShape the shape of x, (N, Cin, H, W)
+     */
+    default Tensor conv2dBackwardData(Tensor gradOut, Tensor w, ConvSpec spec, int[] inputShape) {
+        return Gradients.conv2dBackwardData(this, gradOut, w, spec, inputShape);
+    }
+
+    /** dL/dx of inference-mode BatchNorm: gradOut·scale/sqrt(var + eps) per channel. */
+    default Tensor batchNormBackward(Tensor gradOut, Tensor scale, Tensor var, float eps) {
+        return Gradients.batchNormBackward(gradOut, scale, var, eps);
+    }
+
+    /** gradOut·f'(x), element-wise. */
+    default Tensor activationBackward(Tensor x, Tensor gradOut, Activation f) {
+        return Gradients.activationBackward(x, gradOut, f);
+    }
+
+    /** Routes each output gradient to the first maximum of its window. */
+    default Tensor maxPoolBackward(Tensor x, Tensor gradOut, PoolSpec spec) {
+        return Gradients.maxPoolBackward(x, gradOut, spec);
+    }
+
+    default Tensor avgPoolBackward(Tensor gradOut, PoolSpec spec, int[] inputShape) {
+        return Gradients.avgPoolBackward(gradOut, spec, inputShape);
+    }
+
+    /** Sums a broadcast gradient back to {@code shape} (the reverse of numpy broadcasting). */
+    default Tensor sumToShape(Tensor grad, int[] shape) {
+        return Gradients.sumToShape(grad, shape);
+    }
+
+    /** Writes a slice's gradient back into a zero tensor of the input's shape. */
+    default Tensor sliceBackward(Tensor gradOut, int[] inputShape, int[] starts, int[] axes, int[] steps) {
+        return Gradients.sliceBackward(gradOut, inputShape, starts, axes, steps);
+    }
+
+    /**
+     * The ZeroQ BatchNorm-statistics loss of one tensor and its gradient (ZEROQ.md §1):
+     * L = (1/N) Σ_n Σ_c [(μ_c − m[n,c])² + (σ_c − s[n,c])²], with m, s the per-image per-channel mean and
+     * std (unbiased variance over H·W, plus eps under the root).
+     */
+    default BnStatLoss bnStatisticLoss(Tensor x, float[] mean, float[] std, float eps) {
+        return Gradients.bnStatisticLoss(x, mean, std, eps);
+    }
+
+    /** A loss value and its gradient with respect to the tensor it was computed from. */
+    record BnStatLoss(double loss, Tensor grad) {}
+
     enum BinaryOp {
         ADD, SUB, MUL, DIV;
 

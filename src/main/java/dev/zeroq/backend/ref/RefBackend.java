@@ -370,4 +370,10 @@ public class RefBackend implements Backend {
         }
         return out;
     }
+
+    /** The oracle for conv backward: the plain scatter loops, never the conv-of-flipped-weights shortcut. */
+    @Override
+    public Tensor conv2dBackwardData(Tensor gradOut, Tensor w, ConvSpec spec, int[] inputShape) {
+        return dev.zeroq.backend.Gradients.scatterConvBackward(gradOut, w, spec, inputShape);
+    }
 }
