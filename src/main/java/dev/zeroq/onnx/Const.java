@@ -27,6 +27,11 @@ record Const(int[] shape, long[] ints, float[] floats) {
         }
     }
 
+    @Override
+    public int[] shape() {
+        return shape.clone();
+    }
+
     static Const ofInts(int[] shape, long... v) {
         return new Const(shape, v, null);
     }
