@@ -35,7 +35,8 @@ public final class OnnxTestModels {
         private int count;
 
         private Builder(long opset) {
-            model.setIrVersion(8).setProducerName("zeroq-tests").setProducerVersion("1")
+            // ONNX Runtime checks that the IR version is recent enough for the opset.
+            model.setIrVersion(opset >= 21 ? 10 : opset >= 19 ? 9 : 8).setProducerName("zeroq-tests").setProducerVersion("1")
                     .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
         }
 
