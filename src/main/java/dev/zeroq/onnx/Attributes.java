@@ -4,6 +4,7 @@ import dev.zeroq.ZeroqException;
 import dev.zeroq.onnx.proto.AttributeProto;
 import dev.zeroq.onnx.proto.NodeProto;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -56,7 +57,7 @@ final class Attributes {
         long[] v = getInts(name);
         int[] out = new int[length];
         if (v == null) {
-            java.util.Arrays.fill(out, dflt);
+            Arrays.fill(out, dflt);
             return out;
         }
         if (v.length != length) {

@@ -19,6 +19,7 @@ import dev.zeroq.onnx.proto.TensorProto.DataType;
 import dev.zeroq.onnx.proto.TensorShapeProto;
 import dev.zeroq.onnx.proto.TypeProto;
 import dev.zeroq.onnx.proto.ValueInfoProto;
+import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -321,7 +322,7 @@ final class Converter {
                 int[] perm = new int[r];
                 long[] p = at.getInts("perm");
                 for (int i = 0; i < r; i++) {
-                    perm[i] = p == null ? r - 1 - i : dev.zeroq.tensor.Shapes.axis(Math.toIntExact(p[i]), r);
+                    perm[i] = p == null ? r - 1 - i : Shapes.axis(Math.toIntExact(p[i]), r);
                 }
                 if (p != null && p.length != r) {
                     throw new IllegalArgumentException("perm has " + p.length + " entries for rank " + r);
@@ -449,7 +450,7 @@ final class Converter {
                 axes[i] = i;
             }
         }
-        int[] norm = Arrays.stream(axes).mapToInt(a -> dev.zeroq.tensor.Shapes.axis(Math.toIntExact(a), r))
+        int[] norm = Arrays.stream(axes).mapToInt(a -> Shapes.axis(Math.toIntExact(a), r))
                 .sorted().distinct().toArray();
         emit(name, new Op.ReduceMean(norm, at.getInt("keepdims", 1) != 0), List.of(real(ins.getFirst())), List.of(out));
     }
@@ -457,7 +458,7 @@ final class Converter {
     private void split(NodeProto n, String name, List<String> ins, Attributes at) {
         int[] x = shape1(ins.getFirst());
         int[] x2 = shape2(ins.getFirst());
-        int axis = dev.zeroq.tensor.Shapes.axis((int) at.getInt("axis", 0), x.length);
+        int axis = Shapes.axis((int) at.getInt("axis", 0), x.length);
         if (x[axis] != x2[axis]) {
             throw new IllegalArgumentException("splitting along the batch axis is unsupported");
         }
@@ -614,7 +615,7 @@ final class Converter {
         }
         int r = shape1(xs.getFirst()).length;
         List<String> reals = xs.stream().map(this::real).toList();
-        emit(name, new Op.Concat(dev.zeroq.tensor.Shapes.axis(axis, r)), reals, List.of(out));
+        emit(name, new Op.Concat(Shapes.axis(axis, r)), reals, List.of(out));
     }
 
     private void slice(String name, List<String> ins, String out, Attributes at, boolean folded) {
@@ -648,7 +649,7 @@ final class Converter {
         }
         int[] ax = new int[k];
         for (int i = 0; i < k; i++) {
-            ax[i] = axes == null ? i : dev.zeroq.tensor.Shapes.axis(Math.toIntExact(axes[i]), r);
+            ax[i] = axes == null ? i : Shapes.axis(Math.toIntExact(axes[i]), r);
         }
         if (steps == null) {
             steps = new long[k];
@@ -697,7 +698,7 @@ final class Converter {
             throw new IllegalArgumentException("a batch-sized constant is unsupported");
         }
         int[] s = Arrays.stream(shape.asLongs()).mapToInt(Math::toIntExact).toArray();
-        int n = Math.toIntExact(dev.zeroq.tensor.Shapes.size(s));
+        int n = Math.toIntExact(Shapes.size(s));
         AttributeProto v = at.get("value");
         Const fill = v == null ? Const.ofFloats(new int[] {1}, 0f) : TensorData.decode(v.getT(), "the value of ConstantOfShape");
         if (fill.isInt()) {

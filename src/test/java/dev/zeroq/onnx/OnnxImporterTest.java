@@ -238,6 +238,33 @@ class OnnxImporterTest {
         assertArrayEquals(new int[] {3, 60}, outShape(g, 3));
     }
 
+    /** (N, C, H, W) → (N, C·H, W) with C·H computed by Mul of gathered dims, through Slice and Cast. */
+    @Test
+    void foldedArithmeticOnStaticDimsAndConstantOfShape() {
+        var b = model(13).input("x", -1, 3, 4, 5)
+                .node("Shape", List.of("x"), List.of("shp"))
+                .node("Slice", List.of("shp", "s0", "s1"), List.of("n"))
+                .node("Gather", List.of("shp", "i1"), List.of("c"))
+                .node("Gather", List.of("shp", "i2"), List.of("h"))
+                .node("Mul", List.of("c", "h"), List.of("ch"))
+                .node("Cast", List.of("ch"), List.of("ch64"), attr("to", 7L))
+                .node("Constant", List.of(), List.of("w"), ints("value_ints", -1))
+                .node("Concat", List.of("n", "ch64", "w"), List.of("target"), attr("axis", 0L))
+                .node("Reshape", List.of("x", "target"), List.of("r"))
+                .node("ConstantOfShape", List.of("three"), List.of("ones"),
+                        attr("value", OnnxTestModels.floatTensor("", new float[] {1f}, 1)))
+                .node("Add", List.of("r", "ones"), List.of("y")).output("y")
+                .intInitializer("s0", new long[] {0}, 1).intInitializer("s1", new long[] {1}, 1)
+                .intInitializer("i1", new long[] {1}, 1).intInitializer("i2", new long[] {2}, 1)
+                .intInitializer("three", new long[] {1, 1, 5}, 3);
+        Graph g = load(b).graph();
+        assertEquals(2, g.nodes().size(), () -> "nodes: " + g.nodes());
+        assertArrayEquals(new int[] {Op.Reshape.BATCH, 12, -1}, ((Op.Reshape) g.nodes().getFirst().op()).shape());
+        assertEquals(List.of("ones"), List.copyOf(g.params().keySet()));
+        assertArrayEquals(new int[] {1, 1, 5}, g.param("ones").shape());
+        assertArrayEquals(new int[] {2, 12, 5}, outShape(g, 2));
+    }
+
     @Test
     void batchMarkerInArithmeticFailsClearly() {
         var b = model(13).input("x", -1, 3, 4, 5)

@@ -114,6 +114,15 @@ class OrtParityTest {
     }
 
     @Test
+    void assertCloseNamesTheFirstBadIndex() {
+        float[] want = {1, 2, 3, 4};
+        assertClose("same", want, want.clone(), MAX_REL_L2);
+        AssertionError e = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> assertClose("off", want, new float[] {1, 2, 3.1f, 4}, MAX_REL_L2));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("flat index 2"), e.getMessage());
+    }
+
+    @Test
     void conv() {
         check("conv strided padded dilated", single(13, "Conv", 7, 7, 5, List.of("w", "b"), ints("strides", 2, 1),
                 ints("pads", 1, 0, 2, 1), ints("dilations", 1, 2))
