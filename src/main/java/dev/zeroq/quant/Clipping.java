@@ -34,6 +34,10 @@ public final class Clipping {
             if (!Float.isFinite(min) || !Float.isFinite(max) || min > max) {
                 throw new IllegalArgumentException("range must be finite with min <= max, got [" + min + ", " + max + "]");
             }
+            // −0.0 + 0.0 is +0.0: a symmetric range of all-zero values is [0, 0], not [−0, 0], so that ranges
+            // compare equal and serialize the same.
+            min += 0f;
+            max += 0f;
         }
     }
 
@@ -157,8 +161,11 @@ public final class Clipping {
      * {@value #MSE_SAMPLE} of them (every ⌈n/65536⌉-th value from a seeded offset). Shrinking: symmetric
      * [−αa, αa]; asymmetric [α·min, α·max] when the range contains 0 (0 stays inside), otherwise both ends
      * move toward the centre. Ties go to the larger α, so data without outliers keeps (nearly) min/max.
-     * Example: 1000 values uniform in [−1, 1] at 4 bits → α ≈ 0.95 (the rounding error of a 15-step grid
-     * outweighs clipping the last 5%); add one value at 100 and α drops to the low end.
+     * Example (symmetric): 1000 values uniform in [−1, 1] at 4 bits → α = 0.94 (the rounding error of a
+     * coarse grid outweighs clipping the last 6%), at 8 bits α = 1.00; 100,000 N(0, 1) values plus four
+     * outliers up to 15 at 4 bits → α = 0.30, range ±4.5 instead of ±15, MSE 0.037 instead of 0.375.
+     * The floor α = 0.30 binds when outliers lie more than about 3× beyond the bulk: the range is then 30% of
+     * min/max, which percentile clipping can undercut.
      */
     public static Range mse(float[] values, int from, int len, int bits, boolean symmetric) {
         AffineQuantizer.checkBits(bits);
