@@ -1,10 +1,10 @@
 package dev.zeroq.eval;
 
-import dev.zeroq.graph.Executor;
 import dev.zeroq.tensor.Tensor;
 
 import java.util.Arrays;
 import java.util.function.IntConsumer;
+import java.util.function.UnaryOperator;
 
 /** Top-1 accuracy of a model on labelled images, batch by batch. */
 public final class Accuracy {
@@ -18,11 +18,12 @@ public final class Accuracy {
     }
 
     /**
+     * @param model  a forward pass: a batch of images in, logits out (an Executor's run, a simulation, …)
      * @param images (N, C, H, W)
      * @param labels N class indices
      * @param progress called with the number of images done after each batch (may be a no-op)
      */
-    public static Top1 top1(Executor exec, Tensor images, int[] labels, int batchSize, IntConsumer progress) {
+    public static Top1 top1(UnaryOperator<Tensor> model, Tensor images, int[] labels, int batchSize, IntConsumer progress) {
         int n = images.dim(0);
         if (labels.length != n) {
             throw new IllegalArgumentException(n + " images but " + labels.length + " labels");
@@ -34,7 +35,7 @@ public final class Accuracy {
             int b = Math.min(batchSize, n - start);
             shape[0] = b;
             Tensor batch = new Tensor(Arrays.copyOfRange(images.data(), start * per, (start + b) * per), shape);
-            int[] pred = argmax(exec.run(batch));
+            int[] pred = argmax(model.apply(batch));
             for (int i = 0; i < b; i++) {
                 if (pred[i] == labels[start + i]) {
                     correct++;

@@ -1,0 +1,118 @@
+package dev.zeroq.pipeline;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Activation;
+import dev.zeroq.backend.Backend;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.graph.Transforms;
+import dev.zeroq.quant.QuantPlan;
+import dev.zeroq.quant.QuantPlan.Scheme;
+import dev.zeroq.quant.SymmetricQuantizer;
+import dev.zeroq.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * Runs a model as a quantization plan says, in float ("fake quantization"): weights replaced by the values
+ * their codes stand for, and every quantized activation rounded to its grid as it is produced. This is how
+ * the accuracy of any plan is measured, on any backend.
+ */
+public final class Simulation implements UnaryOperator<Tensor> {
+    private final Scheme scheme;
+    private final Graph graph;
+    private final Executor executor;
+    private final Map<String, QuantPlan.Activation> activations = new HashMap<>();
+
+    /** The graph a scheme works on: BatchNorm folded for deploy, as written for paper. */
+    public static Graph workingGraph(Graph original, Scheme scheme) {
+        return scheme == Scheme.DEPLOY ? Transforms.foldBatchNorm(original) : original;
+    }
+
+    /**
+     * Values whose activations a scheme quantizes. Paper: outputs of ReLU and ReLU6 (Clip with min 0).
+     * Deploy: the data input of every weight layer (the network input included).
+     */
+    public static Set<String> activationSites(Graph working, Scheme scheme) {
+        Set<String> sites = new LinkedHashSet<>();
+        if (scheme == Scheme.DEPLOY) {
+            for (WeightLayer l : WeightLayer.of(working)) {
+                sites.add(l.node().input(0));
+            }
+        } else {
+            for (Node n : working.nodes()) {
+                if (n.op() instanceof Op.Unary u && (u.fn() instanceof Activation.Relu
+                        || u.fn() instanceof Activation.Clip c && c.min() == 0f)) {
+                    sites.add(n.output());
+                }
+            }
+        }
+        return sites;
+    }
+
+    public Simulation(Graph original, QuantPlan plan, Backend backend) {
+        this.scheme = plan.scheme();
+        Graph working = workingGraph(original, scheme);
+        for (QuantPlan.Activation a : plan.activations()) {
+            activations.put(a.value(), a);
+        }
+        Map<String, QuantPlan.Layer> byNode = new HashMap<>();
+        for (QuantPlan.Layer l : plan.layers()) {
+            byNode.put(l.node(), l);
+        }
+        Map<String, Tensor> replaced = new HashMap<>();
+        for (WeightLayer l : WeightLayer.of(working)) {
+            QuantPlan.Layer entry = byNode.remove(l.name());
+            if (entry == null) {
+                continue;
+            }
+            replaced.put(l.weight(), l.stored(FakeQuant.fromPlan(scheme, l.outputMajor(working), entry)));
+            QuantPlan.Activation in = activations.get(l.node().input(0));
+            if (scheme == Scheme.DEPLOY && l.bias() != null && in != null) {
+                replaced.put(l.bias(), int32Bias(working.param(l.bias()), in.scale(), entry.scales()));
+            }
+        }
+        if (!byNode.isEmpty()) {
+            throw ZeroqException.badInput("the plan names layers the model does not have: " + byNode.keySet()
+                    + "; the plan belongs to another model");
+        }
+        this.graph = Transforms.withParams(working, replaced);
+        this.executor = new Executor(graph, backend);
+    }
+
+    /** The bias as the int32 values an integer engine adds: rint(b/(s_in·s_w))·s_in·s_w. */
+    private static Tensor int32Bias(Tensor bias, float inputScale, float[] weightScales) {
+        int[] q = SymmetricQuantizer.quantizeBias(bias.data(), inputScale, weightScales);
+        float[] out = new float[q.length];
+        for (int c = 0; c < q.length; c++) {
+            out[c] = (float) ((double) q[c] * inputScale * weightScales[c]);
+        }
+        return new Tensor(out, bias.shape());
+    }
+
+    public Graph graph() {
+        return graph;
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        QuantPlan.Activation in = activations.get(graph.inputName());
+        Tensor input = in == null ? x : FakeQuant.apply(scheme, in, x);
+        return executor.run(input, (node, i, value) -> {
+            QuantPlan.Activation a = activations.get(node.outputs().get(i));
+            return a == null ? value : FakeQuant.apply(scheme, a, value);
+        });
+    }
+
+    /** Names of the values this simulation quantizes, for reports. */
+    public List<String> quantizedValues() {
+        return List.copyOf(activations.keySet());
+    }
+}

@@ -1,0 +1,214 @@
+package dev.zeroq.pipeline;
+
+import dev.zeroq.backend.Backend;
+import dev.zeroq.distill.DistillConfig;
+import dev.zeroq.distill.Distiller;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Transforms;
+import dev.zeroq.quant.Clipping;
+import dev.zeroq.quant.Pareto;
+import dev.zeroq.quant.ParetoPoint;
+import dev.zeroq.quant.QuantPlan;
+import dev.zeroq.quant.QuantPlan.Calibration;
+import dev.zeroq.quant.QuantPlan.Scheme;
+import dev.zeroq.quant.Sensitivity;
+import dev.zeroq.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The ZeroQ pipeline, backend-agnostic: calibration images (distilled, Gaussian or real), optional
+ * mixed-precision bit allocation (KL sensitivity + Pareto frontier), quantized weights, activation ranges
+ * from one calibration pass, and the resulting {@link QuantPlan}.
+ */
+public final class ZeroQ {
+    private final Graph graph;
+    private final Backend backend;
+
+    /** Progress of a long run; every method has a no-op default. */
+    public interface Listener {
+        default void stage(String description) {}
+
+        default void distillIteration(Distiller.Iteration it, int totalIterations) {}
+
+        default void sensitivityStep(int done, int total) {}
+
+        Listener NONE = new Listener() {};
+    }
+
+    /** Per-layer sensitivity Ω_i(k) (ZEROQ.md §3): rows follow {@code layers}, columns {@code bits}. */
+    public record SensitivityTable(List<String> layers, long[] parameters, int[] bits, double[][] omega) {}
+
+    /**
+     * What a quantization run produced.
+     *
+     * @param plan        the plan
+     * @param calibration the calibration images used
+     * @param distill     the distillation run, or null when calibration did not distill
+     * @param sensitivity the sensitivity table, or null without mixed precision
+     * @param frontier    the Pareto frontier, or null without mixed precision
+     * @param seconds     wall time per stage
+     */
+    public record Outcome(QuantPlan plan, Tensor calibration, Distiller.Result distill, SensitivityTable sensitivity,
+                          Pareto.Frontier frontier, Map<String, Double> seconds) {}
+
+    public ZeroQ(Graph graph, Backend backend) {
+        this.graph = graph;
+        this.backend = backend;
+    }
+
+    /** Calibration images for a config: distilled (and the distillation run), Gaussian or real. */
+    public Tensor calibrationImages(QuantizeConfig cfg, Listener listener, Distiller.Result[] distillOut) {
+        DistillConfig d = cfg.distill();
+        int count = Math.multiplyExact(d.batch(), d.batches());
+        return switch (cfg.calibration()) {
+            case ZEROQ -> {
+                listener.stage("distilling " + d.batches() + " batch(es) of " + d.batch() + " images, " + d.iterations()
+                        + " iterations, seed " + d.seed());
+                Distiller.Result r = new Distiller(graph, backend)
+                        .distill(d, it -> listener.distillIteration(it, d.iterations() * d.batches()));
+                distillOut[0] = r;
+                yield r.images();
+            }
+            case GAUSSIAN -> {
+                int[] chw = graph.inputShape();
+                yield Distiller.initialBatch(chw, count, DistillConfig.Init.GAUSSIAN, d.seed());
+            }
+            case DATA -> {
+                Tensor all = cfg.calibrationImages();
+                int n = Math.min(count, all.dim(0));
+                int per = all.size() / all.dim(0);
+                int[] shape = all.shape();
+                shape[0] = n;
+                yield new Tensor(Arrays.copyOf(all.data(), n * per), shape);
+            }
+        };
+    }
+
+    public Outcome quantize(QuantizeConfig cfg, String modelSha256, String modelFileName, Listener listener) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        long t = System.nanoTime();
+        Distiller.Result[] distilled = new Distiller.Result[1];
+        Tensor calib = calibrationImages(cfg, listener, distilled);
+        seconds.put(cfg.calibration() == Calibration.ZEROQ ? "distill" : "calibration data", since(t));
+
+        Scheme scheme = cfg.scheme();
+        Graph working = Simulation.workingGraph(graph, scheme);
+        List<WeightLayer> layers = WeightLayer.of(working);
+        int[] bits = new int[layers.size()];
+        Arrays.fill(bits, cfg.weightBits());
+        SensitivityTable table = null;
+        Pareto.Frontier frontier = null;
+        QuantPlan.MixedPrecision mixed = null;
+        if (cfg.mixed() != null) {
+            t = System.nanoTime();
+            table = sensitivity(working, layers, calib, cfg, listener);
+            seconds.put("sensitivity", since(t));
+            frontier = Pareto.frontier(table.parameters(), table.bits(), table.omega());
+            long target = switch (cfg.mixed()) {
+                case QuantizeConfig.MixedTarget.AverageBits a -> Pareto.targetForAverageBits(table.parameters(), a.bits());
+                case QuantizeConfig.MixedTarget.SizeMb s -> Pareto.targetForSizeMb(s.megabytes());
+            };
+            ParetoPoint chosen = frontier.choose(target);
+            bits = chosen.bits();
+            mixed = new QuantPlan.MixedPrecision(Arrays.stream(table.bits()).boxed().toList(), table.layers(), target,
+                    chosen.sizeBits(), frontier.points(), frontier.thinned());
+        }
+
+        listener.stage("quantizing " + layers.size() + " weight layers and calibrating activations (" + scheme
+                .name().toLowerCase() + " scheme, " + cfg.clip().cliName() + ")");
+        t = System.nanoTime();
+        Map<String, Tensor> replaced = new HashMap<>();
+        List<QuantPlan.Layer> entries = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            WeightLayer l = layers.get(i);
+            FakeQuant.Weight w = FakeQuant.weight(scheme, l, l.outputMajor(working), bits[i], cfg.clip());
+            replaced.put(l.weight(), w.dequantized());
+            entries.add(w.layer());
+        }
+        List<QuantPlan.Activation> acts = calibrateActivations(Transforms.withParams(working, replaced), calib, cfg);
+        seconds.put("quantize+calibrate", since(t));
+
+        DistillConfig d = cfg.distill();
+        QuantPlan.Distillation dist = cfg.calibration() == Calibration.ZEROQ
+                ? new QuantPlan.Distillation(d.batch(), d.batches(), d.iterations(),
+                d.init() == DistillConfig.Init.UNIFORM ? QuantPlan.Init.UNIFORM : QuantPlan.Init.GAUSSIAN)
+                : null;
+        QuantPlan plan = new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(modelSha256, modelFileName), scheme,
+                cfg.weightBits(), cfg.activationBits(), cfg.clip(), cfg.calibration(), d.seed(), dist, entries, acts, mixed);
+        return new Outcome(plan, calib, distilled[0], table, frontier, seconds);
+    }
+
+    /**
+     * One forward pass of the calibration images through the model with quantized weights: each quantized
+     * activation takes its range from the values it sees (upstream activations already quantized), then
+     * rounds them before passing them on (ZEROQ.md §2).
+     */
+    private List<QuantPlan.Activation> calibrateActivations(Graph quantizedWeights, Tensor calib, QuantizeConfig cfg) {
+        Scheme scheme = cfg.scheme();
+        Set<String> sites = Simulation.activationSites(quantizedWeights, scheme);
+        List<QuantPlan.Activation> out = new ArrayList<>();
+        Tensor input = calib;
+        if (sites.contains(quantizedWeights.inputName())) {
+            QuantPlan.Activation a = calibrate(scheme, quantizedWeights.inputName(), calib, cfg);
+            out.add(a);
+            input = FakeQuant.apply(scheme, a, calib);
+        }
+        new Executor(quantizedWeights, backend).run(input, (node, i, value) -> {
+            String name = node.outputs().get(i);
+            if (!sites.contains(name)) {
+                return value;
+            }
+            QuantPlan.Activation a = calibrate(scheme, name, value, cfg);
+            out.add(a);
+            return FakeQuant.apply(scheme, a, value);
+        });
+        return out;
+    }
+
+    private static QuantPlan.Activation calibrate(Scheme scheme, String name, Tensor value, QuantizeConfig cfg) {
+        Clipping.Range r = FakeQuant.activationRange(value.data(), cfg.clip(), cfg.activationBits());
+        return FakeQuant.activation(scheme, name, r, cfg.activationBits());
+    }
+
+    /** Ω_i(k) for every weight layer and width of the config, on the scheme's working graph. */
+    public SensitivityTable sensitivity(QuantizeConfig cfg, Tensor images, Listener listener) {
+        Graph working = Simulation.workingGraph(graph, cfg.scheme());
+        return sensitivity(working, WeightLayer.of(working), images, cfg, listener);
+    }
+
+    private SensitivityTable sensitivity(Graph working, List<WeightLayer> layers, Tensor images, QuantizeConfig cfg,
+                                         Listener listener) {
+        int[] bits = cfg.bitChoices();
+        listener.stage("sensitivity of " + layers.size() + " layers at " + Arrays.toString(bits) + " bits");
+        Tensor reference = new Executor(working, backend).run(images);
+        int classes = reference.size() / reference.dim(0);
+        double[][] omega = new double[layers.size()][bits.length];
+        long[] params = new long[layers.size()];
+        List<String> names = new ArrayList<>();
+        int total = layers.size() * bits.length, done = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            WeightLayer l = layers.get(i);
+            names.add(l.name());
+            params[i] = l.parameters(working);
+            for (int j = 0; j < bits.length; j++) {
+                FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
+                Tensor out = new Executor(Transforms.withParams(working, Map.of(l.weight(), w.dequantized())), backend).run(images);
+                omega[i][j] = Sensitivity.klDivergence(reference.data(), out.data(), classes);
+                listener.sensitivityStep(++done, total);
+            }
+        }
+        return new SensitivityTable(names, params, bits, omega);
+    }
+
+    private static double since(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}
