@@ -13,6 +13,7 @@ if [[ -z "$NVCC" ]]; then
   elif [[ -x /usr/local/cuda/bin/nvcc ]]; then NVCC=/usr/local/cuda/bin/nvcc
   fi
 fi
+if [[ -n "$NVCC" && ! -x "$NVCC" ]]; then NVCC=""; fi  # NVCC=/nonexistent simulates a machine without CUDA
 if [[ -z "$NVCC" ]]; then
   echo "WARNING: nvcc not found (set NVCC or install the CUDA toolkit): building without CUDA kernels; the CUDA backend will report the fatbin missing."
   exit 0
