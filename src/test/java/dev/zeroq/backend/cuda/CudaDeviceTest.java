@@ -61,10 +61,10 @@ class CudaDeviceTest {
     @Test
     void errorsNameTheCallAndTheDriverError() {
         try (CudaContext ctx = CudaContext.open(0)) {
-            // Far more than any GPU has: the driver refuses with CUDA_ERROR_OUT_OF_MEMORY.
+            // Far more than any GPU has: the driver refuses (CUDA_ERROR_OUT_OF_MEMORY on current drivers).
             CudaException e = assertThrows(CudaException.class, () -> DeviceBuffer.allocate(1L << 50));
             assertTrue(e.getMessage().startsWith("cuMemAlloc_v2"), e.getMessage());
-            assertTrue(e.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"), e.getMessage());
+            assertTrue(e.getMessage().contains("CUDA_ERROR_") && e.result() != 0, e.getMessage());
         }
     }
 
