@@ -1,0 +1,104 @@
+// Linear device memory: cuMemAlloc on create, cuMemFree on close, synchronous copies to and from Java arrays.
+// Synchronous copies keep the first CUDA backend simple and correct; the device-resident path comes later.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.bindings.cuda.cuda_h;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** {@code bytes} of device memory; the address is a CUdeviceptr (a 64-bit integer, not a host pointer). */
+final class DeviceBuffer implements AutoCloseable {
+    /** A quiet NaN's bit pattern: written over outputs before a kernel runs so unwritten elements show up. */
+    static final int NAN_BITS = 0x7fc00000;
+
+    private final long bytes;
+    private long address;
+
+    private DeviceBuffer(long address, long bytes) {
+        this.address = address;
+        this.bytes = bytes;
+    }
+
+    /** Allocates room for {@code count} floats (at least one, since cuMemAlloc rejects 0 bytes). */
+    static DeviceBuffer allocateFloats(long count) {
+        return allocate(Math.multiplyExact(Math.max(count, 1L), Float.BYTES));
+    }
+
+    static DeviceBuffer allocate(long bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            Cuda.check("cuMemAlloc_v2(" + bytes + " bytes)", cuda_h.cuMemAlloc_v2(out, bytes));
+            return new DeviceBuffer(Cuda.readLong(out), bytes);
+        }
+    }
+
+    static DeviceBuffer upload(float[] data) {
+        DeviceBuffer b = allocateFloats(data.length);
+        try {
+            b.copyFrom(data);
+            return b;
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    long address() {
+        if (address == 0) {
+            throw new IllegalStateException("device buffer is freed");
+        }
+        return address;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    void copyFrom(float[] src) {
+        long n = Math.multiplyExact((long) src.length, Float.BYTES);
+        checkFits(n);
+        if (n == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            // A heap array cannot be handed to the driver: stage it in native memory first.
+            MemorySegment staging = arena.allocateFrom(ValueLayout.JAVA_FLOAT, src);
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address(), staging, n));
+        }
+    }
+
+    void copyTo(float[] dst) {
+        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
+        checkFits(n);
+        if (n == 0) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(n, Float.BYTES);
+            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address(), n));
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
+        }
+    }
+
+    /** Sets every 32-bit word to {@code bits} (e.g. {@link #NAN_BITS}). */
+    void fill32(int bits) {
+        Cuda.check("cuMemsetD32_v2", cuda_h.cuMemsetD32_v2(address(), bits, bytes / 4));
+    }
+
+    private void checkFits(long n) {
+        if (n > bytes) {
+            throw new IllegalArgumentException("copy of " + n + " bytes into a device buffer of " + bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (address != 0) {
+            long a = address;
+            address = 0;
+            Cuda.check("cuMemFree_v2", cuda_h.cuMemFree_v2(a));
+        }
+    }
+}
