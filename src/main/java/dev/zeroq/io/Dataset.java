@@ -68,6 +68,20 @@ public record Dataset(Tensor images, int[] labels) {
         return pair(x, images.toString(), y, labels.toString(), limit);
     }
 
+    /** Images alone (for calibration on real data), normalized as {@link #load} does; the first {@code limit}. */
+    public static Tensor loadImages(Path images, float mean, float std, int limit) {
+        checkLimit(limit);
+        if (!Float.isFinite(mean) || !Float.isFinite(std) || std <= 0) {
+            throw ZeroqException.badInput("normalization needs a finite mean and a positive std, got mean " + mean
+                    + " std " + std + ": pass e.g. --mean 0.2860 --std 0.3530 for Fashion-MNIST");
+        }
+        try (InputStream in = Sources.open(images, "images")) {
+            return readImages(in, images.toString(), mean, std, limit).first();
+        } catch (IOException e) {
+            throw ZeroqException.badInput("cannot read images file " + images + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The bundled Fashion-MNIST test subset (2,000 images), normalized as the bundled models expect. */
     public static Dataset bundledFashionMnist(int limit) {
         checkLimit(limit);
