@@ -65,6 +65,7 @@ final class Sgemm {
         }
         float[] ap = Scratch.get(Scratch.PACK_A, MC * KC);
         float[] bp = Scratch.get(Scratch.PACK_B, KC * NC);
+        float[] tile = new float[MR * NR];
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -79,8 +80,8 @@ final class Sgemm {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
-                            kernel(kc, ap, ir * kc, bp, jr * kc, c, cOff + (ic + ir) * ldc + jc + jr, ldc,
-                                    mr, nr, alpha, betaBlock);
+                            kernel(kc, ap, ir * kc, bp, jr * kc, tile);
+                            merge(tile, c, cOff + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, betaBlock);
                         }
                     }
                 }
@@ -195,10 +196,9 @@ final class Sgemm {
 
     /**
      * MR × NR block of C from one packed A strip (at ai) and one packed B strip (at bi): kc rank-1 updates
-     * with every accumulator in a register, then C = alpha·acc + beta·C, masked for a partial tile.
+     * with every accumulator in a register, written to {@code tile} (MR × NR, row-major).
      */
-    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int cOff, int ldc,
-                               int mr, int nr, float alpha, float beta) {
+    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -230,50 +230,43 @@ final class Sgemm {
             ai += MR;
             bi += NR;
         }
-        if (mr == MR && nr == NR) {
-            store(c00, c, cOff, alpha, beta);
-            store(c01, c, cOff + V, alpha, beta);
-            store(c10, c, cOff + ldc, alpha, beta);
-            store(c11, c, cOff + ldc + V, alpha, beta);
-            store(c20, c, cOff + 2 * ldc, alpha, beta);
-            store(c21, c, cOff + 2 * ldc + V, alpha, beta);
-            store(c30, c, cOff + 3 * ldc, alpha, beta);
-            store(c31, c, cOff + 3 * ldc + V, alpha, beta);
-            store(c40, c, cOff + 4 * ldc, alpha, beta);
-            store(c41, c, cOff + 4 * ldc + V, alpha, beta);
-            store(c50, c, cOff + 5 * ldc, alpha, beta);
-            store(c51, c, cOff + 5 * ldc + V, alpha, beta);
-            return;
-        }
-        VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(V, nr);
-        FloatVector[] rows = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+        // Park the tile in a small buffer; merging it into C is a separate, branchy step kept out of this
+        // method so that C2 compiles the loop above with all twelve accumulators in registers.
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, V);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + V);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + V);
+    }
+
+    /** C[mr×nr] = alpha·tile + beta·C; with beta == 0, C is not read. */
+    private static void merge(float[] tile, float[] c, int cOff, int ldc, int mr, int nr, float alpha,
+                              float beta) {
+        FloatVector av = FloatVector.broadcast(S, alpha), bv = FloatVector.broadcast(S, beta);
         for (int i = 0; i < mr; i++) {
-            int o = cOff + i * ldc;
-            storeMasked(rows[2 * i], c, o, m0, alpha, beta);
-            if (nr > V) {
-                storeMasked(rows[2 * i + 1], c, o + V, m1, alpha, beta);
+            int o = cOff + i * ldc, t = i * NR;
+            for (int j = 0; j < nr; j += V) {
+                VectorMask<Float> m = S.indexInRange(j, nr);
+                FloatVector r = FloatVector.fromArray(S, tile, t + j).mul(av);
+                if (m.allTrue()) {
+                    if (beta != 0f) {
+                        r = FloatVector.fromArray(S, c, o + j).fma(bv, r);
+                    }
+                    r.intoArray(c, o + j);
+                } else {
+                    if (beta != 0f) {
+                        r = FloatVector.fromArray(S, c, o + j, m).fma(bv, r);
+                    }
+                    r.intoArray(c, o + j, m);
+                }
             }
         }
-    }
-
-    private static void store(FloatVector acc, float[] c, int off, float alpha, float beta) {
-        FloatVector r = acc.mul(alpha);
-        if (beta == 1f) {
-            r = r.add(FloatVector.fromArray(S, c, off));
-        } else if (beta != 0f) {
-            r = FloatVector.fromArray(S, c, off).mul(beta).add(r);
-        }
-        r.intoArray(c, off);
-    }
-
-    private static void storeMasked(FloatVector acc, float[] c, int off, VectorMask<Float> m, float alpha,
-                                    float beta) {
-        FloatVector r = acc.mul(alpha);
-        if (beta == 1f) {
-            r = r.add(FloatVector.fromArray(S, c, off, m));
-        } else if (beta != 0f) {
-            r = FloatVector.fromArray(S, c, off, m).mul(beta).add(r);
-        }
-        r.intoArray(c, off, m);
     }
 }
