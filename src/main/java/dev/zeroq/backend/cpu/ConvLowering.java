@@ -152,38 +152,22 @@ final class ConvLowering {
     }
 
     /**
-     * Depthwise (group == Cin == Cout): one task per (image, channel) plane, no GEMM (K would be 9). The
-     * plane is first copied into a zero-padded buffer split by column phase modulo the stride, so that for
-     * every tap the inputs of V consecutive output pixels are V consecutive floats: tap (ky, kx) reads padded
-     * column sw·ox + dw·kx = sw·(ox + shift) + phase. Stride 1 has one phase; stride 2 splits even/odd.
+     * Depthwise (group == Cin == Cout): one task per (image, channel) plane, no GEMM (K would be 9). The plane
+     * is copied into a {@link PhasePlane} so every tap of V consecutive output pixels is one vector load.
      */
     private static void depthwise(Parallel par, Tensor x, Tensor w, Tensor bias, ConvSpec s, Tensor out) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int kh = w.dim(2), kw = w.dim(3);
         int oh = out.dim(2), ow = out.dim(3);
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
-        int sh = st[0], sw = st[1], dh = d[0], dw = d[1];
-        // Padded columns that the output reads: [0, sw·(ow−1) + dw·(kw−1)]; per phase that is
-        // ceil(span / sw) columns, plus V spare zeros so a full-vector load at the last pixel stays in bounds.
-        int span = Math.addExact(Math.multiplyExact(sw, ow - 1), Math.multiplyExact(dw, kw - 1)) + 1;
-        int rowLen = Math.ceilDiv(span, sw) + V;
-        int planeLen = Math.toIntExact(Shapes.size(h, sw, rowLen));
+        PhasePlane pp = new PhasePlane(h, wd, ow, kw, st[1], d[1], p[1]);
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
         float[] xd = x.data(), wdat = w.data(), o = out.data();
         float[] bd = bias == null ? null : bias.data();
         par.forEach(n * c, plane -> {
             int ch = plane % c;
-            float[] buf = Scratch.get(Scratch.PLANE, planeLen);
-            Arrays.fill(buf, 0, planeLen, 0f);
-            int xOff = plane * hw;
-            for (int iy = 0; iy < h; iy++) {
-                for (int ix = 0; ix < wd; ix++) {
-                    int col = ix + p[1]; // padded column
-                    if (col < span) {
-                        buf[(iy * sw + col % sw) * rowLen + col / sw] = xd[xOff + iy * wd + ix];
-                    }
-                }
-            }
+            float[] buf = Scratch.get(Scratch.PLANE, pp.length);
+            pp.fill(xd, plane * hw, h, 0f, buf);
             int wOff = ch * taps;
             float b0 = bd == null ? 0f : bd[ch];
             int oOff = plane * ohw;
@@ -191,14 +175,12 @@ final class ConvLowering {
                 for (int ox = 0; ox < ow; ox += V) {
                     FloatVector acc = FloatVector.broadcast(S, b0);
                     for (int ky = 0; ky < kh; ky++) {
-                        int iy = oy * sh - p[0] + ky * dh;
+                        int iy = oy * st[0] - p[0] + ky * d[0];
                         if (iy < 0 || iy >= h) {
                             continue; // a padded row contributes zero
                         }
                         for (int kx = 0; kx < kw; kx++) {
-                            int tapCol = kx * dw;
-                            int idx = (iy * sw + tapCol % sw) * rowLen + tapCol / sw + ox;
-                            acc = FloatVector.fromArray(S, buf, idx)
+                            acc = FloatVector.fromArray(S, buf, pp.index(iy, kx, ox))
                                     .fma(FloatVector.broadcast(S, wdat[wOff + ky * kw + kx]), acc);
                         }
                     }
