@@ -35,12 +35,12 @@ final class ConvLowering {
         if (bias != null && bias.size() != cout) {
             throw new IllegalArgumentException("conv: bias has " + bias.size() + " values, need " + cout);
         }
-        int oh = s.outH(h), ow = s.outW(wd);
-        if (oh <= 0 || ow <= 0) {
-            throw new IllegalArgumentException("conv: empty output " + oh + "x" + ow + " for input " + h + "x" + wd
-                    + " and " + s);
+        // Shapes.size rejects a negative size and checks the product for overflow; an empty output is
+        // returned as is, as ref does.
+        Tensor out = Tensor.zeros(n, cout, s.outH(h), s.outW(wd));
+        if (out.size() == 0) {
+            return out;
         }
-        Tensor out = Tensor.zeros(n, cout, oh, ow); // Shapes.size checks the product for overflow
         if (g == cin && cout == cin) {
             depthwise(par, x, w, bias, s, out);
         } else {

@@ -21,6 +21,9 @@ final class Pooling {
         int oh = s.outH(h), ow = s.outW(w);
         int[] k = s.kernel(), st = s.strides(), p = s.pads(), d = s.dilations();
         Tensor out = Tensor.zeros(n, c, oh, ow);
+        if (out.size() == 0) {
+            return out;
+        }
         float[] o = out.data(), xd = x.data();
         int hw = h * w, ohw = oh * ow;
         // The clipped tap ranges depend only on the output row (resp. column), not on the plane: compute
