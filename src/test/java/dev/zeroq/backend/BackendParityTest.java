@@ -283,6 +283,28 @@ class BackendParityTest {
         assertClose(REF.matmul(a, b), backend.matmul(a, b));
     }
 
+    // ---------------------------------------------------------------- data movement, reductions
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backendsOnly")
+    void reduceMean(Backend backend) {
+        Tensor x = random(new Random(SEED), 3, 7, 7, 5);
+        assertClose(REF.reduceMean(x, new int[] {2, 3}, true), backend.reduceMean(x, new int[] {2, 3}, true));
+        assertClose(REF.reduceMean(x, new int[] {1}, false), backend.reduceMean(x, new int[] {1}, false));
+        assertClose(REF.reduceMean(x, new int[] {0, 2}, false), backend.reduceMean(x, new int[] {0, 2}, false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backendsOnly")
+    void concatTransposeSlice(Backend backend) {
+        Random r = new Random(SEED);
+        Tensor a = random(r, 3, 7, 5, 5), b = random(r, 3, 2, 5, 5), x = random(r, 3, 7, 7, 5);
+        assertClose(REF.concat(List.of(a, b), 1), backend.concat(List.of(a, b), 1));
+        assertClose(REF.transpose(x, new int[] {0, 2, 3, 1}), backend.transpose(x, new int[] {0, 2, 3, 1}));
+        int[] starts = {1, 6, 0}, ends = {7, -1, 5}, axes = {1, 2, 3}, steps = {2, -2, 3};
+        assertClose(REF.slice(x, starts, ends, axes, steps), backend.slice(x, starts, ends, axes, steps));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static float[] uniform(Random r, int n, float lo, float hi) {
