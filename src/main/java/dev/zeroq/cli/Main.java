@@ -19,7 +19,15 @@ public final class Main {
     public static final int EXIT_INTERNAL = 1;
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code;
+        try {
+            code = execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli hands Errors straight through; one line instead of a trace, as for every other failure.
+            System.err.println("zeroq: error: out of Java heap memory; use a smaller --batch or give the JVM more, e.g. JAVA_OPTS=-Xmx8g");
+            code = EXIT_INTERNAL;
+        }
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code (tests call this directly). */
@@ -38,9 +46,6 @@ public final class Main {
             if (ex instanceof ZeroqException z) {
                 err.println("zeroq: error: " + z.getMessage());
                 code = z.badInput() ? EXIT_BAD_INPUT : EXIT_INTERNAL;
-            } else if (ex instanceof OutOfMemoryError) {
-                err.println("zeroq: error: out of Java heap memory; use a smaller --batch or set JAVA_OPTS=-Xmx<size>");
-                code = EXIT_INTERNAL;
             } else {
                 err.println("zeroq: internal error: " + ex + " (rerun with --verbose for the stack trace)");
                 code = EXIT_INTERNAL;
