@@ -111,6 +111,16 @@ class BackendParityTest {
         assertClose(REF.conv2d(x, w, b, c.spec()), backend.conv2d(x, w, b, c.spec()));
     }
 
+    @ParameterizedTest(name = "{0}: conv backward-data {1}")
+    @MethodSource("convCases")
+    void conv2dBackwardData(Backend backend, ConvCase c) {
+        Random r = new Random(SEED + 1);
+        ConvSpec s = c.spec();
+        Tensor w = random(r, c.cout(), c.xShape()[1] / c.group(), c.k()[0], c.k()[1]);
+        Tensor gradOut = random(r, c.xShape()[0], c.cout(), s.outH(c.xShape()[2]), s.outW(c.xShape()[3]));
+        assertClose(REF.conv2dBackwardData(gradOut, w, s, c.xShape()), backend.conv2dBackwardData(gradOut, w, s, c.xShape()));
+    }
+
     // ---------------------------------------------------------------- pooling
 
     static Stream<Arguments> poolCases() {
@@ -144,6 +154,32 @@ class BackendParityTest {
             Tensor got = c.max() ? backend.maxPool(x, c.spec()) : backend.avgPool(x, c.spec());
             assertClose(want, got);
         }
+    }
+
+    @ParameterizedTest(name = "{0}: backward {1}")
+    @MethodSource("poolCases")
+    void poolBackward(Backend backend, PoolCase c) {
+        Random r = new Random(SEED + 2);
+        int[] shape = {3, 7, 7, 5};
+        Tensor x = random(r, shape);
+        Tensor g = random(r, 3, 7, c.spec().outH(7), c.spec().outW(5));
+        Tensor want = c.max() ? REF.maxPoolBackward(x, g, c.spec()) : REF.avgPoolBackward(g, c.spec(), shape);
+        Tensor got = c.max() ? backend.maxPoolBackward(x, g, c.spec()) : backend.avgPoolBackward(g, c.spec(), shape);
+        assertClose(want, got);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backendsOnly")
+    void bnStatisticLoss(Backend backend) {
+        Random r = new Random(SEED + 3);
+        Tensor x = random(r, 3, 7, 7, 5);
+        float[] mean = random(r, 7).data();
+        float[] std = random(r, 7).data();
+        for (int i = 0; i < 7; i++) std[i] = Math.abs(std[i]) + 0.5f;
+        Backend.BnStatLoss want = REF.bnStatisticLoss(x, mean, std, 1e-6f);
+        Backend.BnStatLoss got = backend.bnStatisticLoss(x, mean, std, 1e-6f);
+        assertClose(want.grad(), got.grad());
+        org.junit.jupiter.api.Assertions.assertEquals(want.loss(), got.loss(), 1e-5 * Math.abs(want.loss()));
     }
 
     static Stream<Arguments> backendsOnly() {

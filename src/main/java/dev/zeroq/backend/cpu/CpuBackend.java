@@ -343,4 +343,13 @@ public final class CpuBackend extends RefBackend {
         });
         return new Tensor(o, n, c, 1, 1);
     }
+
+    /**
+     * The transposed conv as a forward conv of the stride-spread gradient with flipped weights, so it runs on
+     * the fast conv path (ref keeps the scatter loops as the oracle).
+     */
+    @Override
+    public Tensor conv2dBackwardData(Tensor gradOut, Tensor w, ConvSpec spec, int[] inputShape) {
+        return dev.zeroq.backend.Gradients.conv2dBackwardData(this, gradOut, w, spec, inputShape);
+    }
 }
