@@ -177,6 +177,38 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
+    /**
+     * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
+     * "launches L, pool B bytes, regions R"; throws as the constructor would for unsupported graphs.
+     */
+    static String dryPlan(Graph graph, int batch, Options options) {
+        CudaDistiller d = new CudaDistiller(graph, batch, options);
+        d.plan();
+        long total = 0;
+        for (Region r : d.regions) {
+            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
+        }
+        return "launches " + (d.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.regions.size();
+    }
+
+    private CudaDistiller(Graph graph, int batch, Options options) {
+        List<String> bad = unsupported(graph);
+        if (!bad.isEmpty()) {
+            throw ZeroqException.badInput("CUDA distillation does not support " + String.join(", ", bad)
+                    + " on the path to a BatchNorm input; distill on the CPU backend instead");
+        }
+        this.graph = graph;
+        this.batch = batch;
+        this.options = options;
+        this.shapes = ShapeInference.infer(graph, batch);
+        this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
+        collectTargets();
+        this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
+        this.context = null;
+        this.module = null;
+        this.stream = null;
+    }
+
     /** The ops of {@code graph} on the path to a BatchNorm input that this class cannot run, as "Op (node 'name')". */
     public static List<String> unsupported(Graph graph) {
         List<String> bad = new ArrayList<>();
