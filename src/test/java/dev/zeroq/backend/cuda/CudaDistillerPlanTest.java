@@ -20,6 +20,14 @@ class CudaDistillerPlanTest {
     }
 
     @Test
+    void theCpuReferenceDistillsTheSmallCnn() {
+        // The GPU test compares against this run: make sure the reference side works on every machine.
+        var r = new dev.zeroq.distill.Distiller(TestNets.smallCnn(11), new dev.zeroq.backend.ref.RefBackend())
+                .distill(new dev.zeroq.distill.DistillConfig(3, 1, 3, dev.zeroq.distill.DistillConfig.Init.UNIFORM, 11), it -> { });
+        assertTrue(java.util.Arrays.stream(r.lossCurves()[0]).allMatch(Double::isFinite), java.util.Arrays.toString(r.lossCurves()[0]));
+    }
+
+    @Test
     void namesUnsupportedOps() {
         var bad = CudaDistiller.unsupported(TestNets.withTranspose(1));
         assertEquals(1, bad.size(), bad.toString());
