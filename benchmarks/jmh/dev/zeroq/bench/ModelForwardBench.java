@@ -1,0 +1,92 @@
+package dev.zeroq.bench;
+
+/*
+ * FP32 forward of each bundled fixture model at batch 1 and 32: zeroq's cpu backend against ONNX Runtime
+ * Java (CPU execution provider, all graph optimizations) measured in the same JMH run.
+ */
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.zeroq.backend.cpu.CpuBackend;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.io.Bundled;
+import dev.zeroq.onnx.OnnxImporter;
+import dev.zeroq.tensor.Tensor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.FloatBuffer;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Milliseconds per forward pass (lower is better); images/s = batch·1000/score. Both engines use every
+ * available core. Run: {@code java --add-modules jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt)
+ * org.openjdk.jmh.Main ModelForwardBench -f 1 -wi 3 -i 5}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "--sun-misc-unsafe-memory-access=allow", "-Xmx4g"})
+public class ModelForwardBench {
+    @Param({"resnet_fmnist", "mobilenet_fmnist"})
+    String model;
+
+    @Param({"1", "32"})
+    int batch;
+
+    private Executor zeroq;
+    private Tensor input;
+    private OrtEnvironment env;
+    private OrtSession ort;
+    private OnnxTensor ortInput;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        byte[] bytes = Bundled.model(model);
+        zeroq = new Executor(OnnxImporter.parse(bytes, model).graph(), new CpuBackend());
+        int[] chw = zeroq.graph().inputShape();
+        input = Tensor.zeros(batch, chw[0], chw[1], chw[2]);
+        Random r = new Random(1);
+        for (int i = 0; i < input.size(); i++) input.data()[i] = (float) r.nextGaussian();
+        env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        ort = env.createSession(bytes, o);
+        ortInput = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, chw[0], chw[1], chw[2]});
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws Exception {
+        ortInput.close();
+        ort.close();
+    }
+
+    @Benchmark
+    public Tensor zeroqCpu() {
+        return zeroq.run(input);
+    }
+
+    @Benchmark
+    public Object onnxRuntime() throws Exception {
+        try (OrtSession.Result r = ort.run(Map.of(zeroq.graph().inputName(), ortInput))) {
+            return ((OnnxTensor) r.get(0)).getFloatBuffer();
+        }
+    }
+}
