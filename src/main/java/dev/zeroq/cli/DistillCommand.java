@@ -5,7 +5,7 @@ import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
 import dev.zeroq.io.Npy;
 import dev.zeroq.onnx.OnnxModel;
-import dev.zeroq.pipeline.ZeroQ;
+import dev.zeroq.pipeline.Distillation;
 import dev.zeroq.report.ImageGrid;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -47,8 +47,11 @@ final class DistillCommand implements Callable<Integer> {
              DistillProgress progress = new DistillProgress(common.json)) {
             progress.stage("distilling " + cfg.batches() + " batch(es) of " + cfg.batch() + " images, " + cfg.iterations()
                     + " iterations, seed " + cfg.seed() + ", on " + sel.backend().name());
-            r = new Distiller(m.graph(), sel.backend())
-                    .distill(cfg, it -> progress.distillIteration(it, cfg.iterations(), cfg.batches()));
+            r = Distillation.run(m.graph(), sel.backend(), cfg,
+                    it -> progress.distillIteration(it, cfg.iterations(), cfg.batches()),
+                    n -> {
+                        if (n.fallbackReason() != null) progress.stage("distilling op by op: " + n.fallbackReason());
+                    });
         }
         Npy.write(target, r.images());
         if (png != null) {

@@ -73,8 +73,11 @@ public final class ZeroQ {
             case ZEROQ -> {
                 listener.stage("distilling " + d.batches() + " batch(es) of " + d.batch() + " images, " + d.iterations()
                         + " iterations, seed " + d.seed());
-                Distiller.Result r = new Distiller(graph, backend)
-                        .distill(d, it -> listener.distillIteration(it, d.iterations(), d.batches()));
+                Distiller.Result r = Distillation.run(graph, backend, d,
+                        it -> listener.distillIteration(it, d.iterations(), d.batches()),
+                        n -> {
+                            if (n.fallbackReason() != null) listener.stage("distilling op by op: " + n.fallbackReason());
+                        });
                 distillOut[0] = r;
                 yield r.images();
             }

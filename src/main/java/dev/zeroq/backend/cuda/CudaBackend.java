@@ -66,6 +66,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return "cuda:" + context.ordinal();
     }
 
+    /** The device ordinal (after CUDA_VISIBLE_DEVICES). */
+    public int ordinal() {
+        return context.ordinal();
+    }
+
     /** Device name, compute capability and driver, e.g. "NVIDIA H100 80GB HBM3, sm_90, driver 13000". */
     public String describe() {
         context.makeCurrent();
