@@ -36,7 +36,8 @@ public final class ZeroQ {
     public interface Listener {
         default void stage(String description) {}
 
-        default void distillIteration(Distiller.Iteration it, int totalIterations) {}
+        /** One Adam step of batch {@code it.batchIndex()} of {@code batches}, each of {@code iterationsPerBatch} steps. */
+        default void distillIteration(Distiller.Iteration it, int iterationsPerBatch, int batches) {}
 
         default void sensitivityStep(int done, int total) {}
 
@@ -73,7 +74,7 @@ public final class ZeroQ {
                 listener.stage("distilling " + d.batches() + " batch(es) of " + d.batch() + " images, " + d.iterations()
                         + " iterations, seed " + d.seed());
                 Distiller.Result r = new Distiller(graph, backend)
-                        .distill(d, it -> listener.distillIteration(it, d.iterations() * d.batches()));
+                        .distill(d, it -> listener.distillIteration(it, d.iterations(), d.batches()));
                 distillOut[0] = r;
                 yield r.images();
             }
@@ -93,11 +94,25 @@ public final class ZeroQ {
     }
 
     public Outcome quantize(QuantizeConfig cfg, String modelSha256, String modelFileName, Listener listener) {
-        Map<String, Double> seconds = new LinkedHashMap<>();
         long t = System.nanoTime();
         Distiller.Result[] distilled = new Distiller.Result[1];
         Tensor calib = calibrationImages(cfg, listener, distilled);
-        seconds.put(cfg.calibration() == Calibration.ZEROQ ? "distill" : "calibration data", since(t));
+        double calibSeconds = since(t);
+        Outcome o = quantize(cfg, calib, distilled[0], modelSha256, modelFileName, listener);
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        seconds.put(cfg.calibration() == Calibration.ZEROQ ? "distill" : "calibration data", calibSeconds);
+        seconds.putAll(o.seconds());
+        return new Outcome(o.plan(), o.calibration(), o.distill(), o.sensitivity(), o.frontier(), seconds);
+    }
+
+    /**
+     * Quantizes with calibration images already at hand (e.g. one distillation shared by several plans);
+     * {@code distilled} is the run that made them, or null.
+     */
+    public Outcome quantize(QuantizeConfig cfg, Tensor calib, Distiller.Result distilled, String modelSha256,
+                            String modelFileName, Listener listener) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        long t;
 
         Scheme scheme = cfg.scheme();
         Graph working = Simulation.workingGraph(graph, scheme);
@@ -143,7 +158,7 @@ public final class ZeroQ {
                 : null;
         QuantPlan plan = new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(modelSha256, modelFileName), scheme,
                 cfg.weightBits(), cfg.activationBits(), cfg.clip(), cfg.calibration(), d.seed(), dist, entries, acts, mixed);
-        return new Outcome(plan, calib, distilled[0], table, frontier, seconds);
+        return new Outcome(plan, calib, distilled, table, frontier, seconds);
     }
 
     /**

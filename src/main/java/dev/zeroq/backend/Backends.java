@@ -1,0 +1,73 @@
+package dev.zeroq.backend;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.cpu.CpuBackend;
+import dev.zeroq.backend.cuda.CudaAvailability;
+import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.ref.RefBackend;
+
+import java.util.Locale;
+
+/**
+ * Picks the backend named by {@code --device} (or the {@code zeroq.device} system property):
+ * {@code cpu}, {@code ref}, {@code cuda}, {@code cuda:N} or {@code auto}. {@code auto} prefers CUDA when a
+ * usable GPU and kernels exist, else the CPU, and says why in {@link Selection#note()}.
+ */
+public final class Backends {
+    private Backends() {}
+
+    /**
+     * The chosen backend and, when the choice was a fallback, a one-line reason for the log. Close it to
+     * release a GPU backend's device memory; closing a CPU selection does nothing.
+     */
+    public record Selection(Backend backend, String note) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (backend instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw ZeroqException.internal("closing backend " + backend.name() + " failed: " + e.getMessage(), e);
+                }
+            }
+        }
+
+        public boolean isCuda() {
+            return backend instanceof CudaBackend;
+        }
+    }
+
+    public static Selection select(String device) {
+        String raw = device == null ? System.getProperty("zeroq.device", "auto") : device;
+        String d = raw.trim().toLowerCase(Locale.ROOT);
+        switch (d) {
+            case "cpu":
+                return new Selection(new CpuBackend(), null);
+            case "ref":
+                return new Selection(new RefBackend(), null);
+            case "auto": {
+                CudaAvailability a = CudaAvailability.probe();
+                if (a.usable()) {
+                    return new Selection(new CudaBackend(0), null);
+                }
+                return new Selection(new CpuBackend(), "using the CPU backend: " + a.reason());
+            }
+            default:
+                break;
+        }
+        if (d.equals("cuda") || d.matches("cuda:\\d+")) {
+            int ordinal = d.equals("cuda") ? 0 : Integer.parseInt(d.substring(5));
+            CudaAvailability a = CudaAvailability.probe();
+            if (!a.usable()) {
+                throw ZeroqException.badInput("--device " + d + " is not usable: " + a.reason() + "; use --device cpu");
+            }
+            if (ordinal >= a.deviceCount()) {
+                throw ZeroqException.badInput("--device " + d + ": there " + (a.deviceCount() == 1 ? "is 1 CUDA device" : "are "
+                        + a.deviceCount() + " CUDA devices") + " (after CUDA_VISIBLE_DEVICES); use cuda:0"
+                        + (a.deviceCount() > 1 ? " to cuda:" + (a.deviceCount() - 1) : ""));
+            }
+            return new Selection(new CudaBackend(ordinal), null);
+        }
+        throw ZeroqException.badInput("unknown device '" + raw + "': use cpu, cuda, cuda:N, ref or auto");
+    }
+}

@@ -1,0 +1,93 @@
+package dev.zeroq.cli;
+
+import dev.zeroq.backend.Backends;
+import dev.zeroq.eval.Accuracy;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.io.Dataset;
+import dev.zeroq.onnx.OnnxModel;
+import dev.zeroq.pipeline.Simulation;
+import dev.zeroq.quant.QuantPlan;
+import dev.zeroq.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+
+/** {@code zeroq eval MODEL --images F --labels F}: top-1 accuracy. */
+@Command(name = "eval", description = "Top-1 accuracy of a model on labelled images (IDX or .npy).")
+final class EvalCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL", description = "ONNX model file.")
+    Path model;
+
+    @Option(names = "--images", required = true, paramLabel = "F",
+            description = "Images: IDX (.gz or raw, pixels scaled to [0,1] then normalized) or float32 NCHW .npy.")
+    Path images;
+
+    @Option(names = "--labels", required = true, paramLabel = "F", description = "Labels: IDX or .npy.")
+    Path labels;
+
+    @Option(names = "--mean", defaultValue = "0", description = "Mean subtracted from IDX pixels in [0,1] (default 0).")
+    float mean;
+
+    @Option(names = "--std", defaultValue = "1", description = "Std dividing IDX pixels after the mean (default 1).")
+    float std;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Use only the first N images (0 = all).")
+    int limit;
+
+    @Option(names = "--plan", paramLabel = "PLAN.json", description = "Evaluate the model quantized as this plan says (fake-quant simulation).")
+    Path plan;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Mixin
+    CommonOptions common;
+
+    @Override
+    public Integer call() {
+        if (batch < 1) {
+            throw dev.zeroq.ZeroqException.badInput("--batch must be at least 1, got " + batch);
+        }
+        if (limit < 0) {
+            throw dev.zeroq.ZeroqException.badInput("--limit must be 0 (all) or positive, got " + limit);
+        }
+        OnnxModel m = Models.load(model);
+        QuantPlan qp = plan == null ? null : Models.plan(plan, model);
+        Dataset data = Dataset.load(images, labels, mean, std, limit == 0 ? Integer.MAX_VALUE : limit);
+        Accuracy.Top1 r;
+        String device;
+        long t0 = System.nanoTime();
+        try (Backends.Selection sel = Models.backend(common)) {
+            Executor exec = new Executor(m.graph(), sel.backend());
+            exec.checkInput(data.images());
+            UnaryOperator<Tensor> f = qp == null ? exec::run : new Simulation(m.graph(), qp, sel.backend());
+            device = sel.backend().name();
+            try (Progress p = Progress.start("eval", data.labels().length, 1000, "img")) {
+                r = Accuracy.top1(f, data.images(), data.labels(), batch, p::stepTo);
+            }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        if (common.json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("model", model.toString());
+            o.put("images", r.total());
+            o.put("correct", r.correct());
+            o.put("top1", r.top1());
+            o.put("device", device);
+            if (plan != null) o.put("plan", plan.toString());
+            o.put("seconds", secs);
+            Output.json(System.out, o);
+        } else {
+            System.out.printf("top-1 %.2f %% (%d of %d images)%s on %s in %.1f s%n", 100 * r.top1(), r.correct(),
+                    r.total(), plan == null ? "" : " quantized by " + plan, device, secs);
+        }
+        return 0;
+    }
+}

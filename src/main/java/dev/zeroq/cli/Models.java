@@ -1,0 +1,57 @@
+package dev.zeroq.cli;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Backends;
+import dev.zeroq.onnx.OnnxImporter;
+import dev.zeroq.onnx.OnnxModel;
+import dev.zeroq.quant.QuantPlan;
+
+import java.nio.file.Path;
+
+/** Loading a model and choosing a backend the way every command does, with warnings on stderr. */
+final class Models {
+    private Models() {}
+
+    static OnnxModel load(Path path) {
+        OnnxModel m = OnnxImporter.load(path);
+        for (String w : m.warnings()) {
+            Output.warn(w);
+        }
+        return m;
+    }
+
+    /** Reads a plan and checks it was made for this model file. */
+    static QuantPlan plan(Path plan, Path model) {
+        QuantPlan p = QuantPlan.read(plan);
+        p.requireModel(QuantPlan.sha256(model), model.getFileName().toString());
+        return p;
+    }
+
+    /** FILE.onnx → FILE{suffix} in the same folder. */
+    static Path sibling(Path model, String suffix) {
+        String name = model.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String stem = dot > 0 ? name.substring(0, dot) : name;
+        Path dir = model.toAbsolutePath().getParent();
+        return dir.resolve(stem + suffix);
+    }
+
+    /** Fails before long work starts when an output cannot be written. */
+    static void checkWritable(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir != null && java.nio.file.Files.exists(dir) && !java.nio.file.Files.isWritable(dir)) {
+            throw ZeroqException.badInput("cannot write " + out + ": folder " + dir + " is not writable");
+        }
+        if (java.nio.file.Files.isDirectory(out)) {
+            throw ZeroqException.badInput("cannot write " + out + ": it is a folder; give a file name");
+        }
+    }
+
+    static Backends.Selection backend(CommonOptions common) {
+        Backends.Selection s = Backends.select(common.device);
+        if (s.note() != null) {
+            Output.info(s.note());
+        }
+        return s;
+    }
+}
