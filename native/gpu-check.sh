@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one GPU check (shared/GPU.md): run from the repository root on a GPU host, from the bundle made by
 # native/make-gpu-bundle.sh (no JDK or network needed). Prints the card, runs `zeroq doctor` when the jar has it,
-# runs the GPU-tagged tests, writes logs and a summary table under OUTDIR and prints the table last.
+# runs the GPU-tagged tests and the distillation benchmarks (when bundle/models has the ONNX files), writes logs and a summary table under OUTDIR and prints the table last.
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +74,35 @@ if [[ $status == ok && ( "${succeeded:-0}" == 0 || $aborted != 0 ) ]]; then stat
 row gpu-tests "$status" "exit $rc; ${counts:-no counts}; containers aborted ${aborted} (gpu-tests.log, junit/)"
 grep -E "CUDA unavailable|first mismatch|CudaException|✘" "$OUT/gpu-tests.log" | head -n 40 > "$OUT/gpu-test-problems.txt" || true
 
-# 4. summary, printed last
+# 4. distillation benchmarks on torchvision models, when a separate script has exported them into bundle/models
+#    (batch 32, 224x224: 20 warm-up + 100 timed iterations, eager and CUDA-graph replay; a full 500-iteration run for
+#    ResNet-18; a 2-iteration CPU loss check on ResNet-18 at batch 1, where the Java reference is fast enough).
+#    Each run is capped by `timeout` so the whole check stays within about 6 minutes.
+echo "== distillation benchmarks"
+BENCH_CP="$B/zeroq.jar:$B/test-classes"
+bench() { # name, timeout seconds, log, DistillBench arguments...
+  local name=$1 limit=$2 log=$3; shift 3
+  timeout "$limit" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$@" > "$OUT/$log" 2>&1
+  local rc=$?
+  cat "$OUT/$log"
+  local res
+  res=$(grep -E '^(RESULT|FULL|CPUCHECK)' "$OUT/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+  row "$name" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" "exit $rc${res:+; $res} ($log)"
+}
+for m in resnet18 resnet50; do
+  if [[ -f "$B/models/$m.onnx" ]]; then
+    bench "bench-$m" 120 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 --graph both
+  else
+    echo "skipped: $B/models/$m.onnx not found"
+    row "bench-$m" skip "$B/models/$m.onnx not found"
+  fi
+done
+if [[ -f "$B/models/resnet18.onnx" ]]; then
+  bench full-r18 90 distill-full-resnet18.log "$B/models/resnet18.onnx" --batch 32 --warmup 0 --iters 1 --graph off --full 500
+  bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
+fi
+
+# 5. summary, printed last
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"
   printf '%-12s %-5s %s\n' step state detail
@@ -86,5 +114,5 @@ if [[ -s "$OUT/gpu-test-problems.txt" ]]; then
 fi
 echo
 cat "$SUMMARY"
-grep -qE '^(nvidia-smi|doctor|gpu-tests) +FAIL' "$SUMMARY" && exit 1
+grep -qE '^(nvidia-smi|doctor|gpu-tests|bench-[a-z0-9]+|full-r18|cpucheck-r18) +FAIL' "$SUMMARY" && exit 1
 exit 0

@@ -22,4 +22,4 @@ zeroq_find_java() {
 }
 
 # Flags every zeroq JVM needs: the Vector API (incubator) and native access for the FFM bindings.
-ZEROQ_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
+ZEROQ_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"

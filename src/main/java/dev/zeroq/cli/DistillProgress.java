@@ -25,7 +25,7 @@ final class DistillProgress implements ZeroQ.Listener, AutoCloseable {
             bar = Progress.start("distill", (long) iterationsPerBatch * batches, 1, "it");
         }
         bar.stepTo((long) it.batchIndex() * iterationsPerBatch + it.iteration() + 1);
-        bar.extra(String.format("loss %.4g lr %.2g", it.loss(), it.lr()));
+        bar.extra(String.format(" loss %.4g lr %.2g", it.loss(), it.lr()));
     }
 
     @Override

@@ -6,22 +6,22 @@ package dev.zeroq.distill;
  * better when it is below best·(1 − 1e-4); after more than {@code patience} iterations without a better
  * loss the rate drops tenfold (not below the minimum) and the count restarts.
  */
-final class PlateauSchedule {
+public final class PlateauSchedule {
     private static final double FACTOR = 0.1, THRESHOLD = 1e-4, MIN_LR = 1e-4, EPS = 1e-8;
     private static final int PATIENCE = 100;
     private double lr;
     private double best = Double.POSITIVE_INFINITY;
     private int bad;
 
-    PlateauSchedule(double lr) {
+    public PlateauSchedule(double lr) {
         this.lr = lr;
     }
 
-    double lr() {
+    public double lr() {
         return lr;
     }
 
-    void step(double loss) {
+    public void step(double loss) {
         if (loss < best * (1 - THRESHOLD)) {
             best = loss;
             bad = 0;

@@ -91,6 +91,31 @@ final class CudaModule implements AutoCloseable {
         }
     }
 
+    /**
+     * Builds the parameter block of a launch once, in {@code arena} (which must outlive the returned launch), so a
+     * launch repeated every iteration costs one cuLaunchKernel and no allocation. Arguments as {@link #launch}.
+     */
+    Prepared prepare(Arena arena, String name, int[] grid, int[] block, int sharedBytes, Object... args) {
+        MemorySegment f = function(name);
+        MemorySegment params = arena.allocate(ValueLayout.ADDRESS, Math.max(1, args.length));
+        for (int i = 0; i < args.length; i++) {
+            params.setAtIndex(ValueLayout.ADDRESS, i, argument(arena, name, i, args[i]));
+        }
+        return new Prepared(name, f, grid.clone(), block.clone(), sharedBytes, params);
+    }
+
+    /** A kernel launch with its arguments already marshalled; {@link #run} enqueues it on a stream. */
+    record Prepared(String name, MemorySegment function, int[] grid, int[] block, int sharedBytes, MemorySegment params) {
+        void run(CudaStream stream) {
+            int r = cuda_h.cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
+                    stream.handle(), params, MemorySegment.NULL);
+            if (r != Cuda.CUDA_SUCCESS) { // the message is built only on failure: this runs hundreds of times per iteration
+                Cuda.check("cuLaunchKernel(" + name + ", grid " + grid[0] + "x" + grid[1] + "x" + grid[2] + ", block "
+                        + block[0] + "x" + block[1] + "x" + block[2] + ")", r);
+            }
+        }
+    }
+
     private static MemorySegment argument(Arena arena, String kernel, int index, Object a) {
         return switch (a) {
             case null -> arena.allocateFrom(ValueLayout.JAVA_LONG, 0L);

@@ -13,6 +13,9 @@ final class DeviceBuffer implements AutoCloseable {
     /** A quiet NaN's bit pattern: written over outputs before a kernel runs so unwritten elements show up. */
     static final int NAN_BITS = 0x7fc00000;
 
+    /** cuMemAlloc calls made by this process (tests check that an optimizer loop makes none). */
+    private static final java.util.concurrent.atomic.AtomicLong ALLOCATIONS = new java.util.concurrent.atomic.AtomicLong();
+
     private final long bytes;
     private long address;
 
@@ -30,6 +33,7 @@ final class DeviceBuffer implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
             Cuda.check("cuMemAlloc_v2(" + bytes + " bytes)", cuda_h.cuMemAlloc_v2(out, bytes));
+            ALLOCATIONS.incrementAndGet();
             return new DeviceBuffer(Cuda.readLong(out), bytes);
         }
     }
@@ -43,6 +47,11 @@ final class DeviceBuffer implements AutoCloseable {
             b.close();
             throw e;
         }
+    }
+
+    /** Number of successful cuMemAlloc calls so far in this process. */
+    static long allocations() {
+        return ALLOCATIONS.get();
     }
 
     long address() {

@@ -1,0 +1,13 @@
+// batchnorm_backward: inference-mode BatchNorm is y = k[c]·x + const, so dx = k[c]·dy with
+// k[c] = scale[c]/sqrt(var[c] + eps) precomputed on the host exactly as Gradients.batchNormBackward rounds it.
+// Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride.
+// dy, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
+#include "common.cuh"
+
+extern "C" __global__ void batchnorm_backward(const float* __restrict__ dy, const float* __restrict__ k,
+                                              float* __restrict__ dx, int total, int c, int hw, int accumulate) {
+    ZQ_FOR_EACH(i, total) {
+        const float g = dy[i] * k[(int)((i / hw) % c)];
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}

@@ -1,0 +1,1017 @@
+// ZeroQ data distillation (ZEROQ.md §1) kept on one CUDA device: the math of distill.Distiller, with weights,
+// activations, gradients, loss partials and Adam's moments in one device pool planned before the loop. An iteration
+// enqueues forward, BN-statistics taps, backward, the loss reduction and Adam on one stream and brings back 8 bytes.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Activation;
+import dev.zeroq.backend.Backend.BinaryOp;
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.bindings.cuda.cuda_h;
+import dev.zeroq.distill.DistillConfig;
+import dev.zeroq.distill.Distiller;
+import dev.zeroq.distill.PlateauSchedule;
+import dev.zeroq.graph.Backprop;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.graph.ShapeInference;
+import dev.zeroq.tensor.Shapes;
+import dev.zeroq.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Device-resident ZeroQ distillation for one batch size. The constructor plans the whole iteration (which nodes
+ * run, every buffer's place in one device allocation, every kernel's arguments) and uploads the weights; {@link
+ * #distill} then allocates nothing on the device. Results match {@link Distiller} up to float summation order.
+ *
+ * <p>Supported ops on the path to a BatchNorm input: Conv (grouped, depthwise), BatchNormalization, Relu, Clip,
+ * LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Add, Sub, Mul, Div (broadcasting), MaxPool, AveragePool,
+ * GlobalAveragePool, Flatten, Reshape, Identity, Gemm (transA = 0), Concat. Anything else: a {@link ZeroqException}
+ * naming the op, so the caller can fall back to the CPU ({@link #unsupported(Graph)} asks up front). Not thread-safe.
+ */
+public final class CudaDistiller implements AutoCloseable {
+    /** How convolutions run: AUTO picks the implicit GEMM when a tile's 64 rows are reasonably used, else direct. */
+    public enum ConvAlgorithm { AUTO, DIRECT, IMPLICIT_GEMM }
+
+    /**
+     * @param conv      convolution kernels (forward and backward-data)
+     * @param cudaGraph capture one iteration into a CUDA graph and replay it (fewer launch calls per iteration)
+     */
+    public record Options(ConvAlgorithm conv, boolean cudaGraph) {
+        public Options {
+            if (conv == null) throw new IllegalArgumentException("conv algorithm is null");
+        }
+
+        public static Options defaults() {
+            return new Options(ConvAlgorithm.AUTO, false);
+        }
+    }
+
+    /** Per-iteration device times (CUDA events around each whole iteration) and the host's wall time per iteration. */
+    public record Timing(int iterations, double medianMs, double meanMs, double minMs, double maxMs, double wallMs) {
+        public double iterationsPerSecond() {
+            return 1000.0 / medianMs;
+        }
+    }
+
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 65535;
+    private static final long ALIGN = 256;
+    private static final int IG_BM = 64, IG_BN = 128; // tile of conv2d_igemm.cuh
+    private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+    private static final int LOSS_REDUCE_TARGET_CHUNK = 8192;
+
+    private final Graph graph;
+    private final int batch;
+    private final Options options;
+    private final CudaContext context;
+    private final CudaModule module;
+    private final CudaStream stream;
+    private final Arena arena = Arena.ofShared(); // prepared kernel arguments, alive as long as this object
+    private DeviceBuffer pool;
+    private MemorySegment pinned; // page-locked: [0] the loss, [8] lr/(1 − β1^t), [16] sqrt(1 − β2^t)
+    private MemorySegment graphHandle;
+    private MemorySegment graphExec;
+
+    private final List<CudaModule.Prepared> lossSteps = new ArrayList<>();
+    private final List<CudaModule.Prepared> resetSteps = new ArrayList<>();
+    private CudaModule.Prepared adamStep;
+    private final int inputSize;
+    private long inputAddr, inputGradAddr, lossAddr, hpAddr;
+    private final int bnTerms;
+
+    // ---- planning state (used by the constructor only) ----
+    private final Map<String, int[]> shapes;
+    private final Map<String, String> alias = new HashMap<>();
+    private final Map<String, Region> values = new HashMap<>();
+    private final Map<String, Region> grads = new HashMap<>();
+    private final Map<String, Region> params = new HashMap<>();
+    private final Set<Region> written = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private final List<Region> regions = new ArrayList<>();
+    private final List<Pending> pending = new ArrayList<>();
+    private final Map<String, List<float[][]>> targets = new LinkedHashMap<>();
+    private Region partials;
+    private long partialCount;
+
+    /** A piece of the device pool: its size, where it lands, and what is uploaded into it once. */
+    private static final class Region {
+        long bytes;
+        long offset;
+        float[] floats;
+        int[] ints;
+
+        Region(long bytes) {
+            this.bytes = bytes;
+        }
+    }
+
+    /** A region plus a byte offset, resolved to a device address once the pool exists. */
+    private record At(Region region, long byteOffset) {
+        static At of(Region r) {
+            return new At(r, 0);
+        }
+    }
+
+    private record Pending(List<CudaModule.Prepared> into, String kernel, int[] grid, int[] block, Object[] args) {}
+
+    /** Opens device {@code ordinal}, plans the iteration for {@code batch} images and uploads the weights. */
+    public CudaDistiller(Graph graph, int batch, int ordinal, Options options) {
+        if (batch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + batch);
+        List<String> bad = unsupported(graph);
+        if (!bad.isEmpty()) {
+            throw ZeroqException.badInput("CUDA distillation does not support " + String.join(", ", bad)
+                    + " on the path to a BatchNorm input; distill on the CPU backend instead");
+        }
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.usable()) {
+            throw ZeroqException.internal("CUDA distillation unavailable: " + a.reason());
+        }
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) {
+            throw ZeroqException.internal("CUDA distillation unavailable: kernel fatbin missing from the jar");
+        }
+        this.graph = graph;
+        this.batch = batch;
+        this.options = options;
+        this.shapes = ShapeInference.infer(graph, batch);
+        int[] in = shapes.get(graph.inputName());
+        this.inputSize = Math.toIntExact(Shapes.size(in));
+        collectTargets();
+        this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
+        CudaContext ctx = CudaContext.open(ordinal);
+        CudaModule mod = null;
+        CudaStream st = null;
+        try {
+            mod = CudaModule.load(fatbin);
+            // Non-blocking: a captured stream must not order against the legacy stream; uploads synchronize the context.
+            st = CudaStream.create(true);
+        } catch (RuntimeException e) {
+            if (mod != null) mod.close();
+            ctx.close();
+            throw e;
+        }
+        this.context = ctx;
+        this.module = mod;
+        this.stream = st;
+        try {
+            plan();
+            allocateAndUpload();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
+     * "launches L, pool B bytes, regions R"; throws as the constructor would for unsupported graphs.
+     */
+    static String dryPlan(Graph graph, int batch, Options options) {
+        CudaDistiller d = new CudaDistiller(graph, batch, options);
+        d.plan();
+        long total = 0;
+        for (Region r : d.regions) {
+            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
+        }
+        return "launches " + (d.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.regions.size();
+    }
+
+    private CudaDistiller(Graph graph, int batch, Options options) {
+        List<String> bad = unsupported(graph);
+        if (!bad.isEmpty()) {
+            throw ZeroqException.badInput("CUDA distillation does not support " + String.join(", ", bad)
+                    + " on the path to a BatchNorm input; distill on the CPU backend instead");
+        }
+        this.graph = graph;
+        this.batch = batch;
+        this.options = options;
+        this.shapes = ShapeInference.infer(graph, batch);
+        this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
+        collectTargets();
+        this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
+        this.context = null;
+        this.module = null;
+        this.stream = null;
+    }
+
+    /** The ops of {@code graph} on the path to a BatchNorm input that this class cannot run, as "Op (node 'name')". */
+    public static List<String> unsupported(Graph graph) {
+        List<String> bad = new ArrayList<>();
+        for (Node n : neededNodes(graph, tapValues(graph))) {
+            boolean ok = switch (n.op()) {
+                case Op.Conv c -> true;
+                case Op.BatchNorm b -> true;
+                case Op.Unary u -> true;
+                case Op.Binary b -> true;
+                case Op.MaxPool p -> true;
+                case Op.AveragePool p -> true;
+                case Op.GlobalAveragePool g -> true;
+                case Op.Flatten f -> true;
+                case Op.Reshape r -> true;
+                case Op.Identity i -> true;
+                case Op.Gemm g -> !g.transA() && !graph.isParam(n.input(0));
+                case Op.Concat c -> true;
+                default -> false;
+            };
+            if (ok && n.outputs().size() != 1) ok = false;
+            if (!ok) bad.add(n.op().onnxType() + " (node '" + n.name() + "')");
+        }
+        return bad;
+    }
+
+    /** Device name, compute capability and driver. */
+    public String describe() {
+        context.makeCurrent();
+        return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion();
+    }
+
+    /** Bytes of the one device allocation holding everything. */
+    public long poolBytes() {
+        return pool.bytes();
+    }
+
+    /** Kernel launches per iteration (forward, taps, backward, loss reduction, Adam). */
+    public int launchesPerIteration() {
+        return lossSteps.size() + 1;
+    }
+
+    /** Number of BatchNorm statistics terms (as {@link Distiller#bnTerms()}). */
+    public int bnTerms() {
+        return bnTerms;
+    }
+
+    /** cuMemAlloc calls made so far by this process (for tests: the loop must make none). */
+    public static long deviceAllocations() {
+        return DeviceBuffer.allocations();
+    }
+
+    // ---- running ----
+
+    /** As {@link Distiller#distill}: same initial batches, Adam, plateau schedule and result. */
+    public Distiller.Result distill(DistillConfig cfg, Consumer<Distiller.Iteration> progress) {
+        if (cfg.batch() != batch) {
+            throw ZeroqException.badInput("this CUDA distiller was planned for batch " + batch + ", the config asks for "
+                    + cfg.batch());
+        }
+        long t0 = System.nanoTime();
+        int[] chw = graph.inputShape();
+        float[] all = new float[Math.multiplyExact(inputSize, cfg.batches())];
+        double[][] curves = new double[cfg.batches()][cfg.iterations()];
+        for (int b = 0; b < cfg.batches(); b++) {
+            startBatch(Distiller.initialBatch(chw, batch, cfg.init(), cfg.seed() + b));
+            PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
+            for (int it = 0; it < cfg.iterations(); it++) {
+                double lr = schedule.lr();
+                double loss = iterate(it + 1, lr);
+                if (!Double.isFinite(loss)) {
+                    throw ZeroqException.internal("distillation diverged: the loss became " + loss + " at iteration "
+                            + (it + 1) + " of batch " + (b + 1) + "; nothing was written (try --init uniform or fewer --iters)");
+                }
+                curves[b][it] = loss;
+                schedule.step(loss);
+                progress.accept(new Distiller.Iteration(b, it, loss, lr));
+            }
+            float[] x = new float[inputSize];
+            download(inputAddr, x);
+            System.arraycopy(x, 0, all, b * inputSize, inputSize);
+        }
+        int[] shape = shapes.get(graph.inputName()).clone();
+        shape[0] = Math.multiplyExact(batch, cfg.batches());
+        return new Distiller.Result(new Tensor(all, shape), curves, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The ZeroQ loss and its input gradient for {@code images} (no optimizer step), as Distiller.lossAndGradient. */
+    public Backprop.Result lossAndGradient(Tensor images) {
+        if (!Arrays.equals(images.shape(), shapes.get(graph.inputName()))) {
+            throw new IllegalArgumentException("images " + Arrays.toString(images.shape()) + ", planned for "
+                    + Arrays.toString(shapes.get(graph.inputName())));
+        }
+        upload(inputAddr, images.data());
+        context.makeCurrent();
+        for (CudaModule.Prepared p : lossSteps) p.run(stream);
+        Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
+        stream.synchronize();
+        double loss = pinned.get(ValueLayout.JAVA_DOUBLE, 0);
+        float[] g = new float[inputSize];
+        download(inputGradAddr, g);
+        return new Backprop.Result(loss, new Tensor(g, images.shape()));
+    }
+
+    /**
+     * Benchmark: {@code warmup} iterations, then {@code iterations} timed ones, each between two CUDA events on the
+     * stream (device time of a whole iteration, launch gaps included), from a fresh initial batch.
+     */
+    public Timing time(int warmup, int iterations, DistillConfig.Init init, long seed) {
+        if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
+        startBatch(Distiller.initialBatch(graph.inputShape(), batch, init, seed));
+        PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
+        int t = 0;
+        for (int i = 0; i < warmup; i++) {
+            schedule.step(iterate(++t, schedule.lr()));
+        }
+        double[] ms = new double[iterations];
+        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+            long w0 = System.nanoTime();
+            for (int i = 0; i < iterations; i++) {
+                start.record(stream);
+                iterateNoSync(++t, schedule.lr());
+                end.record(stream);
+                end.synchronize(); // the loss copy precedes the end event on the stream
+                schedule.step(pinned.get(ValueLayout.JAVA_DOUBLE, 0));
+                ms[i] = CudaEvent.elapsedMillis(start, end);
+            }
+            double wall = (System.nanoTime() - w0) / 1e6 / iterations;
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            double median = iterations % 2 == 1 ? sorted[iterations / 2]
+                    : (sorted[iterations / 2 - 1] + sorted[iterations / 2]) / 2;
+            return new Timing(iterations, median, Arrays.stream(ms).average().orElse(0), sorted[0],
+                    sorted[iterations - 1], wall);
+        }
+    }
+
+    /** Uploads a batch's starting images and zeroes Adam's moments. */
+    private void startBatch(Tensor x0) {
+        upload(inputAddr, x0.data());
+        for (CudaModule.Prepared p : resetSteps) p.run(stream);
+        stream.synchronize();
+    }
+
+    /** One optimizer step (t counts from 1, as torch's Adam); returns the loss of the images before the step. */
+    private double iterate(int t, double lr) {
+        iterateNoSync(t, lr);
+        stream.synchronize();
+        return pinned.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    /** Enqueues one step; the loss lands in pinned[0] once the stream reaches it. */
+    private void iterateNoSync(int t, double lr) {
+        context.makeCurrent();
+        // Adam's step-dependent scalars, rounded as distill/Adam.java computes them.
+        double c1 = 1 - Math.pow(0.9, t);
+        double c2 = 1 - Math.pow(0.999, t);
+        pinned.set(ValueLayout.JAVA_DOUBLE, 8, lr / c1);
+        pinned.set(ValueLayout.JAVA_DOUBLE, 16, Math.sqrt(c2));
+        Cuda.check("cuMemcpyHtoDAsync_v2(adam scalars)",
+                cuda_h.cuMemcpyHtoDAsync_v2(hpAddr, pinned.asSlice(8, 16), 16, stream.handle()));
+        if (options.cudaGraph()) {
+            if (graphExec == null) capture();
+            Cuda.check("cuGraphLaunch", cuda_h.cuGraphLaunch(graphExec, stream.handle()));
+        } else {
+            for (CudaModule.Prepared p : lossSteps) p.run(stream);
+            adamStep.run(stream);
+        }
+        Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
+    }
+
+    /** Records every launch of one iteration into a CUDA graph, once; later iterations replay it. */
+    private void capture() {
+        try (Arena a = Arena.ofConfined()) {
+            Cuda.check("cuStreamBeginCapture_v2", cuda_h.cuStreamBeginCapture_v2(stream.handle(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+            MemorySegment g = a.allocate(ValueLayout.ADDRESS);
+            try {
+                for (CudaModule.Prepared p : lossSteps) p.run(stream);
+                adamStep.run(stream);
+            } finally {
+                // End the capture even when a launch failed, or the stream stays unusable.
+                int r = cuda_h.cuStreamEndCapture(stream.handle(), g);
+                Cuda.check("cuStreamEndCapture", r);
+            }
+            graphHandle = Cuda.readPointer(g);
+            MemorySegment e = a.allocate(ValueLayout.ADDRESS);
+            Cuda.check("cuGraphInstantiateWithFlags", cuda_h.cuGraphInstantiateWithFlags(e, graphHandle, 0L));
+            graphExec = Cuda.readPointer(e);
+        }
+    }
+
+    // ---- planning ----
+
+    /** BatchNorm input values and their (mean, std) targets, plus the input's (0, 1) target, as Distiller builds them. */
+    private void collectTargets() {
+        for (Node bn : graph.nodesOf(Op.BatchNorm.class)) {
+            float[] mean = graph.param(bn.input(3)).data();
+            float[] var = graph.param(bn.input(4)).data();
+            float[] std = new float[var.length];
+            for (int c = 0; c < std.length; c++) {
+                std[c] = (float) Math.sqrt(var[c] + Distiller.EPS);
+            }
+            targets.computeIfAbsent(bn.input(0), k -> new ArrayList<>()).add(new float[][] {mean, std});
+        }
+        if (targets.isEmpty()) {
+            throw ZeroqException.badInput("model '" + graph.name() + "' has no BatchNormalization layers: ZeroQ needs "
+                    + "their statistics to distill data; calibrate on real images instead with --calib data --calib-images F");
+        }
+        int c = graph.inputShape()[0];
+        float[] ones = new float[c];
+        Arrays.fill(ones, 1f);
+        targets.computeIfAbsent(graph.inputName(), k -> new ArrayList<>()).add(new float[][] {new float[c], ones});
+    }
+
+    private static Set<String> tapValues(Graph graph) {
+        Set<String> taps = new HashSet<>();
+        for (Node bn : graph.nodesOf(Op.BatchNorm.class)) taps.add(bn.input(0));
+        taps.add(graph.inputName());
+        return taps;
+    }
+
+    /** The nodes some tap depends on, in graph order (as Backprop). */
+    private static List<Node> neededNodes(Graph graph, Set<String> tapValues) {
+        Map<String, Node> producer = new HashMap<>();
+        for (Node n : graph.nodes()) {
+            for (String o : n.outputs()) producer.put(o, n);
+        }
+        Set<Node> needed = new HashSet<>();
+        List<String> todo = new ArrayList<>(tapValues);
+        while (!todo.isEmpty()) {
+            Node p = producer.get(todo.removeLast());
+            if (p != null && needed.add(p)) todo.addAll(p.inputs());
+        }
+        return graph.nodes().stream().filter(needed::contains).toList();
+    }
+
+    private void plan() {
+        List<Node> nodes = neededNodes(graph, targets.keySet());
+        String input = graph.inputName();
+        partials = region(0);
+        Region x = value(input);
+        tap(input);
+        for (Node n : nodes) {
+            forward(n);
+            tap(n.output());
+        }
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
+            backward(n);
+        }
+        Region gx = grad(input);
+        if (!written.contains(gx)) {
+            launch("fill", grid1d(inputSize), block(), At.of(gx), (long) inputSize, 0f);
+        }
+        // Loss: the taps' per-(n, c) partials, summed in two fixed-shape stages.
+        partials.bytes = Math.multiplyExact(Math.max(partialCount, 1), Double.BYTES);
+        int blocks = (int) Math.clamp(Math.ceilDiv(Math.max(partialCount, 1), LOSS_REDUCE_TARGET_CHUNK), 1, 1024);
+        long chunk = Math.ceilDiv(Math.max(partialCount, 1), blocks);
+        Region blockSums = region((long) blocks * Double.BYTES);
+        Region loss = region(Double.BYTES);
+        launch("loss_reduce_partial", new int[] {blocks, 1, 1}, block(), At.of(partials), At.of(blockSums), partialCount, chunk);
+        launch("loss_reduce_final", new int[] {1, 1, 1}, block(), At.of(blockSums), At.of(loss), blocks);
+        // Adam on the images, and the moment resets run before each batch.
+        Region m = floats(inputSize), v = floats(inputSize), hp = region(2L * Double.BYTES);
+        adamPending = new Pending(null, "adam", grid1d(inputSize), block(),
+                new Object[] {At.of(x), At.of(gx), At.of(m), At.of(v), At.of(hp), inputSize});
+        pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(m), (long) inputSize, 0f}));
+        pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(v), (long) inputSize, 0f}));
+        inputRegion = x;
+        inputGradRegion = gx;
+        lossRegion = loss;
+        hpRegion = hp;
+    }
+
+    private Pending adamPending;
+    private Region inputRegion, inputGradRegion, lossRegion, hpRegion;
+
+    private void allocateAndUpload() {
+        long total = 0;
+        for (Region r : regions) {
+            r.offset = total;
+            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
+        }
+        context.makeCurrent();
+        pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
+        long base = pool.address();
+        for (Region r : regions) {
+            if (r.floats != null) upload(base + r.offset, r.floats);
+            if (r.ints != null) uploadInts(base + r.offset, r.ints);
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pp = a.allocate(ValueLayout.ADDRESS);
+            Cuda.check("cuMemAllocHost_v2(32 bytes)", cuda_h.cuMemAllocHost_v2(pp, 32));
+            pinned = Cuda.readPointer(pp).reinterpret(32);
+        }
+        for (Pending p : pending) {
+            (p.into() == null ? lossSteps : p.into()).add(prepare(p));
+        }
+        adamStep = prepare(adamPending);
+        inputAddr = base + inputRegion.offset;
+        inputGradAddr = base + inputGradRegion.offset;
+        lossAddr = base + lossRegion.offset;
+        hpAddr = base + hpRegion.offset;
+        context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+    }
+
+    private CudaModule.Prepared prepare(Pending p) {
+        Object[] args = p.args().clone();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i] instanceof At at) args[i] = pool.address() + at.region().offset + at.byteOffset();
+        }
+        return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, args);
+    }
+
+    // ---- forward ----
+
+    private void forward(Node n) {
+        String out = n.output();
+        int[] os = shapes.get(out);
+        switch (n.op()) {
+            case Op.Flatten f -> alias(out, n.input(0));
+            case Op.Reshape r -> alias(out, n.input(0));
+            case Op.Identity i -> alias(out, n.input(0));
+            case Op.Conv c -> conv(n, c.spec());
+            case Op.BatchNorm bn -> {
+                int[] xs = shapes.get(n.input(0));
+                int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
+                launch("batchnorm_inference", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)),
+                        operand(n.input(2)), operand(n.input(3)), operand(n.input(4)), bn.epsilon(), At.of(value(out)),
+                        total, ch, hw);
+            }
+            case Op.Unary u -> {
+                float[] ab = activationArgs(u.fn());
+                int total = size(os);
+                launch("activation", grid1d(total), block(), operand(n.input(0)), At.of(value(out)), total,
+                        (int) ab[2], ab[0], ab[1]);
+            }
+            case Op.Binary b -> {
+                int[] sa = shapeOf(n.input(0)), sb = shapeOf(n.input(1));
+                int total = size(os);
+                launch("binary", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)), At.of(value(out)), total,
+                        pad(os, 1), pad(CudaBackend.broadcastStrides(sa, os), 0), pad(CudaBackend.broadcastStrides(sb, os), 0),
+                        b.kind().ordinal());
+            }
+            case Op.MaxPool p -> {
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
+                launch("maxpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
+                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]);
+            }
+            case Op.AveragePool p -> {
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads();
+                launch("avgpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
+                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], pd[2], pd[3],
+                        s.countIncludePad() ? 1 : 0);
+            }
+            case Op.GlobalAveragePool g -> {
+                int[] xs = shapes.get(n.input(0));
+                int nc = Math.multiplyExact(xs[0], xs[1]);
+                launch("global_avg_pool", new int[] {Math.min(nc, MAX_BLOCKS), 1, 1}, block(), operand(n.input(0)),
+                        At.of(value(out)), nc, size(xs) / nc);
+            }
+            case Op.Gemm gm -> {
+                int[] as = shapeOf(n.input(0)), bs = shapeOf(n.input(1));
+                int m = gm.transA() ? as[1] : as[0], k = gm.transA() ? as[0] : as[1];
+                int nn = gm.transB() ? bs[0] : bs[1];
+                Object c = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
+                int[] cs = c == null ? new int[] {0, 0} : CudaBackend.broadcastStrides(shapeOf(n.input(2)), new int[] {m, nn});
+                gemm(operand(n.input(0)), operand(n.input(1)), c, At.of(value(out)), m, nn, k, gm.transA() ? 1 : k,
+                        gm.transA() ? m : 1, gm.transB() ? 1 : nn, gm.transB() ? k : 1, cs[0], cs[1], gm.alpha(), gm.beta());
+            }
+            case Op.Concat c -> {
+                int[] outStrides = Shapes.strides(os);
+                int offset = 0;
+                for (String in : n.inputs()) {
+                    int[] is = shapeOf(in);
+                    int cnt = size(is);
+                    launch("strided_copy", grid1d(cnt), block(), operand(in), At.of(value(out)), cnt, pad(is, 1),
+                            pad(Shapes.strides(is), 0), pad(outStrides, 0), 0, Math.multiplyExact(offset, outStrides[c.axis()]));
+                    offset += is[c.axis()];
+                }
+            }
+            default -> throw new IllegalStateException("unreachable: " + n.op().onnxType() + " passed unsupported()");
+        }
+    }
+
+    private void conv(Node n, ConvSpec s) {
+        int[] xs = shapes.get(n.input(0)), os = shapes.get(n.output());
+        Tensor w = graph.param(n.input(1));
+        if (w == null) throw ZeroqException.badInput("Conv node '" + n.name() + "': weights must be an initializer");
+        int nb = xs[0], cin = xs[1], h = xs[2], wd = xs[3];
+        int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3), g = s.group();
+        int oh = os[2], ow = os[3];
+        int[] st = s.strides(), p = s.pads(), d = s.dilations();
+        Object bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
+        Region out = value(n.output());
+        if (useImplicitGemm(cout / g, cinG * kh * kw)) {
+            int coutG = cout / g, k = cinG * kh * kw;
+            // (Cout, K) → (group, K, Cout/group): the m index contiguous, for coalesced tile loads.
+            float[] wt = new float[w.size()];
+            float[] src = w.data();
+            for (int grp = 0; grp < g; grp++) {
+                for (int kk = 0; kk < k; kk++) {
+                    for (int m = 0; m < coutG; m++) {
+                        wt[(grp * k + kk) * coutG + m] = src[(grp * coutG + m) * k + kk];
+                    }
+                }
+            }
+            int[] tab = new int[4 * k];
+            for (int ci = 0; ci < cinG; ci++) {
+                for (int r = 0; r < kh; r++) {
+                    for (int q = 0; q < kw; q++) {
+                        int kk = (ci * kh + r) * kw + q;
+                        tab[4 * kk] = Math.multiplyExact(ci, h * wd);
+                        tab[4 * kk + 1] = r * d[0];
+                        tab[4 * kk + 2] = q * d[1];
+                    }
+                }
+            }
+            long pixels = (long) nb * oh * ow;
+            launch("conv2d_forward_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(coutG, IG_BM), g},
+                    block(), operand(n.input(0)), At.of(uploadFloats(wt)), At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h,
+                    wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
+        } else {
+            checkGrid(cout, nb, n);
+            launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), cout, nb}, block(), operand(n.input(0)),
+                    At.of(param(n.input(1))), bias, At.of(out), cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1],
+                    d[0], d[1], g);
+        }
+    }
+
+    private boolean useImplicitGemm(int m, int k) {
+        return switch (options.conv()) {
+            case DIRECT -> false;
+            case IMPLICIT_GEMM -> true;
+            // Below 16 rows a 64-row tile is mostly idle, and depthwise (k = kh·kw) has no reduction to tile.
+            case AUTO -> m >= 16 && k >= 16;
+        };
+    }
+
+    // ---- taps ----
+
+    private void tap(String name) {
+        List<float[][]> t = targets.get(name);
+        if (t == null) return;
+        int[] xs = shapes.get(name);
+        int nb = xs[0], c = xs[1];
+        int hw = size(xs) / Math.multiplyExact(nb, c);
+        Region gr = grad(name);
+        for (float[][] mu : t) {
+            if (mu[0].length != c) {
+                throw ZeroqException.badInput("BatchNorm statistics of '" + name + "' have " + mu[0].length + " channels, the value has " + c);
+            }
+            int acc = writeFlag(gr);
+            launch("bn_stat_loss", new int[] {gridX(Math.multiplyExact((long) nb, c)), 1, 1}, block(), operand(name),
+                    At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), At.of(gr),
+                    new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc);
+            partialCount = Math.addExact(partialCount, (long) nb * c);
+        }
+    }
+
+    // ---- backward ----
+
+    private void backward(Node n) {
+        String out = n.output();
+        Region gy = grad(out);
+        int[] os = shapes.get(out);
+        switch (n.op()) {
+            case Op.Flatten f -> { } // gradients alias like the values
+            case Op.Reshape r -> { }
+            case Op.Identity i -> { }
+            case Op.Conv c -> { if (isValue(n.input(0))) convBackward(n, c.spec(), gy); }
+            case Op.BatchNorm bn -> {
+                if (!isValue(n.input(0))) return;
+                float[] scale = graph.param(n.input(1)).data(), var = graph.param(n.input(4)).data();
+                float[] k = new float[scale.length];
+                for (int ch = 0; ch < k.length; ch++) {
+                    k[ch] = (float) (scale[ch] / Math.sqrt((double) var[ch] + bn.epsilon())); // as Gradients.batchNormBackward
+                }
+                int total = size(os), ch = os[1], hw = total / (os[0] * ch);
+                Region gx = grad(n.input(0));
+                launch("batchnorm_backward", grid1d(total), block(), At.of(gy), At.of(uploadFloats(k)), At.of(gx), total,
+                        ch, hw, writeFlag(gx));
+            }
+            case Op.Unary u -> {
+                if (!isValue(n.input(0))) return;
+                float[] ab = activationArgs(u.fn());
+                int total = size(os);
+                Region gx = grad(n.input(0));
+                launch("activation_backward", grid1d(total), block(), operand(n.input(0)), At.of(gy), At.of(gx), total,
+                        (int) ab[2], ab[0], ab[1], writeFlag(gx));
+            }
+            case Op.Binary b -> {
+                int[] sa = shapeOf(n.input(0)), sb = shapeOf(n.input(1));
+                boolean needsOperands = b.kind() == BinaryOp.MUL || b.kind() == BinaryOp.DIV;
+                for (int side = 0; side < 2; side++) {
+                    String in = n.input(side);
+                    if (!isValue(in)) continue;
+                    int[] is = side == 0 ? sa : sb;
+                    Region gx = grad(in);
+                    int cnt = size(is);
+                    launch("broadcast_reduce", grid1d(cnt), block(), At.of(gy),
+                            needsOperands ? operand(n.input(0)) : null, needsOperands ? operand(n.input(1)) : null,
+                            At.of(gx), cnt, pad(os, 1), pad(is, 1), pad(CudaBackend.broadcastStrides(sa, os), 0),
+                            pad(CudaBackend.broadcastStrides(sb, os), 0), b.kind().ordinal(), side, writeFlag(gx));
+                }
+            }
+            case Op.MaxPool p -> {
+                if (!isValue(n.input(0))) return;
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
+                Region gx = grad(n.input(0));
+                launch("maxpool2d_backward", grid1d(size(xs)), block(), operand(n.input(0)), At.of(gy), At.of(gx),
+                        xs[0] * xs[1], xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1],
+                        writeFlag(gx));
+            }
+            case Op.AveragePool p -> {
+                if (!isValue(n.input(0))) return;
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads();
+                Region gx = grad(n.input(0));
+                launch("avgpool2d_backward", grid1d(size(xs)), block(), At.of(gy), At.of(gx), xs[0] * xs[1], xs[2], xs[3],
+                        os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], pd[2], pd[3], s.countIncludePad() ? 1 : 0,
+                        writeFlag(gx));
+            }
+            case Op.GlobalAveragePool gp -> {
+                if (!isValue(n.input(0))) return;
+                int[] xs = shapes.get(n.input(0));
+                Region gx = grad(n.input(0));
+                // The average pool whose window is the whole plane: dx = dy / (H·W).
+                launch("avgpool2d_backward", grid1d(size(xs)), block(), At.of(gy), At.of(gx), xs[0] * xs[1], xs[2], xs[3],
+                        1, 1, xs[2], xs[3], 1, 1, 0, 0, 0, 0, 0, writeFlag(gx));
+            }
+            case Op.Gemm gm -> {
+                // dA = α·dY·op(B)ᵀ: dY (M, N) times op(B)ᵀ (N, K), op(B)ᵀ read through strides.
+                int[] bs = shapeOf(n.input(1));
+                int m = os[0], nn = os[1];
+                int k = gm.transB() ? bs[1] : bs[0];
+                Region gx = grad(n.input(0));
+                int acc = writeFlag(gx);
+                gemm(At.of(gy), operand(n.input(1)), acc == 1 ? At.of(gx) : null, At.of(gx), m, k, nn, nn, 1,
+                        gm.transB() ? k : 1, gm.transB() ? 1 : nn, k, 1, gm.alpha(), acc == 1 ? 1f : 0f);
+            }
+            case Op.Concat c -> {
+                int[] outStrides = Shapes.strides(os);
+                int offset = 0;
+                for (String in : n.inputs()) {
+                    int[] is = shapeOf(in);
+                    if (isValue(in)) {
+                        Region gx = grad(in);
+                        int cnt = size(is);
+                        launch("strided_accumulate", grid1d(cnt), block(), At.of(gy), At.of(gx), cnt, pad(is, 1),
+                                pad(outStrides, 0), pad(Shapes.strides(is), 0),
+                                Math.multiplyExact(offset, outStrides[c.axis()]), 0, writeFlag(gx));
+                    }
+                    offset += is[c.axis()];
+                }
+            }
+            default -> throw new IllegalStateException("unreachable: " + n.op().onnxType());
+        }
+    }
+
+    private void convBackward(Node n, ConvSpec s, Region gy) {
+        int[] xs = shapes.get(n.input(0)), os = shapes.get(n.output());
+        Tensor w = graph.param(n.input(1));
+        int nb = xs[0], cin = xs[1], h = xs[2], wd = xs[3];
+        int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3), g = s.group();
+        int oh = os[2], ow = os[3], coutG = cout / g;
+        int[] st = s.strides(), p = s.pads(), d = s.dilations();
+        Region gx = grad(n.input(0));
+        int acc = writeFlag(gx);
+        if (useImplicitGemm(cinG, coutG * kh * kw)) {
+            int k = coutG * kh * kw;
+            // w (Cout, Cin/g, kh, kw) → (group, K = (co, r, s), Cin/g): ci contiguous.
+            float[] wt = new float[w.size()];
+            float[] src = w.data();
+            for (int grp = 0; grp < g; grp++) {
+                for (int col = 0; col < coutG; col++) {
+                    for (int ci = 0; ci < cinG; ci++) {
+                        for (int r = 0; r < kh; r++) {
+                            for (int q = 0; q < kw; q++) {
+                                int kk = (col * kh + r) * kw + q;
+                                wt[(grp * k + kk) * cinG + ci] = src[(((grp * coutG + col) * cinG + ci) * kh + r) * kw + q];
+                            }
+                        }
+                    }
+                }
+            }
+            int[] tab = new int[4 * k];
+            for (int col = 0; col < coutG; col++) {
+                for (int r = 0; r < kh; r++) {
+                    for (int q = 0; q < kw; q++) {
+                        int kk = (col * kh + r) * kw + q;
+                        tab[4 * kk] = Math.multiplyExact(col, oh * ow);
+                        tab[4 * kk + 1] = r * d[0];
+                        tab[4 * kk + 2] = q * d[1];
+                    }
+                }
+            }
+            long pixels = (long) nb * h * wd;
+            launch("conv2d_backward_data_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(cinG, IG_BM), g},
+                    block(), At.of(gy), At.of(uploadFloats(wt)), At.of(uploadInts(tab)), At.of(gx), nb, cin, h, wd, cout, oh,
+                    ow, g, k, st[0], st[1], p[0], p[1], acc);
+        } else {
+            launch("conv2d_backward_data", grid1d(size(xs)), block(), At.of(gy), At.of(param(n.input(1))), At.of(gx), nb,
+                    cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1], d[0], d[1], g, acc);
+        }
+    }
+
+    // ---- planning helpers ----
+
+    private void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,
+                      int sCi, int sCj, float alpha, float beta) {
+        if (Math.ceilDiv(m, 16) > MAX_BLOCKS) throw new IllegalArgumentException("gemm: M = " + m + " exceeds the grid's y limit");
+        launch("gemm", new int[] {Math.ceilDiv(n, 16), Math.ceilDiv(m, 16), 1}, new int[] {16, 16, 1}, a, b, c, out, m, n, k,
+                sAi, sAk, sBk, sBj, sCi, sCj, alpha, beta);
+    }
+
+    /** 0 if this is the first write to the gradient region (the kernel stores), 1 after that (it adds). */
+    private int writeFlag(Region gradRegion) {
+        return written.add(gradRegion) ? 0 : 1;
+    }
+
+    private String root(String name) {
+        String r = name;
+        while (alias.containsKey(r)) r = alias.get(r);
+        return r;
+    }
+
+    private void alias(String out, String in) {
+        if (!isValue(in)) throw ZeroqException.badInput("'" + out + "' reshapes a parameter on the distillation path; not supported on CUDA");
+        alias.put(out, in);
+    }
+
+    private boolean isValue(String name) {
+        return !name.isEmpty() && !graph.isParam(name);
+    }
+
+    private Region value(String name) {
+        return values.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
+    }
+
+    private Region grad(String name) {
+        return grads.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
+    }
+
+    /** A forward operand: a value's region or an uploaded parameter. */
+    private At operand(String name) {
+        return At.of(graph.isParam(name) ? param(name) : value(name));
+    }
+
+    private Region param(String name) {
+        return params.computeIfAbsent(name, k -> uploadFloats(graph.param(k).data()));
+    }
+
+    private int[] shapeOf(String name) {
+        int[] s = shapes.get(name);
+        if (s == null) throw new IllegalStateException("no shape for '" + name + "'");
+        return s;
+    }
+
+    private Region region(long bytes) {
+        Region r = new Region(bytes);
+        regions.add(r);
+        return r;
+    }
+
+    private Region floats(long count) {
+        return region(Math.multiplyExact(count, Float.BYTES));
+    }
+
+    private Region uploadFloats(float[] data) {
+        Region r = floats(data.length);
+        r.floats = data;
+        return r;
+    }
+
+    private Region uploadInts(int[] data) {
+        Region r = region(Math.multiplyExact((long) data.length, Integer.BYTES));
+        r.ints = data;
+        return r;
+    }
+
+    private void launch(String kernel, int[] grid, int[] block, Object... args) {
+        pending.add(new Pending(null, kernel, grid, block, args));
+    }
+
+    /** {a, b, op code} of activation.cu / activation_backward.cu. */
+    private static float[] activationArgs(Activation f) {
+        return switch (f) {
+            case Activation.Relu r -> new float[] {0, 0, 0};
+            case Activation.Clip c -> new float[] {c.min(), c.max(), 1};
+            case Activation.LeakyRelu l -> new float[] {l.alpha(), 0, 2};
+            case Activation.Sigmoid s -> new float[] {0, 0, 3};
+            case Activation.HardSigmoid h -> new float[] {h.alpha(), h.beta(), 4};
+            case Activation.HardSwish h -> new float[] {0, 0, 5};
+        };
+    }
+
+    private static void checkGrid(int cout, int n, Node node) {
+        if (cout > MAX_BLOCKS || n > MAX_BLOCKS) {
+            throw ZeroqException.badInput("Conv node '" + node.name() + "': Cout " + cout + " and batch " + n
+                    + " must be <= 65535 for the direct kernel");
+        }
+    }
+
+    private static int gridX(long blocks) {
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("grid of " + blocks + " blocks is too large");
+        return (int) Math.max(blocks, 1);
+    }
+
+    private static int[] grid1d(long n) {
+        return new int[] {(int) Math.clamp(Math.ceilDiv(n, THREADS), 1, MAX_BLOCKS), 1, 1};
+    }
+
+    private static int[] block() {
+        return new int[] {THREADS, 1, 1};
+    }
+
+    private static int size(int[] shape) {
+        return Math.toIntExact(Shapes.size(shape));
+    }
+
+    /** Right-aligns {@code v} into 6 entries, the leading ones {@code fill} (the kernels' Shape6). */
+    private static int[] pad(int[] v, int fill) {
+        if (v.length > 6) throw new IllegalArgumentException("rank " + v.length + " exceeds the CUDA kernels' 6");
+        int[] out = new int[6];
+        Arrays.fill(out, 0, 6 - v.length, fill);
+        System.arraycopy(v, 0, out, 6 - v.length, v.length);
+        return out;
+    }
+
+    // ---- copies ----
+
+    private void upload(long address, float[] data) {
+        context.makeCurrent();
+        long n = Math.multiplyExact((long) data.length, Float.BYTES);
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_FLOAT, data);
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
+        }
+        // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
+        context.synchronize();
+    }
+
+    private void uploadInts(long address, int[] data) {
+        long n = Math.multiplyExact((long) data.length, Integer.BYTES);
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_INT, data);
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
+        }
+    }
+
+    private void download(long address, float[] dst) {
+        context.makeCurrent();
+        stream.synchronize();
+        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocate(n, Float.BYTES);
+            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address, n));
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
+        }
+    }
+
+    @Override
+    public void close() {
+        context.makeCurrent();
+        RuntimeException first = null;
+        List<Runnable> steps = new ArrayList<>();
+        if (graphExec != null) {
+            MemorySegment e = graphExec;
+            steps.add(() -> Cuda.check("cuGraphExecDestroy", cuda_h.cuGraphExecDestroy(e)));
+        }
+        if (graphHandle != null) {
+            MemorySegment g = graphHandle;
+            steps.add(() -> Cuda.check("cuGraphDestroy", cuda_h.cuGraphDestroy(g)));
+        }
+        steps.add(() -> { if (stream != null) stream.close(); });
+        if (pinned != null) {
+            MemorySegment p = pinned;
+            steps.add(() -> Cuda.check("cuMemFreeHost", cuda_h.cuMemFreeHost(p)));
+        }
+        steps.add(() -> { if (pool != null) pool.close(); });
+        steps.add(() -> { if (module != null) module.close(); });
+        steps.add(arena::close);
+        steps.add(context::close);
+        graphExec = null;
+        graphHandle = null;
+        pinned = null;
+        for (Runnable r : steps) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
+    }
+}

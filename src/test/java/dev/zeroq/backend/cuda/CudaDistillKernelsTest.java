@@ -1,0 +1,483 @@
+// The distillation kernels (backward ops, BN-statistics loss, loss reduction, Adam, implicit-GEMM convolutions)
+// one by one against the CPU reference (backend/Gradients, RefBackend) on seeded random odd shapes. Outputs are
+// NaN-poisoned before each store-mode launch; accumulate mode starts from known random values.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.backend.Activation;
+import dev.zeroq.backend.Backend;
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.Gradients;
+import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.backend.ref.RefBackend;
+import dev.zeroq.tensor.Shapes;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Tag("gpu")
+class CudaDistillKernelsTest {
+    private static final long SEED = 20250611L;
+    // Float sums in another order than the (often double-accumulating) reference: sums of up to a few thousand
+    // products of O(1) values stay within 2e-4 absolute + 2e-4 relative (the conv cases with K ≈ 600 included).
+    private static final float ATOL = 2e-4f, RTOL = 2e-4f;
+    private static final RefBackend REF = new RefBackend();
+
+    private static CudaContext ctx;
+    private static CudaModule mod;
+    private static CudaStream stream;
+    private final SplittableRandom random = new SplittableRandom(SEED);
+    private final List<DeviceBuffer> buffers = new ArrayList<>();
+
+    @BeforeAll
+    static void open() {
+        CudaAvailability a = CudaAvailability.probe();
+        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        ctx = CudaContext.open(0);
+        mod = CudaModule.load(CudaModule.bundledKernels());
+        stream = CudaStream.create();
+        System.out.println("distillation kernels on " + ctx.name() + " (seed " + SEED + ")");
+    }
+
+    @AfterAll
+    static void close() {
+        if (ctx != null) {
+            stream.close();
+            mod.close();
+            ctx.close();
+        }
+    }
+
+    // ---- convolution backward-data (direct and implicit GEMM) and implicit-GEMM forward ----
+
+    private record ConvCase(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g) {
+        ConvSpec spec() {
+            return new ConvSpec(new int[] {kh, kw}, s, p, d, g);
+        }
+
+        @Override
+        public String toString() {
+            return "N" + n + " Cin" + cin + " " + h + "x" + w + " Cout" + cout + " " + spec();
+        }
+    }
+
+    private static final List<ConvCase> CONV_CASES = List.of(
+            new ConvCase(3, 7, 7, 5, 5, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
+            new ConvCase(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2}, new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1),
+            new ConvCase(3, 7, 7, 5, 6, 3, 3, new int[] {1, 2}, new int[] {2, 2, 2, 2}, new int[] {2, 2}, 1),
+            new ConvCase(3, 6, 7, 5, 9, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 3),
+            new ConvCase(3, 7, 7, 5, 7, 3, 3, new int[] {2, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 7),
+            new ConvCase(3, 7, 7, 5, 14, 1, 1, new int[] {2, 2}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 7),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, new int[] {2, 2}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
+            new ConvCase(2, 3, 23, 21, 70, 7, 7, new int[] {2, 2}, new int[] {3, 3, 3, 3}, new int[] {1, 1}, 1));
+
+    @Test
+    void convForwardImplicitGemm() {
+        for (ConvCase c : CONV_CASES) {
+            convForward(c);
+        }
+    }
+
+    @Test
+    void convBackwardData() {
+        for (ConvCase c : CONV_CASES) {
+            convBackward(c, false);
+            convBackward(c, true);
+        }
+    }
+
+    @Test
+    void convResNetLike64x64At56() {
+        ConvCase c = new ConvCase(1, 64, 56, 56, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1);
+        convForward(c);
+        convBackward(c, false);
+    }
+
+    private void convForward(ConvCase c) {
+        Tensor x = rand(c.n, c.cin, c.h, c.w), w = rand(c.cout, c.cin / c.g, c.kh, c.kw), b = rand(c.cout);
+        ConvSpec s = c.spec();
+        Tensor ref = REF.conv2d(x, w, b, s);
+        int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+        int k = cinG * c.kh * c.kw;
+        float[] wt = new float[w.size()];
+        for (int grp = 0; grp < g; grp++)
+            for (int kk = 0; kk < k; kk++)
+                for (int m = 0; m < coutG; m++) wt[(grp * k + kk) * coutG + m] = w.data()[(grp * coutG + m) * k + kk];
+        int[] tab = new int[4 * k];
+        for (int ci = 0; ci < cinG; ci++)
+            for (int r = 0; r < c.kh; r++)
+                for (int q = 0; q < c.kw; q++) {
+                    int kk = (ci * c.kh + r) * c.kw + q;
+                    tab[4 * kk] = ci * c.h * c.w;
+                    tab[4 * kk + 1] = r * c.d[0];
+                    tab[4 * kk + 2] = q * c.d[1];
+                }
+        DeviceBuffer out = poisoned(ref.size());
+        long pixels = (long) c.n * oh * ow;
+        run("conv2d_forward_igemm", new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(coutG, 64), g}, up(x.data()),
+                up(wt), upInts(tab), up(b.data()), out, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        check("conv2d_forward_igemm " + c, ref.data(), down(out, ref.size()));
+    }
+
+    private void convBackward(ConvCase c, boolean igemm) {
+        int g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+        ConvSpec s = c.spec();
+        int oh = s.outH(c.h), ow = s.outW(c.w);
+        Tensor dy = rand(c.n, c.cout, oh, ow), w = rand(c.cout, cinG, c.kh, c.kw);
+        int[] inShape = {c.n, c.cin, c.h, c.w};
+        Tensor ref = Gradients.scatterConvBackward(dy, w, s, inShape);
+        float[] prior = rand(inShape).data();
+        for (int acc = 0; acc < 2; acc++) {
+            DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
+            if (igemm) {
+                int k = coutG * c.kh * c.kw;
+                float[] wt = new float[w.size()];
+                for (int grp = 0; grp < g; grp++)
+                    for (int col = 0; col < coutG; col++)
+                        for (int ci = 0; ci < cinG; ci++)
+                            for (int r = 0; r < c.kh; r++)
+                                for (int q = 0; q < c.kw; q++)
+                                    wt[(grp * k + (col * c.kh + r) * c.kw + q) * cinG + ci] =
+                                            w.data()[(((grp * coutG + col) * cinG + ci) * c.kh + r) * c.kw + q];
+                int[] tab = new int[4 * k];
+                for (int col = 0; col < coutG; col++)
+                    for (int r = 0; r < c.kh; r++)
+                        for (int q = 0; q < c.kw; q++) {
+                            int kk = (col * c.kh + r) * c.kw + q;
+                            tab[4 * kk] = col * oh * ow;
+                            tab[4 * kk + 1] = r * c.d[0];
+                            tab[4 * kk + 2] = q * c.d[1];
+                        }
+                long pixels = (long) c.n * c.h * c.w;
+                run("conv2d_backward_data_igemm", new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(cinG, 64), g},
+                        up(dy.data()), up(wt), upInts(tab), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1],
+                        c.p[0], c.p[1], acc);
+            } else {
+                run("conv2d_backward_data", grid(ref.size()), up(dy.data()), up(w.data()), dx, c.n, c.cin, c.h, c.w, c.cout,
+                        oh, ow, c.kh, c.kw, c.s[0], c.s[1], c.p[0], c.p[1], c.d[0], c.d[1], g, acc);
+            }
+            check((igemm ? "conv2d_backward_data_igemm " : "conv2d_backward_data ") + c + " accumulate=" + acc,
+                    plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
+        }
+    }
+
+    // ---- element-wise and pooling backward ----
+
+    @Test
+    void batchNormBackward() {
+        Tensor dy = rand(3, 7, 7, 5), scale = rand(7), var = rand(7);
+        for (int i = 0; i < 7; i++) var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
+        Tensor ref = Gradients.batchNormBackward(dy, scale, var, 1e-5f);
+        float[] k = new float[7];
+        for (int c = 0; c < 7; c++) k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + 1e-5f));
+        DeviceBuffer dx = poisoned(ref.size());
+        run("batchnorm_backward", grid(ref.size()), up(dy.data()), up(k), dx, ref.size(), 7, 35, 0);
+        check("batchnorm_backward", ref.data(), down(dx, ref.size()));
+    }
+
+    @Test
+    void activationBackward() {
+        Tensor x = rand(3, 7, 7, 5), dy = rand(3, 7, 7, 5);
+        for (int i = 0; i < x.size(); i++) x.data()[i] *= 8f;
+        x.data()[0] = 0f; // the kinks: relu'(0) = 0, clip'(0) = 0 at its bound
+        x.data()[1] = 6f;
+        x.data()[2] = 3f;
+        x.data()[3] = -3f;
+        Object[][] fs = {{new Activation.Relu(), 0, 0f, 0f}, {new Activation.Clip(0f, 6f), 1, 0f, 6f},
+                {new Activation.LeakyRelu(0.1f), 2, 0.1f, 0f}, {new Activation.Sigmoid(), 3, 0f, 0f},
+                {new Activation.HardSigmoid(0.2f, 0.5f), 4, 0.2f, 0.5f}, {new Activation.HardSwish(), 5, 0f, 0f}};
+        for (Object[] f : fs) {
+            Tensor ref = Gradients.activationBackward(x, dy, (Activation) f[0]);
+            DeviceBuffer dx = poisoned(ref.size());
+            run("activation_backward", grid(ref.size()), up(x.data()), up(dy.data()), dx, ref.size(), (Integer) f[1],
+                    (Float) f[2], (Float) f[3], 0);
+            check("activation_backward " + f[0], ref.data(), down(dx, ref.size()));
+        }
+    }
+
+    @Test
+    void maxPoolBackward() {
+        Tensor x = rand(3, 7, 7, 5);
+        // Ties: a repeated value in some windows checks the first-maximum rule.
+        for (int i = 0; i < x.size(); i += 3) x.data()[i] = 0.75f;
+        for (boolean ceil : new boolean[] {false, true}) {
+            for (PoolSpec s : List.of(
+                    new PoolSpec(new int[] {2, 2}, new int[] {2, 2}, new int[4], new int[] {1, 1}, ceil, false),
+                    new PoolSpec(new int[] {3, 3}, new int[] {2, 1}, new int[] {1, 1, 1, 0}, new int[] {1, 2}, ceil, false),
+                    new PoolSpec(new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, ceil, false))) {
+                int oh = s.outH(7), ow = s.outW(5);
+                Tensor dy = rand(3, 7, oh, ow);
+                Tensor ref = Gradients.maxPoolBackward(x, dy, s);
+                int[] k = s.kernel(), st = s.strides(), p = s.pads(), d = s.dilations();
+                DeviceBuffer dx = poisoned(ref.size());
+                run("maxpool2d_backward", grid(ref.size()), up(x.data()), up(dy.data()), dx, 21, 7, 5, oh, ow, k[0], k[1],
+                        st[0], st[1], p[0], p[1], d[0], d[1], 0);
+                check("maxpool2d_backward " + Arrays.toString(k) + " ceil=" + ceil, ref.data(), down(dx, ref.size()));
+            }
+        }
+    }
+
+    @Test
+    void avgPoolBackward() {
+        int[] in = {3, 7, 7, 5};
+        for (boolean ceil : new boolean[] {false, true}) {
+            for (boolean include : new boolean[] {false, true}) {
+                for (PoolSpec s : List.of(
+                        new PoolSpec(new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, ceil, include),
+                        new PoolSpec(new int[] {2, 2}, new int[] {2, 2}, new int[4], new int[] {1, 1}, ceil, include),
+                        new PoolSpec(new int[] {7, 5}, new int[] {1, 1}, new int[4], new int[] {1, 1}, ceil, include))) {
+                    int oh = s.outH(7), ow = s.outW(5);
+                    Tensor dy = rand(3, 7, oh, ow);
+                    Tensor ref = Gradients.avgPoolBackward(dy, s, in);
+                    int[] k = s.kernel(), st = s.strides(), p = s.pads();
+                    DeviceBuffer dx = poisoned(ref.size());
+                    run("avgpool2d_backward", grid(ref.size()), up(dy.data()), dx, 21, 7, 5, oh, ow, k[0], k[1], st[0], st[1],
+                            p[0], p[1], p[2], p[3], include ? 1 : 0, 0);
+                    check("avgpool2d_backward " + Arrays.toString(k) + " ceil=" + ceil + " includePad=" + include, ref.data(),
+                            down(dx, ref.size()));
+                }
+            }
+        }
+    }
+
+    @Test
+    void broadcastReduce() {
+        int[][][] cases = {{{3, 7, 7, 5}, {3, 7, 7, 5}}, {{3, 7, 7, 5}, {1, 7, 1, 1}}, {{7, 1, 5}, {3, 1, 7, 1}},
+                {{3, 7, 7, 5}, {}}, {{3, 7, 1, 1}, {3, 7, 7, 5}}};
+        for (int[][] c : cases) {
+            Tensor a = rand(c[0]), b = rand(c[1]);
+            for (int i = 0; i < b.size(); i++) b.data()[i] += Math.copySign(0.5f, b.data()[i]);
+            int[] full = Shapes.broadcast(a.shape(), b.shape());
+            Tensor g = rand(full);
+            for (Backend.BinaryOp op : Backend.BinaryOp.values()) {
+                Tensor[] ref = binaryBackwardRef(op, g, a, b);
+                for (int side = 0; side < 2; side++) {
+                    Tensor r = ref[side];
+                    DeviceBuffer dx = poisoned(r.size());
+                    run("broadcast_reduce", grid(r.size()), up(g.data()), up(a.data()), up(b.data()), dx, r.size(), pad(full, 1),
+                            pad(r.shape(), 1), pad(CudaBackend.broadcastStrides(a.shape(), full), 0),
+                            pad(CudaBackend.broadcastStrides(b.shape(), full), 0), op.ordinal(), side, 0);
+                    check("broadcast_reduce " + op + " side " + side + " " + Arrays.toString(c[0]) + " " + Arrays.toString(c[1]),
+                            r.data(), down(dx, r.size()));
+                }
+            }
+        }
+    }
+
+    /** The same formulas as graph.Backprop's Binary backward, on the reference backend. */
+    private static Tensor[] binaryBackwardRef(Backend.BinaryOp op, Tensor g, Tensor x, Tensor y) {
+        Backend b = REF;
+        int[] sa = x.shape(), sb = y.shape();
+        return switch (op) {
+            case ADD -> new Tensor[] {b.sumToShape(g, sa), b.sumToShape(g, sb)};
+            case SUB -> new Tensor[] {b.sumToShape(g, sa), b.sumToShape(b.binary(g, Tensor.scalar(-1f), Backend.BinaryOp.MUL), sb)};
+            case MUL -> new Tensor[] {b.sumToShape(b.binary(g, y, Backend.BinaryOp.MUL), sa),
+                    b.sumToShape(b.binary(g, x, Backend.BinaryOp.MUL), sb)};
+            case DIV -> {
+                Tensor ga = b.binary(g, y, Backend.BinaryOp.DIV);
+                Tensor gb = b.binary(b.binary(ga, b.binary(x, y, Backend.BinaryOp.DIV), Backend.BinaryOp.MUL),
+                        Tensor.scalar(-1f), Backend.BinaryOp.MUL);
+                yield new Tensor[] {b.sumToShape(ga, sa), b.sumToShape(gb, sb)};
+            }
+        };
+    }
+
+    @Test
+    void sliceBackwardScatterAndConcatBackward() {
+        // Slice backward: zero the input gradient, then scatter into the strided view (start 1, step 2 on axis 1;
+        // start 4, step -2 on axis 2).
+        int[] in = {3, 7, 7, 5};
+        int[] starts = {1, 4}, axes = {1, 2}, steps = {2, -2};
+        int[] os = {3, 3, 3, 5};
+        Tensor g = rand(os);
+        Tensor ref = Gradients.sliceBackward(g, in, starts, axes, steps);
+        int[] is = Shapes.strides(in);
+        int[] dst = is.clone();
+        dst[1] *= 2;
+        dst[2] *= -2;
+        int base = starts[0] * is[1] + starts[1] * is[2];
+        DeviceBuffer dx = poisoned(ref.size());
+        run("fill", grid(ref.size()), dx, (long) ref.size(), 0f);
+        run("strided_accumulate", grid(g.size()), up(g.data()), dx, g.size(), pad(os, 1), pad(Shapes.strides(os), 0),
+                pad(dst, 0), 0, base, 1);
+        check("slice backward scatter", ref.data(), down(dx, ref.size()));
+        // Concat backward: the second input's slice of the gradient along axis 1, added to a prior gradient.
+        int[] out = {3, 9, 7, 5}, part = {3, 4, 7, 5};
+        Tensor go = rand(out);
+        float[] prior = rand(part).data();
+        Tensor sl = REF.slice(go, new int[] {0, 5, 0, 0}, new int[] {3, 9, 7, 5}, new int[] {0, 1, 2, 3}, new int[] {1, 1, 1, 1});
+        DeviceBuffer gp = up(prior);
+        int[] ost = Shapes.strides(out);
+        run("strided_accumulate", grid(sl.size()), up(go.data()), gp, sl.size(), pad(part, 1), pad(ost, 0),
+                pad(Shapes.strides(part), 0), 5 * ost[1], 0, 1);
+        check("concat backward", plus(sl.data(), prior), down(gp, sl.size()));
+    }
+
+    // ---- loss, reduction, Adam ----
+
+    @Test
+    void bnStatisticLossAndReduction() {
+        for (int[] shape : new int[][] {{3, 7, 7, 5}, {2, 5, 37, 29}, {3, 7, 1, 1}, {3, 7}}) {
+            int n = shape[0], c = shape[1];
+            Tensor x = rand(shape);
+            float[] mean = rand(c).data(), std = rand(c).data();
+            for (int i = 0; i < c; i++) std[i] = Math.abs(std[i]) + 0.2f;
+            Backend.BnStatLoss ref = Gradients.bnStatisticLoss(x, mean, std, 1e-6f);
+            int hw = x.size() / (n * c);
+            for (int acc = 0; acc < 2; acc++) {
+                float[] prior = rand(shape).data();
+                DeviceBuffer dx = acc == 0 ? poisoned(x.size()) : up(prior);
+                DeviceBuffer partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
+                buffers.add(partial);
+                run("bn_stat_loss", new int[] {n * c, 1, 1}, up(x.data()), up(mean), up(std), dx, partial, n, c, hw, 1e-6f, acc);
+                check("bn_stat_loss grad " + Arrays.toString(shape) + " accumulate=" + acc, plus(ref.grad().data(),
+                        acc == 1 ? prior : null), down(dx, x.size()));
+                // Two-stage reduction with 2 blocks (chunk ⌈n·c/2⌉) so both stages do real work.
+                long count = (long) n * c;
+                int blocks = 2;
+                DeviceBuffer sums = DeviceBuffer.allocate(blocks * Double.BYTES), loss = DeviceBuffer.allocate(Double.BYTES);
+                buffers.add(sums);
+                buffers.add(loss);
+                loss.fill32(DeviceBuffer.NAN_BITS);
+                run("loss_reduce_partial", new int[] {blocks, 1, 1}, partial, sums, count, Math.ceilDiv(count, blocks));
+                run("loss_reduce_final", new int[] {1, 1, 1}, sums, loss, blocks);
+                double got = downDouble(loss);
+                assertEquals(ref.loss(), got, 1e-9 + Math.abs(ref.loss()) * 1e-6,
+                        "bn_stat_loss + loss_reduce loss " + Arrays.toString(shape));
+            }
+        }
+    }
+
+    @Test
+    void adamMatchesTheJavaOptimizer() {
+        int n = 3 * 7 * 7 * 5;
+        float[] p = rand(n).data(), m = new float[n], v = new float[n];
+        DeviceBuffer dp = up(p), dm = up(m), dv = up(v), hp = DeviceBuffer.allocate(16);
+        buffers.add(hp);
+        double lr = 0.5;
+        for (int t = 1; t <= 5; t++) {
+            float[] g = rand(n).data();
+            double c1 = 1 - Math.pow(0.9, t), c2 = 1 - Math.pow(0.999, t);
+            double stepSize = lr / c1, sqrtC2 = Math.sqrt(c2);
+            // The reference: distill/Adam.java's loop, verbatim in its arithmetic.
+            for (int i = 0; i < n; i++) {
+                m[i] = (float) (0.9 * m[i] + (1 - 0.9) * g[i]);
+                v[i] = (float) (0.999 * v[i] + (1 - 0.999) * g[i] * g[i]);
+                double denom = Math.sqrt(v[i]) / sqrtC2 + 1e-8;
+                p[i] -= (float) (stepSize * m[i] / denom);
+            }
+            try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_DOUBLE, stepSize, sqrtC2);
+                Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(hp.address(), s, 16));
+            }
+            run("adam", grid(n), dp, up(g), dm, dv, hp, n);
+            lr = t == 3 ? 0.05 : lr;
+        }
+        // Same double arithmetic in the same order: equal up to FMA contraction on the device (a few ulp).
+        check("adam params", p, down(dp, n));
+        check("adam m", m, down(dm, n));
+        check("adam v", v, down(dv, n));
+    }
+
+    // ---- helpers ----
+
+    private void run(String kernel, int[] grid, Object... args) {
+        ctx.makeCurrent();
+        mod.launch(kernel, grid, new int[] {256, 1, 1}, 0, stream, args);
+        stream.synchronize();
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void freeBuffers() {
+        for (DeviceBuffer b : buffers) b.close();
+        buffers.clear();
+    }
+
+    private DeviceBuffer up(float[] data) {
+        DeviceBuffer b = DeviceBuffer.upload(data);
+        buffers.add(b);
+        return b;
+    }
+
+    private DeviceBuffer upInts(int[] data) {
+        DeviceBuffer b = DeviceBuffer.allocate(Math.max(4L, (long) data.length * 4));
+        buffers.add(b);
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, data);
+            Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(b.address(), s, (long) data.length * 4));
+        }
+        return b;
+    }
+
+    private DeviceBuffer poisoned(int n) {
+        DeviceBuffer b = DeviceBuffer.allocateFloats(n);
+        buffers.add(b);
+        b.fill32(DeviceBuffer.NAN_BITS);
+        return b;
+    }
+
+    private static float[] down(DeviceBuffer b, int n) {
+        float[] out = new float[n];
+        b.copyTo(out);
+        return out;
+    }
+
+    private static double downDouble(DeviceBuffer b) {
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var s = arena.allocate(8);
+            Cuda.check("cuMemcpyDtoH_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyDtoH_v2(s, b.address(), 8));
+            return s.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    private static int[] grid(long n) {
+        return new int[] {(int) Math.clamp(Math.ceilDiv(n, 256), 1, 65535), 1, 1};
+    }
+
+    private static float[] plus(float[] a, float[] b) {
+        if (b == null) return a;
+        float[] r = new float[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = b[i] + a[i];
+        return r;
+    }
+
+    private static int[] pad(int[] v, int fill) {
+        int[] out = new int[6];
+        Arrays.fill(out, 0, 6 - v.length, fill);
+        System.arraycopy(v, 0, out, 6 - v.length, v.length);
+        return out;
+    }
+
+    private Tensor rand(int... shape) {
+        Tensor t = Tensor.zeros(shape);
+        for (int i = 0; i < t.size(); i++) t.data()[i] = (float) (random.nextDouble() * 2 - 1);
+        return t;
+    }
+
+    /** |ref − got| ≤ ATOL + |ref|·RTOL everywhere (NaN never passes), reporting the first mismatch. */
+    static void check(String what, float[] r, float[] g) {
+        assertEquals(r.length, g.length, what + ": length");
+        for (int i = 0; i < r.length; i++) {
+            float tol = ATOL + Math.abs(r[i]) * RTOL;
+            if (!(Math.abs(r[i] - g[i]) <= tol)) {
+                int bad = 0;
+                for (int j = i; j < r.length; j++) {
+                    if (!(Math.abs(r[j] - g[j]) <= ATOL + Math.abs(r[j]) * RTOL)) bad++;
+                }
+                fail(what + ": first mismatch at flat index " + i + ": ref " + r[i] + ", cuda " + g[i] + " (tolerance "
+                        + tol + "); " + bad + " mismatching elements of " + r.length);
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+// Planning of the device-resident distillation without a device: the graph walk, shapes, pool layout and every
+// kernel's argument list are built (only the device allocation and launches are skipped), and unsupported ops
+// are named. Runs on machines without a GPU.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CudaDistillerPlanTest {
+    @Test
+    void plansTheSmallCnnWithEveryConvAlgorithm() {
+        for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
+            String s = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, new CudaDistiller.Options(a, false));
+            assertTrue(s.startsWith("launches "), s);
+        }
+    }
+
+    @Test
+    void theCpuReferenceDistillsTheSmallCnn() {
+        // The GPU test compares against this run: make sure the reference side works on every machine.
+        var r = new dev.zeroq.distill.Distiller(TestNets.smallCnn(11), new dev.zeroq.backend.ref.RefBackend())
+                .distill(new dev.zeroq.distill.DistillConfig(3, 1, 3, dev.zeroq.distill.DistillConfig.Init.UNIFORM, 11), it -> { });
+        assertTrue(java.util.Arrays.stream(r.lossCurves()[0]).allMatch(Double::isFinite), java.util.Arrays.toString(r.lossCurves()[0]));
+    }
+
+    @Test
+    void namesUnsupportedOps() {
+        var bad = CudaDistiller.unsupported(TestNets.withTranspose(1));
+        assertEquals(1, bad.size(), bad.toString());
+        assertTrue(bad.getFirst().startsWith("Transpose (node "), bad.toString());
+        ZeroqException e = assertThrows(ZeroqException.class,
+                () -> CudaDistiller.dryPlan(TestNets.withTranspose(1), 2, CudaDistiller.Options.defaults()));
+        assertTrue(e.getMessage().contains("Transpose"), e.getMessage());
+        assertTrue(CudaDistiller.unsupported(TestNets.smallCnn(7)).isEmpty());
+    }
+}

@@ -1,0 +1,100 @@
+// Times device-resident ZeroQ distillation (CudaDistiller) on an ONNX model: warm-up, then timed iterations between
+// CUDA events; optionally the first K iterations on the CPU Distiller with the same seed for the loss difference.
+// Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.DistillBench MODEL.onnx [--batch 32]
+//        [--iters 100] [--warmup 20] [--graph on|off|both] [--conv auto|direct|igemm] [--full N] [--cpu-check K]
+package dev.zeroq.bench;
+
+import dev.zeroq.backend.cuda.CudaDistiller;
+import dev.zeroq.backend.ref.RefBackend;
+import dev.zeroq.distill.DistillConfig;
+import dev.zeroq.distill.Distiller;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.onnx.OnnxImporter;
+
+import java.nio.file.Path;
+import java.util.List;
+
+public final class DistillBench {
+    private DistillBench() {}
+
+    public static void main(String[] args) {
+        if (args.length < 1) {
+            System.err.println("usage: DistillBench MODEL.onnx [--batch 32] [--iters 100] [--warmup 20] [--graph on|off|both]"
+                    + " [--conv auto|direct|igemm] [--full N] [--cpu-check K]");
+            System.exit(2);
+        }
+        Path model = Path.of(args[0]);
+        int batch = 32, iters = 100, warmup = 20, full = 0, cpuCheck = 0;
+        String graphMode = "both", conv = "auto";
+        for (int i = 1; i < args.length; i += 2) {
+            String v = args[i + 1];
+            switch (args[i]) {
+                case "--batch" -> batch = Integer.parseInt(v);
+                case "--iters" -> iters = Integer.parseInt(v);
+                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--graph" -> graphMode = v;
+                case "--conv" -> conv = v;
+                case "--full" -> full = Integer.parseInt(v);
+                case "--cpu-check" -> cpuCheck = Integer.parseInt(v);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        CudaDistiller.ConvAlgorithm algo = switch (conv) {
+            case "direct" -> CudaDistiller.ConvAlgorithm.DIRECT;
+            case "igemm" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM;
+            default -> CudaDistiller.ConvAlgorithm.AUTO;
+        };
+        Graph g = OnnxImporter.load(model).graph();
+        int[] chw = g.inputShape();
+        long seed = 0;
+        List<String> unsupported = CudaDistiller.unsupported(g);
+        if (!unsupported.isEmpty()) {
+            System.out.println("DistillBench " + model.getFileName() + ": unsupported on CUDA: " + unsupported);
+            System.exit(1);
+        }
+        List<Boolean> graphs = switch (graphMode) {
+            case "on" -> List.of(true);
+            case "off" -> List.of(false);
+            default -> List.of(false, true);
+        };
+        double[][] firstLosses = null;
+        for (boolean useGraph : graphs) {
+            long t0 = System.nanoTime();
+            try (CudaDistiller d = new CudaDistiller(g, batch, 0, new CudaDistiller.Options(algo, useGraph))) {
+                double setup = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("DistillBench %s on %s: input %dx%dx%d, batch %d, conv %s, cuda graph %s, %d BN terms, "
+                                + "%d launches/iteration, pool %.1f MiB, setup %.2f s%n", model.getFileName(), d.describe(),
+                        chw[0], chw[1], chw[2], batch, algo, useGraph, d.bnTerms(), d.launchesPerIteration(),
+                        d.poolBytes() / 1048576.0, setup);
+                CudaDistiller.Timing t = d.time(warmup, iters, DistillConfig.Init.UNIFORM, seed);
+                System.out.printf("RESULT model=%s batch=%d graph=%s conv=%s warmup=%d iters=%d median_ms=%.3f mean_ms=%.3f "
+                                + "min_ms=%.3f max_ms=%.3f wall_ms=%.3f iter_per_s=%.2f images_per_s=%.1f%n",
+                        model.getFileName(), batch, useGraph, algo, warmup, iters, t.medianMs(), t.meanMs(), t.minMs(),
+                        t.maxMs(), t.wallMs(), t.iterationsPerSecond(), t.iterationsPerSecond() * batch);
+                if (full > 0 && !useGraph) {
+                    long f0 = System.nanoTime();
+                    Distiller.Result r = d.distill(new DistillConfig(batch, 1, full, DistillConfig.Init.UNIFORM, seed), it -> { });
+                    System.out.printf("FULL model=%s batch=%d iters=%d seconds=%.2f first_loss=%.6g final_loss=%.6g%n",
+                            model.getFileName(), batch, full, (System.nanoTime() - f0) / 1e9, r.lossCurves()[0][0], r.finalLoss(0));
+                }
+                if (cpuCheck > 0 && firstLosses == null) {
+                    firstLosses = d.distill(new DistillConfig(batch, 1, cpuCheck, DistillConfig.Init.UNIFORM, seed), it -> { })
+                            .lossCurves();
+                }
+            }
+        }
+        if (cpuCheck > 0) {
+            long c0 = System.nanoTime();
+            Distiller.Result cpu = new Distiller(g, new RefBackend())
+                    .distill(new DistillConfig(batch, 1, cpuCheck, DistillConfig.Init.UNIFORM, seed), it -> { });
+            double worst = 0;
+            for (int i = 0; i < cpuCheck; i++) {
+                double a = cpu.lossCurves()[0][i], b = firstLosses[0][i];
+                worst = Math.max(worst, Math.abs(a - b) / Math.abs(a));
+                System.out.printf("cpu-check iteration %d: cpu %.9g cuda %.9g%n", i + 1, a, b);
+            }
+            System.out.printf("CPUCHECK model=%s batch=%d iters=%d max_rel_loss_diff=%.3g cpu_seconds=%.1f%n",
+                    model.getFileName(), batch, cpuCheck, worst, (System.nanoTime() - c0) / 1e9);
+        }
+    }
+}
