@@ -102,6 +102,22 @@ if [[ -f "$B/models/resnet18.onnx" ]]; then
   bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
 fi
 
+# 4b. the whole pipeline (distill 500 iterations + calibrate + sensitivity at 2/4/8 bits + Pareto, MP4/A8 paper) on
+#     ResNet-50 when exported into bundle/models; capped at 240 s; its log sits beside the other benchmark logs in OUTDIR
+#     and its row (named bench-* so that a failure fails the check) joins the summary.
+if [[ -f "$B/models/resnet50.onnx" ]]; then
+  echo "== pipeline benchmark (resnet50)"
+  timeout 240 "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.PipelineBench "$B/models/resnet50.onnx" \
+    --device cuda --iters 500 --batch 32 > "$OUT/pipeline-bench-resnet50.log" 2>&1
+  rc=$?
+  cat "$OUT/pipeline-bench-resnet50.log"
+  res=$(grep -E '^(STAGE|RESULT)' "$OUT/pipeline-bench-resnet50.log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+  row bench-pipeline "$([[ $rc == 0 ]] && echo ok || echo FAIL)" "exit $rc${res:+; $res} (pipeline-bench-resnet50.log)"
+else
+  echo "skipped: $B/models/resnet50.onnx not found (pipeline benchmark)"
+  row bench-pipeline skip "$B/models/resnet50.onnx not found"
+fi
+
 # 5. summary, printed last
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"

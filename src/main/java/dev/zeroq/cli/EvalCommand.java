@@ -67,10 +67,13 @@ final class EvalCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(data.images());
-            UnaryOperator<Tensor> f = qp == null ? exec::run : new Simulation(m.graph(), qp, sel.backend());
+            Simulation sim = qp == null ? null : new Simulation(m.graph(), qp, sel.backend());
+            UnaryOperator<Tensor> f = sim == null ? exec::run : sim;
             device = sel.backend().name();
             try (Progress p = Progress.start("eval", data.labels().length, 1000, "img")) {
                 r = Accuracy.top1(f, data.images(), data.labels(), batch, p::stepTo);
+            } finally {
+                if (sim != null) sim.close(); // releases the device-resident plan on CUDA
             }
         }
         double secs = (System.nanoTime() - t0) / 1e9;

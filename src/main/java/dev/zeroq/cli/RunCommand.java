@@ -48,7 +48,13 @@ final class RunCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(x);
-            y = qp == null ? exec.run(x) : new Simulation(m.graph(), qp, sel.backend()).apply(x);
+            if (qp == null) {
+                y = exec.run(x);
+            } else {
+                try (Simulation sim = new Simulation(m.graph(), qp, sel.backend())) {
+                    y = sim.apply(x);
+                }
+            }
             device = sel.backend().name();
         }
         double ms = (System.nanoTime() - t0) / 1e6;

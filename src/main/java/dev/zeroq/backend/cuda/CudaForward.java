@@ -111,11 +111,7 @@ public final class CudaForward implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.shapes = ShapeInference.infer(graph, maxBatch);
         this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, true);
-        boolean major = true;
-        for (int[] s : shapes.values()) {
-            if (s.length == 0 || s[0] != maxBatch) major = false;
-        }
-        this.batchMajor = major;
+        this.batchMajor = batchMajor(graph, shapes, maxBatch);
         planAll();
         if (!device) {
             this.context = null;
@@ -157,6 +153,25 @@ public final class CudaForward implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * Whether every value (input and node outputs) has the batch as dimension 0 and nothing else depends on it, so
+     * that the first n images of a run are a prefix of each value: compared against the shapes at another batch.
+     */
+    private static boolean batchMajor(Graph graph, Map<String, int[]> shapes, int maxBatch) {
+        Map<String, int[]> other = ShapeInference.infer(graph, maxBatch + 1);
+        List<String> names = new ArrayList<>();
+        names.add(graph.inputName());
+        for (Node n : graph.nodes()) names.addAll(n.outputs());
+        for (String v : names) {
+            int[] a = shapes.get(v), b = other.get(v);
+            if (a.length == 0 || a[0] != maxBatch || b[0] != maxBatch + 1
+                    || !Arrays.equals(a, 1, a.length, b, 1, b.length)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void planAll() {
@@ -257,7 +272,7 @@ public final class CudaForward implements AutoCloseable {
     public Tensor run(Tensor input, SiteHandler handler, Set<String> sites) {
         int n = checkInput(input);
         context.makeCurrent();
-        DevicePlan.uploadFloats(plan.address(plan.value(graph.inputName())), input.data());
+        DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
         if (sites.contains(graph.inputName())) site(graph.inputName(), n, handler);
@@ -316,7 +331,7 @@ public final class CudaForward implements AutoCloseable {
     }
 
     private void site(String name, int n, SiteHandler handler) {
-        long address = plan.address(plan.value(name));
+        long address = plan.address(plan.planned(name));
         long count = count(name, n);
         FakeQuantSpec spec = handler.at(new SiteValue() {
             @Override
@@ -367,7 +382,7 @@ public final class CudaForward implements AutoCloseable {
         int[] shape = shapes.get(name).clone();
         if (batchMajor) shape[0] = n;
         float[] out = new float[Math.toIntExact(count(name, n))];
-        DevicePlan.downloadFloats(plan.address(plan.value(name)), out);
+        DevicePlan.downloadFloats(plan.address(plan.planned(name)), out);
         return new Tensor(out, shape);
     }
 

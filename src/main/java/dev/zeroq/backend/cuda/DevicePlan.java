@@ -274,6 +274,13 @@ final class DevicePlan {
         return values.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
     }
 
+    /** The region of a value planned earlier (after planning: a new value would have no place in the pool). */
+    Region planned(String name) {
+        Region r = values.get(root(name));
+        if (r == null) throw new IllegalStateException("value '" + name + "' was not planned");
+        return r;
+    }
+
     /** A forward operand: a value's region or an uploaded parameter. */
     At operand(String name) {
         return At.of(graph.isParam(name) ? param(name) : value(name));
