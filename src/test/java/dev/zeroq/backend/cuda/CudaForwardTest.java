@@ -241,17 +241,21 @@ class CudaForwardTest {
                 // A smaller batch is a prefix of the planned one.
                 Tensor x5 = gaussian(g.inputShape(), 5, SEED + 1);
                 assertClose(exec.run(x5), f.run(x5), g.name() + " batch 5 of 9");
-                // Replace the first conv's weights, then restore them: the same outputs as before, bit for bit.
-                Node conv = g.nodesOf(Op.Conv.class).getFirst();
-                Tensor w = g.param(conv.input(1));
-                float[] q = w.data().clone();
-                for (int i = 0; i < q.length; i++) q[i] = Math.round(q[i] * 8) / 8f;
-                Tensor wq = new Tensor(q, w.shape());
-                f.replaceParam(conv.input(1), wq);
-                assertClose(new Executor(Transforms.withParams(g, Map.of(conv.input(1), wq)), cpu).run(x), f.run(x),
-                        g.name() + " with conv '" + conv.name() + "' weights replaced");
-                f.restoreParam(conv.input(1));
-                assertArrayEquals(got.data(), f.run(x).data(), g.name() + " after restoring the weights");
+                // Replace a conv's weights, then restore them: the same outputs as before, bit for bit. The first conv
+                // (one input channel) runs the direct kernel on the weights as stored; the last one the implicit GEMM
+                // on a reordered copy, which replacing must reorder too.
+                List<Node> convs = g.nodesOf(Op.Conv.class);
+                for (Node conv : List.of(convs.getFirst(), convs.getLast())) {
+                    Tensor w = g.param(conv.input(1));
+                    float[] q = w.data().clone();
+                    for (int i = 0; i < q.length; i++) q[i] = Math.round(q[i] * 8) / 8f;
+                    Tensor wq = new Tensor(q, w.shape());
+                    f.replaceParam(conv.input(1), wq);
+                    assertClose(new Executor(Transforms.withParams(g, Map.of(conv.input(1), wq)), cpu).run(x), f.run(x),
+                            g.name() + " with conv '" + conv.name() + "' weights replaced");
+                    f.restoreParam(conv.input(1));
+                    assertArrayEquals(got.data(), f.run(x).data(), g.name() + " after restoring conv '" + conv.name() + "'");
+                }
                 assertEquals(allocs, CudaForward.deviceAllocations(), "device allocations during runs");
                 assertThrows(dev.zeroq.ZeroqException.class, () -> f.run(gaussian(g.inputShape(), max + 1, 1)));
                 System.out.printf("CudaForward %s: pool %.1f MB, batch %d%n", g.name(), f.poolBytes() / 1e6, max);
