@@ -235,6 +235,25 @@ for m in "${MODELS[@]}"; do
   row "ratio-$short" ok "$detail"
 done
 
+# 7b. the whole pipeline (distill 500 iterations + calibrate + sensitivity at 2/4/8 bits + Pareto, MP4/A8 paper)
+#     on ResNet-50; its row is named bench-* so that a failure fails the check.
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
+  echo "== pipeline benchmark (resnet50)"
+  if t=$(cap 240); then
+    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.PipelineBench "$B/models/resnet50.onnx" \
+      --device cuda --iters 500 --batch 32 > "$PARTS/pipeline-bench-resnet50.log" 2>&1
+    rc=$?
+    to_bench "PipelineBench resnet50 --device cuda --iters 500 --batch 32" "$PARTS/pipeline-bench-resnet50.log"
+    res=$(grep -E '^(STAGE|RESULT)' "$PARTS/pipeline-bench-resnet50.log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/pipeline-bench-resnet50.log")
+    row bench-pipeline "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (pipeline-bench-resnet50.log)"
+  else
+    row bench-pipeline skip "time budget spent"
+  fi
+else
+  row bench-pipeline skip "no bundle or $B/models/resnet50.onnx not found"
+fi
+
 # 8. summary, printed last; everything but the main files packed into details.tgz
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown), ${SECONDS} s"

@@ -99,7 +99,9 @@ final class DemoCommand implements Callable<Integer> {
             rows.add(eval("W8A8 deploy, int8 engine", "zeroq", dev.zeroq.int8.IntegerModel.compile(m.graph(), deploy), data, 0));
             QuantizeConfig mpCfg = base.withMixed(new QuantizeConfig.MixedTarget.AverageBits(4));
             mp4 = z.quantize(mpCfg, zeroqImages, distilled[0], sha, file, progress);
-            rows.add(eval("MP4/A8", "zeroq", new Simulation(m.graph(), mp4.plan(), b), data, 0));
+            try (Simulation sim = new Simulation(m.graph(), mp4.plan(), b)) {
+                rows.add(eval("MP4/A8", "zeroq", sim, data, 0));
+            }
             Map<String, Double> secs = new LinkedHashMap<>();
             secs.put("distill (" + iters + " iterations, batch 32)", distillSeconds);
             secs.putAll(mp4.seconds());
@@ -139,7 +141,9 @@ final class DemoCommand implements Callable<Integer> {
     private Row run(String name, String calib, ZeroQ z, QuantizeConfig cfg, Tensor images, Distiller.Result distilled,
                     String sha, String file, OnnxModel m, Backend b, Dataset data, ZeroQ.Listener progress) {
         ZeroQ.Outcome o = z.quantize(cfg, images, distilled, sha, file, progress);
-        return eval(name, calib, new Simulation(m.graph(), o.plan(), b), data, 0);
+        try (Simulation sim = new Simulation(m.graph(), o.plan(), b)) {
+            return eval(name, calib, sim, data, 0);
+        }
     }
 
     private static Row eval(String name, String calib, UnaryOperator<Tensor> f, Dataset data, double seconds) {

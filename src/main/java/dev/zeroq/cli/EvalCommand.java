@@ -5,8 +5,6 @@ import dev.zeroq.eval.Accuracy;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.io.Dataset;
 import dev.zeroq.onnx.OnnxModel;
-import dev.zeroq.pipeline.Simulation;
-import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,11 +69,11 @@ final class EvalCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(data.images());
-            UnaryOperator<Tensor> q = Models.quantized(m, model, plan, engine, sel.backend());
+            Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend());
             UnaryOperator<Tensor> f = q == null ? exec::run : q;
             quantizedBy = q == null ? "" : " quantized" + (plan != null ? " by " + plan : " (QDQ model)") + ", " + engine;
             device = sel.backend().name();
-            try (Progress p = Progress.start("eval", data.labels().length, 1000, "img")) {
+            try (Progress p = Progress.start("eval", data.labels().length, 1000, "img"); Models.Quantized owned = q) {
                 r = Accuracy.top1(f, data.images(), data.labels(), batch, p::stepTo);
             }
         }

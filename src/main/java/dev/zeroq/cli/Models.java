@@ -31,8 +31,7 @@ final class Models {
      * The model function a plan asks for: the fake-quant simulation ({@code sim}) or the integer engine
      * ({@code int8}, deploy plans), from {@code --plan} or, for a QDQ model, the plan it encodes; null for FP32.
      */
-    static java.util.function.UnaryOperator<dev.zeroq.tensor.Tensor> quantized(OnnxModel m, Path model, Path planPath,
-                                                                               String engine, dev.zeroq.backend.Backend b) {
+    static Quantized quantized(OnnxModel m, Path model, Path planPath, String engine, dev.zeroq.backend.Backend b) {
         QuantPlan p = planPath != null ? plan(planPath, model) : m.qdqPlan();
         String e = engine.toLowerCase(java.util.Locale.ROOT);
         if (!e.equals("sim") && !e.equals("int8")) {
@@ -46,9 +45,24 @@ final class Models {
         }
         if (e.equals("int8")) {
             if (!b.name().equals("cpu")) Output.info("the integer engine runs on the CPU; --device " + b.name() + " applies to float ops only");
-            return dev.zeroq.int8.IntegerModel.compile(m.graph(), p);
+            return new Quantized(dev.zeroq.int8.IntegerModel.compile(m.graph(), p), null);
         }
-        return new dev.zeroq.pipeline.Simulation(m.graph(), p, b);
+        dev.zeroq.pipeline.Simulation sim = new dev.zeroq.pipeline.Simulation(m.graph(), p, b);
+        return new Quantized(sim, sim);
+    }
+
+    /** A quantized model function and what must be closed after it (a simulation holding device memory). */
+    record Quantized(java.util.function.UnaryOperator<dev.zeroq.tensor.Tensor> fn, dev.zeroq.pipeline.Simulation owned)
+            implements java.util.function.UnaryOperator<dev.zeroq.tensor.Tensor>, AutoCloseable {
+        @Override
+        public dev.zeroq.tensor.Tensor apply(dev.zeroq.tensor.Tensor x) {
+            return fn.apply(x);
+        }
+
+        @Override
+        public void close() {
+            if (owned != null) owned.close();
+        }
     }
 
     /** FILE.onnx → FILE{suffix} in the same folder. */

@@ -4,8 +4,6 @@ import dev.zeroq.backend.Backends;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.io.Npy;
 import dev.zeroq.onnx.OnnxModel;
-import dev.zeroq.pipeline.Simulation;
-import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,8 +49,9 @@ final class RunCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(x);
-            var q = Models.quantized(m, model, plan, engine, sel.backend());
-            y = q == null ? exec.run(x) : q.apply(x);
+            try (Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend())) {
+                y = q == null ? exec.run(x) : q.apply(x);
+            }
             device = sel.backend().name();
         }
         double ms = (System.nanoTime() - t0) / 1e6;

@@ -25,10 +25,11 @@ import java.util.function.UnaryOperator;
  * their codes stand for, and every quantized activation rounded to its grid as it is produced. This is how
  * the accuracy of any plan is measured, on any backend.
  */
-public final class Simulation implements UnaryOperator<Tensor> {
+public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
     private final Scheme scheme;
     private final Graph graph;
-    private final Executor executor;
+    private final Backend backend;
+    private ForwardRunner runner; // opened on the first batch, sized by it (CUDA plans for a maximum batch)
     private final Map<String, QuantPlan.Activation> activations = new HashMap<>();
 
     /** The graph a scheme works on: BatchNorm folded for deploy, as written for paper. */
@@ -84,7 +85,7 @@ public final class Simulation implements UnaryOperator<Tensor> {
                     + "; the plan belongs to another model");
         }
         this.graph = Transforms.withParams(working, replaced);
-        this.executor = new Executor(graph, backend);
+        this.backend = backend;
     }
 
     /** The bias as the int32 values an integer engine adds: rint(b/(s_in·s_w))·s_in·s_w. */
@@ -101,14 +102,30 @@ public final class Simulation implements UnaryOperator<Tensor> {
         return graph;
     }
 
+    /**
+     * The plan's model on a batch. On a CUDA backend that supports the graph the weights are uploaded once, on the
+     * first call, and activations are fake-quantized on the device; {@link #close} releases it.
+     */
     @Override
     public Tensor apply(Tensor x) {
-        QuantPlan.Activation in = activations.get(graph.inputName());
-        Tensor input = in == null ? x : FakeQuant.apply(scheme, in, x);
-        return executor.run(input, (node, i, value) -> {
-            QuantPlan.Activation a = activations.get(node.outputs().get(i));
-            return a == null ? value : FakeQuant.apply(scheme, a, value);
-        });
+        new Executor(graph, backend).checkInput(x);
+        if (runner == null) {
+            runner = ForwardRunner.open(graph, backend, x.dim(0));
+        }
+        return runner.run(x, scheme, activations.keySet(), (name, values) -> activations.get(name));
+    }
+
+    /** Where the simulation runs (after the first batch), for logs. */
+    public String description() {
+        return runner == null ? backend.name() : runner.description();
+    }
+
+    @Override
+    public void close() {
+        if (runner != null) {
+            runner.close();
+            runner = null;
+        }
     }
 
     /** Names of the values this simulation quantizes, for reports. */

@@ -3,9 +3,9 @@ package dev.zeroq.pipeline;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
-import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Transforms;
+import dev.zeroq.quant.ClipMethod;
 import dev.zeroq.quant.Clipping;
 import dev.zeroq.quant.Pareto;
 import dev.zeroq.quant.ParetoPoint;
@@ -151,7 +151,7 @@ public final class ZeroQ {
             replaced.put(l.weight(), w.dequantized());
             entries.add(w.layer());
         }
-        List<QuantPlan.Activation> acts = calibrateActivations(Transforms.withParams(working, replaced), calib, cfg);
+        List<QuantPlan.Activation> acts = calibrateActivations(Transforms.withParams(working, replaced), calib, cfg, listener);
         seconds.put("quantize+calibrate", since(t));
 
         DistillConfig d = cfg.distill();
@@ -169,30 +169,33 @@ public final class ZeroQ {
      * activation takes its range from the values it sees (upstream activations already quantized), then
      * rounds them before passing them on (ZEROQ.md §2).
      */
-    private List<QuantPlan.Activation> calibrateActivations(Graph quantizedWeights, Tensor calib, QuantizeConfig cfg) {
+    private List<QuantPlan.Activation> calibrateActivations(Graph quantizedWeights, Tensor calib, QuantizeConfig cfg,
+                                                            Listener listener) {
         Scheme scheme = cfg.scheme();
         Set<String> sites = Simulation.activationSites(quantizedWeights, scheme);
         List<QuantPlan.Activation> out = new ArrayList<>();
-        Tensor input = calib;
-        if (sites.contains(quantizedWeights.inputName())) {
-            QuantPlan.Activation a = calibrate(scheme, quantizedWeights.inputName(), calib, cfg);
-            out.add(a);
-            input = FakeQuant.apply(scheme, a, calib);
+        // Planned for the whole calibration batch: each range must see every image in one pass.
+        try (ForwardRunner f = ForwardRunner.open(quantizedWeights, backend, calib.dim(0))) {
+            listener.stage("calibrating on " + f.description());
+            f.run(calib, scheme, sites, (name, values) -> {
+                QuantPlan.Activation a = calibrate(scheme, name, values, cfg);
+                out.add(a);
+                return a;
+            });
         }
-        new Executor(quantizedWeights, backend).run(input, (node, i, value) -> {
-            String name = node.outputs().get(i);
-            if (!sites.contains(name)) {
-                return value;
-            }
-            QuantPlan.Activation a = calibrate(scheme, name, value, cfg);
-            out.add(a);
-            return FakeQuant.apply(scheme, a, value);
-        });
         return out;
     }
 
-    private static QuantPlan.Activation calibrate(Scheme scheme, String name, Tensor value, QuantizeConfig cfg) {
-        Clipping.Range r = FakeQuant.activationRange(value.data(), cfg.clip(), cfg.activationBits());
+    /** The entry of one site; min/max needs only the reduced pair (8 bytes from a device), other clips all values. */
+    private static QuantPlan.Activation calibrate(Scheme scheme, String name, ForwardRunner.Values values, QuantizeConfig cfg) {
+        Clipping.Range r;
+        if (cfg.clip() == ClipMethod.MINMAX) {
+            float[] mm = values.minMax();
+            // FakeQuant.activationRange for MINMAX: the true range widened to contain 0.
+            r = new Clipping.Range(Math.min(0f, mm[0]), Math.max(0f, mm[1]));
+        } else {
+            r = FakeQuant.activationRange(values.data(), cfg.clip(), cfg.activationBits());
+        }
         return FakeQuant.activation(scheme, name, r, cfg.activationBits());
     }
 
@@ -206,21 +209,27 @@ public final class ZeroQ {
                                          Listener listener) {
         int[] bits = cfg.bitChoices();
         listener.stage("sensitivity of " + layers.size() + " layers at " + Arrays.toString(bits) + " bits");
-        Tensor reference = new Executor(working, backend).run(images);
-        int classes = reference.size() / reference.dim(0);
         double[][] omega = new double[layers.size()][bits.length];
         long[] params = new long[layers.size()];
         List<String> names = new ArrayList<>();
         int total = layers.size() * bits.length, done = 0;
-        for (int i = 0; i < layers.size(); i++) {
-            WeightLayer l = layers.get(i);
-            names.add(l.name());
-            params[i] = l.parameters(working);
-            for (int j = 0; j < bits.length; j++) {
-                FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
-                Tensor out = new Executor(Transforms.withParams(working, Map.of(l.weight(), w.dequantized())), backend).run(images);
-                omega[i][j] = Sensitivity.klDivergence(reference.data(), out.data(), classes);
-                listener.sensitivityStep(++done, total);
+        // One plan for every pass: only the layer under test's weights change (and change back) between them.
+        try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
+            listener.stage("sensitivity passes on " + f.description());
+            Tensor reference = f.run(images);
+            int classes = reference.size() / reference.dim(0);
+            for (int i = 0; i < layers.size(); i++) {
+                WeightLayer l = layers.get(i);
+                names.add(l.name());
+                params[i] = l.parameters(working);
+                for (int j = 0; j < bits.length; j++) {
+                    FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
+                    f.replaceParam(l.weight(), w.dequantized());
+                    Tensor out = f.run(images);
+                    f.restoreParam(l.weight());
+                    omega[i][j] = Sensitivity.klDivergence(reference.data(), out.data(), classes);
+                    listener.sensitivityStep(++done, total);
+                }
             }
         }
         return new SensitivityTable(names, params, bits, omega);

@@ -50,7 +50,9 @@ class PipelineTest {
     }
 
     private static double top1(QuantPlan plan) {
-        return Accuracy.top1(new Simulation(graph, plan, CPU), data.images(), data.labels(), 100, n -> { }).top1();
+        try (Simulation sim = new Simulation(graph, plan, CPU)) {
+            return Accuracy.top1(sim, data.images(), data.labels(), 100, n -> { }).top1();
+        }
     }
 
     private static QuantizeConfig cfg() {

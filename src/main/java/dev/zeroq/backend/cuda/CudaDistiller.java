@@ -4,9 +4,12 @@
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
-import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.Backend.BinaryOp;
 import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.cuda.DevicePlan.At;
+import dev.zeroq.backend.cuda.DevicePlan.Pending;
+import dev.zeroq.backend.cuda.DevicePlan.Region;
+import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.PoolSpec;
 import dev.zeroq.bindings.cuda.cuda_h;
 import dev.zeroq.distill.DistillConfig;
@@ -69,9 +72,7 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
-    private static final int THREADS = 256;
-    private static final int MAX_BLOCKS = 65535;
-    private static final long ALIGN = 256;
+    private static final int MAX_BLOCKS = DevicePlan.MAX_BLOCKS;
     private static final int IG_BM = 64, IG_BN = 128; // tile of conv2d_igemm.cuh
     private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     private static final int LOSS_REDUCE_TARGET_CHUNK = 8192;
@@ -97,37 +98,12 @@ public final class CudaDistiller implements AutoCloseable {
 
     // ---- planning state (used by the constructor only) ----
     private final Map<String, int[]> shapes;
-    private final Map<String, String> alias = new HashMap<>();
-    private final Map<String, Region> values = new HashMap<>();
+    private final DevicePlan p; // the pool layout and forward launches, shared with CudaForward
     private final Map<String, Region> grads = new HashMap<>();
-    private final Map<String, Region> params = new HashMap<>();
     private final Set<Region> written = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    private final List<Region> regions = new ArrayList<>();
-    private final List<Pending> pending = new ArrayList<>();
     private final Map<String, List<float[][]>> targets = new LinkedHashMap<>();
     private Region partials;
     private long partialCount;
-
-    /** A piece of the device pool: its size, where it lands, and what is uploaded into it once. */
-    private static final class Region {
-        long bytes;
-        long offset;
-        float[] floats;
-        int[] ints;
-
-        Region(long bytes) {
-            this.bytes = bytes;
-        }
-    }
-
-    /** A region plus a byte offset, resolved to a device address once the pool exists. */
-    private record At(Region region, long byteOffset) {
-        static At of(Region r) {
-            return new At(r, 0);
-        }
-    }
-
-    private record Pending(List<CudaModule.Prepared> into, String kernel, int[] grid, int[] block, Object[] args) {}
 
     /** Opens device {@code ordinal}, plans the iteration for {@code batch} images and uploads the weights. */
     public CudaDistiller(Graph graph, int batch, int ordinal, Options options) {
@@ -149,6 +125,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
+        this.p = new DevicePlan(graph, shapes, options.conv(), false);
         int[] in = shapes.get(graph.inputName());
         this.inputSize = Math.toIntExact(Shapes.size(in));
         collectTargets();
@@ -184,11 +161,8 @@ public final class CudaDistiller implements AutoCloseable {
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
         d.plan();
-        long total = 0;
-        for (Region r : d.regions) {
-            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
-        }
-        return "launches " + (d.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.regions.size();
+        long total = d.p.layout();
+        return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size();
     }
 
     private CudaDistiller(Graph graph, int batch, Options options) {
@@ -201,6 +175,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
+        this.p = new DevicePlan(graph, shapes, options.conv(), false);
         this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
         collectTargets();
         this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
@@ -475,8 +450,8 @@ public final class CudaDistiller implements AutoCloseable {
         Region m = floats(inputSize), v = floats(inputSize), hp = region(2L * Double.BYTES);
         adamPending = new Pending(null, "adam", grid1d(inputSize), block(),
                 new Object[] {At.of(x), At.of(gx), At.of(m), At.of(v), At.of(hp), inputSize});
-        pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(m), (long) inputSize, 0f}));
-        pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(v), (long) inputSize, 0f}));
+        p.pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(m), (long) inputSize, 0f}));
+        p.pending.add(new Pending(resetSteps, "fill", grid1d(inputSize), block(), new Object[] {At.of(v), (long) inputSize, 0f}));
         inputRegion = x;
         inputGradRegion = gx;
         lossRegion = loss;
@@ -487,169 +462,103 @@ public final class CudaDistiller implements AutoCloseable {
     private Region inputRegion, inputGradRegion, lossRegion, hpRegion;
 
     private void allocateAndUpload() {
-        long total = 0;
-        for (Region r : regions) {
-            r.offset = total;
-            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
-        }
-        context.makeCurrent();
-        pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
-        long base = pool.address();
-        for (Region r : regions) {
-            if (r.floats != null) upload(base + r.offset, r.floats);
-            if (r.ints != null) uploadInts(base + r.offset, r.ints);
-        }
+        pool = p.allocate(context);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pp = a.allocate(ValueLayout.ADDRESS);
             Cuda.check("cuMemAllocHost_v2(32 bytes)", cuda_h.cuMemAllocHost_v2(pp, 32));
             pinned = Cuda.readPointer(pp).reinterpret(32);
         }
-        for (Pending p : pending) {
-            (p.into() == null ? lossSteps : p.into()).add(prepare(p));
+        for (Pending q : p.pending) {
+            (q.into() == null ? lossSteps : q.into()).add(p.prepare(module, arena, q));
         }
-        adamStep = prepare(adamPending);
-        inputAddr = base + inputRegion.offset;
-        inputGradAddr = base + inputGradRegion.offset;
-        lossAddr = base + lossRegion.offset;
-        hpAddr = base + hpRegion.offset;
-        context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+        adamStep = p.prepare(module, arena, adamPending);
+        inputAddr = p.address(inputRegion);
+        inputGradAddr = p.address(inputGradRegion);
+        lossAddr = p.address(lossRegion);
+        hpAddr = p.address(hpRegion);
     }
 
-    private CudaModule.Prepared prepare(Pending p) {
-        Object[] args = p.args().clone();
-        for (int i = 0; i < args.length; i++) {
-            if (args[i] instanceof At at) args[i] = pool.address() + at.region().offset + at.byteOffset();
-        }
-        return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, args);
-    }
-
-    // ---- forward ----
+    // ---- planning helpers shared with CudaForward (DevicePlan) ----
 
     private void forward(Node n) {
-        String out = n.output();
-        int[] os = shapes.get(out);
-        switch (n.op()) {
-            case Op.Flatten f -> alias(out, n.input(0));
-            case Op.Reshape r -> alias(out, n.input(0));
-            case Op.Identity i -> alias(out, n.input(0));
-            case Op.Conv c -> conv(n, c.spec());
-            case Op.BatchNorm bn -> {
-                int[] xs = shapes.get(n.input(0));
-                int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
-                launch("batchnorm_inference", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)),
-                        operand(n.input(2)), operand(n.input(3)), operand(n.input(4)), bn.epsilon(), At.of(value(out)),
-                        total, ch, hw);
-            }
-            case Op.Unary u -> {
-                float[] ab = activationArgs(u.fn());
-                int total = size(os);
-                launch("activation", grid1d(total), block(), operand(n.input(0)), At.of(value(out)), total,
-                        (int) ab[2], ab[0], ab[1]);
-            }
-            case Op.Binary b -> {
-                int[] sa = shapeOf(n.input(0)), sb = shapeOf(n.input(1));
-                int total = size(os);
-                launch("binary", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)), At.of(value(out)), total,
-                        pad(os, 1), pad(CudaBackend.broadcastStrides(sa, os), 0), pad(CudaBackend.broadcastStrides(sb, os), 0),
-                        b.kind().ordinal());
-            }
-            case Op.MaxPool p -> {
-                int[] xs = shapes.get(n.input(0));
-                PoolSpec s = p.spec();
-                int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
-                launch("maxpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
-                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]);
-            }
-            case Op.AveragePool p -> {
-                int[] xs = shapes.get(n.input(0));
-                PoolSpec s = p.spec();
-                int[] k = s.kernel(), st = s.strides(), pd = s.pads();
-                launch("avgpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
-                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], pd[2], pd[3],
-                        s.countIncludePad() ? 1 : 0);
-            }
-            case Op.GlobalAveragePool g -> {
-                int[] xs = shapes.get(n.input(0));
-                int nc = Math.multiplyExact(xs[0], xs[1]);
-                launch("global_avg_pool", new int[] {Math.min(nc, MAX_BLOCKS), 1, 1}, block(), operand(n.input(0)),
-                        At.of(value(out)), nc, size(xs) / nc);
-            }
-            case Op.Gemm gm -> {
-                int[] as = shapeOf(n.input(0)), bs = shapeOf(n.input(1));
-                int m = gm.transA() ? as[1] : as[0], k = gm.transA() ? as[0] : as[1];
-                int nn = gm.transB() ? bs[0] : bs[1];
-                Object c = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
-                int[] cs = c == null ? new int[] {0, 0} : CudaBackend.broadcastStrides(shapeOf(n.input(2)), new int[] {m, nn});
-                gemm(operand(n.input(0)), operand(n.input(1)), c, At.of(value(out)), m, nn, k, gm.transA() ? 1 : k,
-                        gm.transA() ? m : 1, gm.transB() ? 1 : nn, gm.transB() ? k : 1, cs[0], cs[1], gm.alpha(), gm.beta());
-            }
-            case Op.Concat c -> {
-                int[] outStrides = Shapes.strides(os);
-                int offset = 0;
-                for (String in : n.inputs()) {
-                    int[] is = shapeOf(in);
-                    int cnt = size(is);
-                    launch("strided_copy", grid1d(cnt), block(), operand(in), At.of(value(out)), cnt, pad(is, 1),
-                            pad(Shapes.strides(is), 0), pad(outStrides, 0), 0, Math.multiplyExact(offset, outStrides[c.axis()]));
-                    offset += is[c.axis()];
-                }
-            }
-            default -> throw new IllegalStateException("unreachable: " + n.op().onnxType() + " passed unsupported()");
-        }
-    }
-
-    private void conv(Node n, ConvSpec s) {
-        int[] xs = shapes.get(n.input(0)), os = shapes.get(n.output());
-        Tensor w = graph.param(n.input(1));
-        if (w == null) throw ZeroqException.badInput("Conv node '" + n.name() + "': weights must be an initializer");
-        int nb = xs[0], cin = xs[1], h = xs[2], wd = xs[3];
-        int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3), g = s.group();
-        int oh = os[2], ow = os[3];
-        int[] st = s.strides(), p = s.pads(), d = s.dilations();
-        Object bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
-        Region out = value(n.output());
-        if (useImplicitGemm(cout / g, cinG * kh * kw)) {
-            int coutG = cout / g, k = cinG * kh * kw;
-            // (Cout, K) → (group, K, Cout/group): the m index contiguous, for coalesced tile loads.
-            float[] wt = new float[w.size()];
-            float[] src = w.data();
-            for (int grp = 0; grp < g; grp++) {
-                for (int kk = 0; kk < k; kk++) {
-                    for (int m = 0; m < coutG; m++) {
-                        wt[(grp * k + kk) * coutG + m] = src[(grp * coutG + m) * k + kk];
-                    }
-                }
-            }
-            int[] tab = new int[4 * k];
-            for (int ci = 0; ci < cinG; ci++) {
-                for (int r = 0; r < kh; r++) {
-                    for (int q = 0; q < kw; q++) {
-                        int kk = (ci * kh + r) * kw + q;
-                        tab[4 * kk] = Math.multiplyExact(ci, h * wd);
-                        tab[4 * kk + 1] = r * d[0];
-                        tab[4 * kk + 2] = q * d[1];
-                    }
-                }
-            }
-            long pixels = (long) nb * oh * ow;
-            launch("conv2d_forward_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(coutG, IG_BM), g},
-                    block(), operand(n.input(0)), At.of(uploadFloats(wt)), At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h,
-                    wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
-        } else {
-            checkGrid(cout, nb, n);
-            launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), cout, nb}, block(), operand(n.input(0)),
-                    At.of(param(n.input(1))), bias, At.of(out), cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1],
-                    d[0], d[1], g);
-        }
+        p.forward(n);
     }
 
     private boolean useImplicitGemm(int m, int k) {
-        return switch (options.conv()) {
-            case DIRECT -> false;
-            case IMPLICIT_GEMM -> true;
-            // Below 16 rows a 64-row tile is mostly idle, and depthwise (k = kh·kw) has no reduction to tile.
-            case AUTO -> m >= 16 && k >= 16;
-        };
+        return p.useImplicitGemm(m, k);
+    }
+
+    private void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,
+                      int sCi, int sCj, float alpha, float beta) {
+        p.gemm(a, b, c, out, m, n, k, sAi, sAk, sBk, sBj, sCi, sCj, alpha, beta);
+    }
+
+    private String root(String name) {
+        return p.root(name);
+    }
+
+    private boolean isValue(String name) {
+        return p.isValue(name);
+    }
+
+    private Region value(String name) {
+        return p.value(name);
+    }
+
+    private At operand(String name) {
+        return p.operand(name);
+    }
+
+    private Region param(String name) {
+        return p.param(name);
+    }
+
+    private int[] shapeOf(String name) {
+        return p.shapeOf(name);
+    }
+
+    private Region region(long bytes) {
+        return p.region(bytes);
+    }
+
+    private Region floats(long count) {
+        return p.floats(count);
+    }
+
+    private Region uploadFloats(float[] data) {
+        return p.uploadFloats(data);
+    }
+
+    private Region uploadInts(int[] data) {
+        return p.uploadInts(data);
+    }
+
+    private void launch(String kernel, int[] grid, int[] block, Object... args) {
+        p.launch(kernel, grid, block, args);
+    }
+
+    private static float[] activationArgs(Activation f) {
+        return DevicePlan.activationArgs(f);
+    }
+
+    private static int gridX(long blocks) {
+        return DevicePlan.gridX(blocks);
+    }
+
+    private static int[] grid1d(long n) {
+        return DevicePlan.grid1d(n);
+    }
+
+    private static int[] block() {
+        return DevicePlan.block();
+    }
+
+    private static int size(int[] shape) {
+        return DevicePlan.size(shape);
+    }
+
+    private static int[] pad(int[] v, int fill) {
+        return DevicePlan.pad(v, fill);
     }
 
     // ---- taps ----
@@ -825,159 +734,28 @@ public final class CudaDistiller implements AutoCloseable {
 
     // ---- planning helpers ----
 
-    private void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,
-                      int sCi, int sCj, float alpha, float beta) {
-        if (Math.ceilDiv(m, 16) > MAX_BLOCKS) throw new IllegalArgumentException("gemm: M = " + m + " exceeds the grid's y limit");
-        launch("gemm", new int[] {Math.ceilDiv(n, 16), Math.ceilDiv(m, 16), 1}, new int[] {16, 16, 1}, a, b, c, out, m, n, k,
-                sAi, sAk, sBk, sBj, sCi, sCj, alpha, beta);
-    }
-
     /** 0 if this is the first write to the gradient region (the kernel stores), 1 after that (it adds). */
     private int writeFlag(Region gradRegion) {
         return written.add(gradRegion) ? 0 : 1;
-    }
-
-    private String root(String name) {
-        String r = name;
-        while (alias.containsKey(r)) r = alias.get(r);
-        return r;
-    }
-
-    private void alias(String out, String in) {
-        if (!isValue(in)) throw ZeroqException.badInput("'" + out + "' reshapes a parameter on the distillation path; not supported on CUDA");
-        alias.put(out, in);
-    }
-
-    private boolean isValue(String name) {
-        return !name.isEmpty() && !graph.isParam(name);
-    }
-
-    private Region value(String name) {
-        return values.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
     }
 
     private Region grad(String name) {
         return grads.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
     }
 
-    /** A forward operand: a value's region or an uploaded parameter. */
-    private At operand(String name) {
-        return At.of(graph.isParam(name) ? param(name) : value(name));
-    }
-
-    private Region param(String name) {
-        return params.computeIfAbsent(name, k -> uploadFloats(graph.param(k).data()));
-    }
-
-    private int[] shapeOf(String name) {
-        int[] s = shapes.get(name);
-        if (s == null) throw new IllegalStateException("no shape for '" + name + "'");
-        return s;
-    }
-
-    private Region region(long bytes) {
-        Region r = new Region(bytes);
-        regions.add(r);
-        return r;
-    }
-
-    private Region floats(long count) {
-        return region(Math.multiplyExact(count, Float.BYTES));
-    }
-
-    private Region uploadFloats(float[] data) {
-        Region r = floats(data.length);
-        r.floats = data;
-        return r;
-    }
-
-    private Region uploadInts(int[] data) {
-        Region r = region(Math.multiplyExact((long) data.length, Integer.BYTES));
-        r.ints = data;
-        return r;
-    }
-
-    private void launch(String kernel, int[] grid, int[] block, Object... args) {
-        pending.add(new Pending(null, kernel, grid, block, args));
-    }
-
-    /** {a, b, op code} of activation.cu / activation_backward.cu. */
-    private static float[] activationArgs(Activation f) {
-        return switch (f) {
-            case Activation.Relu r -> new float[] {0, 0, 0};
-            case Activation.Clip c -> new float[] {c.min(), c.max(), 1};
-            case Activation.LeakyRelu l -> new float[] {l.alpha(), 0, 2};
-            case Activation.Sigmoid s -> new float[] {0, 0, 3};
-            case Activation.HardSigmoid h -> new float[] {h.alpha(), h.beta(), 4};
-            case Activation.HardSwish h -> new float[] {0, 0, 5};
-        };
-    }
-
-    private static void checkGrid(int cout, int n, Node node) {
-        if (cout > MAX_BLOCKS || n > MAX_BLOCKS) {
-            throw ZeroqException.badInput("Conv node '" + node.name() + "': Cout " + cout + " and batch " + n
-                    + " must be <= 65535 for the direct kernel");
-        }
-    }
-
-    private static int gridX(long blocks) {
-        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("grid of " + blocks + " blocks is too large");
-        return (int) Math.max(blocks, 1);
-    }
-
-    private static int[] grid1d(long n) {
-        return new int[] {(int) Math.clamp(Math.ceilDiv(n, THREADS), 1, MAX_BLOCKS), 1, 1};
-    }
-
-    private static int[] block() {
-        return new int[] {THREADS, 1, 1};
-    }
-
-    private static int size(int[] shape) {
-        return Math.toIntExact(Shapes.size(shape));
-    }
-
-    /** Right-aligns {@code v} into 6 entries, the leading ones {@code fill} (the kernels' Shape6). */
-    private static int[] pad(int[] v, int fill) {
-        if (v.length > 6) throw new IllegalArgumentException("rank " + v.length + " exceeds the CUDA kernels' 6");
-        int[] out = new int[6];
-        Arrays.fill(out, 0, 6 - v.length, fill);
-        System.arraycopy(v, 0, out, 6 - v.length, v.length);
-        return out;
-    }
-
     // ---- copies ----
 
     private void upload(long address, float[] data) {
         context.makeCurrent();
-        long n = Math.multiplyExact((long) data.length, Float.BYTES);
-        if (n == 0) return;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_FLOAT, data);
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
-        }
+        DevicePlan.uploadFloats(address, data);
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
-    }
-
-    private void uploadInts(long address, int[] data) {
-        long n = Math.multiplyExact((long) data.length, Integer.BYTES);
-        if (n == 0) return;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_INT, data);
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
-        }
     }
 
     private void download(long address, float[] dst) {
         context.makeCurrent();
         stream.synchronize();
-        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocate(n, Float.BYTES);
-            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address, n));
-            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
-        }
+        DevicePlan.downloadFloats(address, dst);
     }
 
     @Override

@@ -1,0 +1,415 @@
+// A graph's forward pass kept on one CUDA device for the ZeroQ calibration and sensitivity passes: planned once
+// for a maximum batch (one pool, parameters uploaded once, prepared launches), then each run uploads the images,
+// optionally fake-quantizes chosen values in place as they are produced, and downloads only the logits.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.cuda.DevicePlan.ParamUse;
+import dev.zeroq.backend.cuda.DevicePlan.Region;
+import dev.zeroq.bindings.cuda.cuda_h;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.graph.ShapeInference;
+import dev.zeroq.quant.AffineParams;
+import dev.zeroq.quant.SymmetricQuantizer;
+import dev.zeroq.tensor.Shapes;
+import dev.zeroq.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Device-resident forward pass of a graph for up to {@code maxBatch} images. The constructor plans every node (as
+ * {@link dev.zeroq.graph.Executor} runs them all), lays out one device allocation and uploads the parameters; runs
+ * allocate nothing on the device. Outputs match the Executor on the CPU up to float summation order.
+ *
+ * <p>Supported: Conv, BatchNormalization, the activations, Add/Sub/Mul/Div, MaxPool, AveragePool,
+ * GlobalAveragePool, ReduceMean over H and W, Flatten, Reshape, Identity, Gemm, rank-2 MatMul, Concat. Anything
+ * else: {@link #unsupported(Graph)} lists it and the constructor throws a {@link ZeroqException} naming it, so the
+ * caller can fall back to the Executor. Not thread-safe.
+ *
+ * <p>Example: {@code try (CudaForward f = new CudaForward(g, 32, 0)) { Tensor logits = f.run(images); }}
+ */
+public final class CudaForward implements AutoCloseable {
+    private static final int MINMAX_MAX_BLOCKS = 1024;
+    private static final long MINMAX_TARGET_CHUNK = 8192;
+
+    /** How a quantized value is rounded to its grid, with the host twin that the kernels reproduce bit for bit. */
+    public sealed interface FakeQuantSpec {
+        /** The paper scheme's affine quantizer (inverse step, zero point, bits): kernel fake_quant_affine. */
+        record Affine(AffineParams params) implements FakeQuantSpec {}
+
+        /** The deploy scheme's activation quantizer (scale, zero point, bits): kernel fake_quant_uint8. */
+        record Deploy(SymmetricQuantizer.ActivationParams params) implements FakeQuantSpec {}
+
+        /** What the host computes for one value (the reference of the kernels). */
+        default float apply(float x) {
+            return switch (this) {
+                case Affine a -> a.params().fakeQuant(x);
+                case Deploy d -> d.params().fakeQuant(x);
+            };
+        }
+    }
+
+    /** A value as it is produced during a run: its reduction or a copy, on demand. */
+    public interface SiteValue {
+        /** The value's name (a node output, or the graph input). */
+        String name();
+
+        /** {min, max} over the images of this run, reduced on the device (8 bytes come back). Non-finite: throws. */
+        float[] minMax();
+
+        /** A host copy of the value for the images of this run (for percentile or MSE clipping). */
+        Tensor download();
+    }
+
+    /** Decides, for each site value, how to fake-quantize it in place; null leaves it as it is. */
+    @FunctionalInterface
+    public interface SiteHandler {
+        FakeQuantSpec at(SiteValue value);
+    }
+
+    /** One node's launches and the value it produces, in run order. */
+    private record Step(String output, List<CudaModule.Prepared> launches) {}
+
+    private final Graph graph;
+    private final int maxBatch;
+    private final Map<String, int[]> shapes;
+    private final DevicePlan plan;
+    private final boolean batchMajor; // every value has the batch as dimension 0: a smaller batch is a prefix
+    private final List<List<DevicePlan.Pending>> pendingByNode = new ArrayList<>();
+    private final List<Step> steps = new ArrayList<>();
+    private final CudaContext context;
+    private final CudaModule module;
+    private final CudaStream stream;
+    private final Arena arena = Arena.ofShared(); // prepared kernel arguments, alive as long as this object
+    private DeviceBuffer pool;
+    private MemorySegment pinned; // page-locked {min, max} of the last reduction
+    private Region minmaxPartials, minmaxOut;
+
+    /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
+    public CudaForward(Graph graph, int maxBatch, int ordinal) {
+        this(graph, maxBatch, ordinal, true);
+    }
+
+    /** Plans; with {@code device}, also opens the device, allocates the pool, uploads and prepares every launch. */
+    private CudaForward(Graph graph, int maxBatch, int ordinal, boolean device) {
+        if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
+        List<String> bad = unsupported(graph);
+        if (!bad.isEmpty()) {
+            throw ZeroqException.badInput("the CUDA forward pass does not support " + String.join(", ", bad)
+                    + "; run it with the Executor instead");
+        }
+        this.graph = graph;
+        this.maxBatch = maxBatch;
+        this.shapes = ShapeInference.infer(graph, maxBatch);
+        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, true);
+        this.batchMajor = batchMajor(graph, shapes, maxBatch);
+        planAll();
+        if (!device) {
+            this.context = null;
+            this.module = null;
+            this.stream = null;
+            return;
+        }
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.usable()) throw ZeroqException.internal("CUDA forward unavailable: " + a.reason());
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) throw ZeroqException.internal("CUDA forward unavailable: kernel fatbin missing from the jar");
+        CudaContext ctx = CudaContext.open(ordinal);
+        CudaModule mod = null;
+        CudaStream st = null;
+        try {
+            mod = CudaModule.load(fatbin);
+            st = CudaStream.create(true);
+        } catch (RuntimeException e) {
+            if (mod != null) mod.close();
+            ctx.close();
+            throw e;
+        }
+        this.context = ctx;
+        this.module = mod;
+        this.stream = st;
+        try {
+            pool = plan.allocate(context);
+            for (int i = 0; i < pendingByNode.size(); i++) {
+                List<CudaModule.Prepared> launches = new ArrayList<>();
+                for (DevicePlan.Pending p : pendingByNode.get(i)) launches.add(plan.prepare(module, arena, p));
+                steps.add(new Step(graph.nodes().get(i).output(), launches));
+            }
+            try (Arena t = Arena.ofConfined()) {
+                MemorySegment pp = t.allocate(ValueLayout.ADDRESS);
+                Cuda.check("cuMemAllocHost_v2(8 bytes)", cuda_h.cuMemAllocHost_v2(pp, 8));
+                pinned = Cuda.readPointer(pp).reinterpret(8);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether every value (input and node outputs) has the batch as dimension 0 and nothing else depends on it, so
+     * that the first n images of a run are a prefix of each value: compared against the shapes at another batch.
+     */
+    private static boolean batchMajor(Graph graph, Map<String, int[]> shapes, int maxBatch) {
+        Map<String, int[]> other = ShapeInference.infer(graph, maxBatch + 1);
+        List<String> names = new ArrayList<>();
+        names.add(graph.inputName());
+        for (Node n : graph.nodes()) names.addAll(n.outputs());
+        for (String v : names) {
+            int[] a = shapes.get(v), b = other.get(v);
+            if (a.length == 0 || a[0] != maxBatch || b[0] != maxBatch + 1
+                    || !Arrays.equals(a, 1, a.length, b, 1, b.length)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void planAll() {
+        plan.value(graph.inputName());
+        for (Node n : graph.nodes()) {
+            int before = plan.pending.size();
+            plan.forward(n);
+            pendingByNode.add(List.copyOf(plan.pending.subList(before, plan.pending.size())));
+        }
+        // Scratch of the site reductions: a {min, max} pair per block, then the final pair.
+        minmaxPartials = plan.floats(2L * MINMAX_MAX_BLOCKS);
+        minmaxOut = plan.floats(2);
+    }
+
+    /**
+     * Plans without a device (tests on machines with no GPU): returns "launches L, pool B bytes, regions R"; throws as
+     * the constructor would for unsupported graphs.
+     */
+    static String dryPlan(Graph graph, int maxBatch) {
+        CudaForward f = new CudaForward(graph, maxBatch, 0, false);
+        long total = f.plan.layout();
+        return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
+    }
+
+    /** The nodes of {@code graph} this class cannot run, as "Op (node 'name')"; empty when the whole graph runs. */
+    public static List<String> unsupported(Graph graph) {
+        Map<String, int[]> s;
+        try {
+            s = ShapeInference.infer(graph, 1);
+        } catch (RuntimeException e) {
+            return List.of("shape inference (" + e.getMessage() + ")");
+        }
+        List<String> bad = new ArrayList<>();
+        for (Node n : graph.nodes()) {
+            boolean ok = n.outputs().size() == 1 && switch (n.op()) {
+                case Op.Conv c -> graph.isParam(n.input(1)) && graph.param(n.input(1)).rank() == 4
+                        && !graph.isParam(n.input(0));
+                case Op.BatchNorm b -> !graph.isParam(n.input(0));
+                case Op.Unary u -> !graph.isParam(n.input(0));
+                case Op.Binary b -> true;
+                case Op.MaxPool p -> true;
+                case Op.AveragePool p -> true;
+                case Op.GlobalAveragePool g -> true;
+                case Op.ReduceMean r -> rank(s, n.input(0)) == 4 && overHeightAndWidth(r.axes());
+                case Op.Flatten f -> !graph.isParam(n.input(0));
+                case Op.Reshape r -> !graph.isParam(n.input(0));
+                case Op.Identity i -> !graph.isParam(n.input(0));
+                case Op.Gemm g -> rank(s, n.input(0)) == 2 && rank(s, n.input(1)) == 2;
+                case Op.MatMul m -> rank(s, n.input(0)) == 2 && rank(s, n.input(1)) == 2;
+                case Op.Concat c -> true;
+                default -> false;
+            };
+            if (!ok) bad.add(n.op().onnxType() + " (node '" + n.name() + "')");
+        }
+        return bad;
+    }
+
+    private static int rank(Map<String, int[]> shapes, String value) {
+        int[] s = shapes.get(value);
+        return s == null ? -1 : s.length;
+    }
+
+    private static boolean overHeightAndWidth(int[] axes) {
+        if (axes == null || axes.length != 2) return false;
+        int[] a = axes.clone();
+        for (int i = 0; i < a.length; i++) a[i] = a[i] < 0 ? a[i] + 4 : a[i];
+        Arrays.sort(a);
+        return a[0] == 2 && a[1] == 3;
+    }
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** Bytes of the one device allocation holding parameters, values and scratch. */
+    public long poolBytes() {
+        return pool.bytes();
+    }
+
+    /** cuMemAlloc calls made so far by this process (for tests: runs must make none). */
+    public static long deviceAllocations() {
+        return DeviceBuffer.allocations();
+    }
+
+    // ---- running ----
+
+    /** The graph's output for a batch of at most {@link #maxBatch()} images, as the Executor computes it. */
+    public Tensor run(Tensor input) {
+        return run(input, v -> null, Set.of());
+    }
+
+    /**
+     * A forward pass in which every value named in {@code sites} (node outputs, or the graph input), as soon as it is
+     * produced and before any node reads it, goes to {@code handler}; a non-null answer fake-quantizes it in place,
+     * so every later reader sees the quantized value (as an {@link dev.zeroq.graph.Executor.Hook} replacing it).
+     * Names that are no value of the graph are ignored, as the Executor never produces them.
+     */
+    public Tensor run(Tensor input, SiteHandler handler, Set<String> sites) {
+        int n = checkInput(input);
+        context.makeCurrent();
+        DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
+        // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
+        context.synchronize();
+        if (sites.contains(graph.inputName())) site(graph.inputName(), n, handler);
+        for (Step s : steps) {
+            for (CudaModule.Prepared p : s.launches()) p.run(stream);
+            if (sites.contains(s.output())) site(s.output(), n, handler);
+        }
+        return download(graph.outputName(), n);
+    }
+
+    /** Uses {@code value} instead of the graph's parameter {@code name} from the next run on (same shape). */
+    public void replaceParam(String name, Tensor value) {
+        Tensor original = graph.param(name);
+        if (original == null) throw new IllegalArgumentException("the graph has no parameter '" + name + "'");
+        if (!Arrays.equals(original.shape(), value.shape())) {
+            throw new IllegalArgumentException("parameter '" + name + "' is " + Arrays.toString(original.shape())
+                    + ", the replacement " + Arrays.toString(value.shape()));
+        }
+        uploadParam(name, value.data());
+    }
+
+    /** Back to the graph's own values of parameter {@code name}. */
+    public void restoreParam(String name) {
+        Tensor original = graph.param(name);
+        if (original == null) throw new IllegalArgumentException("the graph has no parameter '" + name + "'");
+        uploadParam(name, original.data());
+    }
+
+    private void uploadParam(String name, float[] data) {
+        context.makeCurrent();
+        stream.synchronize(); // no launch of an earlier run may still read the old values
+        for (ParamUse u : plan.paramUses(name)) {
+            DevicePlan.uploadFloats(plan.address(u.region()), u.layout().apply(data));
+        }
+        context.synchronize();
+    }
+
+    private int checkInput(Tensor input) {
+        int[] want = graph.inputShape(), got = input.shape();
+        if (got.length != 4 || got[1] != want[0] || got[2] != want[1] || got[3] != want[2] || got[0] < 1
+                || got[0] > maxBatch) {
+            throw ZeroqException.badInput("input shape " + Arrays.toString(got) + " does not fit this CUDA forward pass: expected (N, "
+                    + want[0] + ", " + want[1] + ", " + want[2] + ") with 1 <= N <= " + maxBatch);
+        }
+        if (got[0] < maxBatch && !batchMajor) {
+            throw ZeroqException.badInput("this model reshapes across the batch, so the CUDA forward pass runs exactly "
+                    + maxBatch + " images, got " + got[0]);
+        }
+        return got[0];
+    }
+
+    /** Elements of value {@code name} that belong to the first {@code n} images. */
+    private long count(String name, int n) {
+        long size = Shapes.size(shapes.get(name));
+        return batchMajor ? size / maxBatch * n : size;
+    }
+
+    private void site(String name, int n, SiteHandler handler) {
+        long address = plan.address(plan.planned(name));
+        long count = count(name, n);
+        FakeQuantSpec spec = handler.at(new SiteValue() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public float[] minMax() {
+                return reduceMinMax(name, address, count);
+            }
+
+            @Override
+            public Tensor download() {
+                return CudaForward.this.download(name, n);
+            }
+        });
+        if (spec == null) return;
+        int[] grid = DevicePlan.grid1d(count), block = DevicePlan.block();
+        switch (spec) {
+            case FakeQuantSpec.Affine a -> module.launch("fake_quant_affine", grid, block, 0, stream, address, count,
+                    a.params().inverseStep(), a.params().zeroPoint(), (float) a.params().qmin(), (float) a.params().qmax());
+            case FakeQuantSpec.Deploy d -> module.launch("fake_quant_uint8", grid, block, 0, stream, address, count,
+                    d.params().scale(), d.params().zeroPoint(), d.params().qmin(), d.params().qmax());
+        }
+    }
+
+    private float[] reduceMinMax(String name, long address, long count) {
+        int blocks = (int) Math.clamp(Math.ceilDiv(count, MINMAX_TARGET_CHUNK), 1, MINMAX_MAX_BLOCKS);
+        long chunk = Math.ceilDiv(count, blocks);
+        long partials = plan.address(minmaxPartials), out = plan.address(minmaxOut);
+        module.launch("minmax_partial", new int[] {blocks, 1, 1}, DevicePlan.block(), 0, stream, address, partials, count, chunk);
+        module.launch("minmax_final", new int[] {1, 1, 1}, DevicePlan.block(), 0, stream, partials, out, blocks);
+        Cuda.check("cuMemcpyDtoHAsync_v2(min/max)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, out, 2L * Float.BYTES, stream.handle()));
+        stream.synchronize();
+        float lo = pinned.get(ValueLayout.JAVA_FLOAT, 0), hi = pinned.get(ValueLayout.JAVA_FLOAT, 4);
+        if (!Float.isFinite(lo) || !Float.isFinite(hi)) {
+            // As Clipping.minMax: a range built on NaN or infinity would quantize everything to one code.
+            throw new IllegalArgumentException("value '" + name + "' has non-finite elements (min " + lo + ", max " + hi + ")");
+        }
+        return new float[] {lo, hi};
+    }
+
+    /** Value {@code name} for the first {@code n} images, shaped as the graph's shape with batch n. */
+    private Tensor download(String name, int n) {
+        context.makeCurrent();
+        stream.synchronize();
+        int[] shape = shapes.get(name).clone();
+        if (batchMajor) shape[0] = n;
+        float[] out = new float[Math.toIntExact(count(name, n))];
+        DevicePlan.downloadFloats(plan.address(plan.planned(name)), out);
+        return new Tensor(out, shape);
+    }
+
+    @Override
+    public void close() {
+        if (context == null) return;
+        context.makeCurrent();
+        RuntimeException first = null;
+        List<Runnable> closers = new ArrayList<>();
+        closers.add(() -> { if (stream != null) stream.close(); });
+        if (pinned != null) {
+            MemorySegment p = pinned;
+            closers.add(() -> Cuda.check("cuMemFreeHost", cuda_h.cuMemFreeHost(p)));
+        }
+        closers.add(() -> { if (pool != null) pool.close(); });
+        closers.add(() -> { if (module != null) module.close(); });
+        closers.add(arena::close);
+        closers.add(context::close);
+        pinned = null;
+        pool = null;
+        for (Runnable r : closers) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
+    }
+}

@@ -1,0 +1,462 @@
+// The planning shared by the device-resident CUDA loops (CudaDistiller, CudaForward): every value's and parameter's
+// place in one device pool, and every forward kernel launch with its arguments, decided once before any run.
+// Addresses are symbolic (Region + offset) until allocate() lays the pool out; prepare() then marshals each launch.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Activation;
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.bindings.cuda.cuda_h;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.tensor.Shapes;
+import dev.zeroq.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * A pool layout and the forward launches of a graph's nodes, for one batch size. Not thread-safe; used by the
+ * constructors of the device-resident classes only, then kept for its addresses and parameter uses.
+ */
+final class DevicePlan {
+    static final int THREADS = 256;
+    static final int MAX_BLOCKS = 65535;
+    static final long ALIGN = 256;
+    private static final int IG_BM = 64, IG_BN = 128; // tile of conv2d_igemm.cuh
+
+    /** A piece of the device pool: its size, where it lands, and what is uploaded into it once. */
+    static final class Region {
+        long bytes;
+        long offset;
+        float[] floats;
+        int[] ints;
+
+        Region(long bytes) {
+            this.bytes = bytes;
+        }
+    }
+
+    /** A region plus a byte offset, resolved to a device address once the pool exists. */
+    record At(Region region, long byteOffset) {
+        static At of(Region r) {
+            return new At(r, 0);
+        }
+    }
+
+    /** A launch to prepare once the pool exists; {@code into} says which list of the owner it belongs to (null: main). */
+    record Pending(List<CudaModule.Prepared> into, String kernel, int[] grid, int[] block, Object[] args) {}
+
+    /** Where a parameter's values live on the device, and how they are laid out there (identity or a reordering). */
+    record ParamUse(Region region, UnaryOperator<float[]> layout) {}
+
+    final Graph graph;
+    final Map<String, int[]> shapes;
+    private final CudaDistiller.ConvAlgorithm conv;
+    /**
+     * True: Flatten/Reshape/Identity whose input other nodes also read get their own copy instead of an alias, so a
+     * value can be changed in place (fake quantization) without changing what the input's other readers see.
+     */
+    private final boolean privateViews;
+    private final Map<String, String> alias = new HashMap<>();
+    private final Map<String, Region> values = new HashMap<>();
+    private final Map<String, Region> params = new HashMap<>();
+    private final Map<String, List<ParamUse>> paramUses = new LinkedHashMap<>();
+    private final Map<String, Integer> readers = new HashMap<>();
+    final List<Region> regions = new ArrayList<>();
+    final List<Pending> pending = new ArrayList<>();
+    private DeviceBuffer pool;
+
+    DevicePlan(Graph graph, Map<String, int[]> shapes, CudaDistiller.ConvAlgorithm conv, boolean privateViews) {
+        this.graph = graph;
+        this.shapes = shapes;
+        this.conv = conv;
+        this.privateViews = privateViews;
+        for (Node n : graph.nodes()) {
+            for (String in : n.inputs()) readers.merge(in, 1, Integer::sum);
+        }
+        readers.merge(graph.outputName(), 1, Integer::sum); // the caller reads the output too
+    }
+
+    // ---- forward launches ----
+
+    /** Plans node {@code n}'s forward launches (ops as {@link CudaDistiller#unsupported} and MatMul). */
+    void forward(Node n) {
+        String out = n.output();
+        int[] os = shapes.get(out);
+        switch (n.op()) {
+            case Op.Flatten f -> view(out, n.input(0));
+            case Op.Reshape r -> view(out, n.input(0));
+            case Op.Identity i -> view(out, n.input(0));
+            case Op.Conv c -> conv(n, c.spec());
+            case Op.BatchNorm bn -> {
+                int[] xs = shapes.get(n.input(0));
+                int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
+                launch("batchnorm_inference", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)),
+                        operand(n.input(2)), operand(n.input(3)), operand(n.input(4)), bn.epsilon(), At.of(value(out)),
+                        total, ch, hw);
+            }
+            case Op.Unary u -> {
+                float[] ab = activationArgs(u.fn());
+                int total = size(os);
+                launch("activation", grid1d(total), block(), operand(n.input(0)), At.of(value(out)), total,
+                        (int) ab[2], ab[0], ab[1]);
+            }
+            case Op.Binary b -> {
+                int[] sa = shapeOf(n.input(0)), sb = shapeOf(n.input(1));
+                int total = size(os);
+                launch("binary", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)), At.of(value(out)), total,
+                        pad(os, 1), pad(CudaBackend.broadcastStrides(sa, os), 0), pad(CudaBackend.broadcastStrides(sb, os), 0),
+                        b.kind().ordinal());
+            }
+            case Op.MaxPool p -> {
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
+                launch("maxpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
+                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]);
+            }
+            case Op.AveragePool p -> {
+                int[] xs = shapes.get(n.input(0));
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads();
+                launch("avgpool2d", grid1d(size(os)), block(), operand(n.input(0)), At.of(value(out)), xs[0] * xs[1],
+                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], pd[2], pd[3],
+                        s.countIncludePad() ? 1 : 0);
+            }
+            case Op.GlobalAveragePool g -> {
+                int[] xs = shapes.get(n.input(0));
+                int nc = Math.multiplyExact(xs[0], xs[1]);
+                launch("global_avg_pool", new int[] {Math.min(nc, MAX_BLOCKS), 1, 1}, block(), operand(n.input(0)),
+                        At.of(value(out)), nc, size(xs) / nc);
+            }
+            case Op.ReduceMean r -> {
+                // Over H and W of (N, C, H, W) only (CudaForward.unsupported checks): the global average pool, whose
+                // output layout is the same with or without the kept unit dimensions.
+                int[] xs = shapes.get(n.input(0));
+                int nc = Math.multiplyExact(xs[0], xs[1]);
+                launch("global_avg_pool", new int[] {Math.min(nc, MAX_BLOCKS), 1, 1}, block(), operand(n.input(0)),
+                        At.of(value(out)), nc, size(xs) / nc);
+            }
+            case Op.Gemm gm -> {
+                int[] as = shapeOf(n.input(0)), bs = shapeOf(n.input(1));
+                int m = gm.transA() ? as[1] : as[0], k = gm.transA() ? as[0] : as[1];
+                int nn = gm.transB() ? bs[0] : bs[1];
+                Object c = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
+                int[] cs = c == null ? new int[] {0, 0} : CudaBackend.broadcastStrides(shapeOf(n.input(2)), new int[] {m, nn});
+                gemm(operand(n.input(0)), operand(n.input(1)), c, At.of(value(out)), m, nn, k, gm.transA() ? 1 : k,
+                        gm.transA() ? m : 1, gm.transB() ? 1 : nn, gm.transB() ? k : 1, cs[0], cs[1], gm.alpha(), gm.beta());
+            }
+            case Op.MatMul mm -> {
+                // Rank 2 only (CudaForward.unsupported checks): (M, K)·(K, N), row-major, no bias.
+                int[] as = shapeOf(n.input(0)), bs = shapeOf(n.input(1));
+                int m = as[0], k = as[1], nn = bs[1];
+                gemm(operand(n.input(0)), operand(n.input(1)), null, At.of(value(out)), m, nn, k, k, 1, nn, 1, 0, 0, 1f, 0f);
+            }
+            case Op.Concat c -> {
+                int[] outStrides = Shapes.strides(os);
+                int offset = 0;
+                for (String in : n.inputs()) {
+                    int[] is = shapeOf(in);
+                    int cnt = size(is);
+                    launch("strided_copy", grid1d(cnt), block(), operand(in), At.of(value(out)), cnt, pad(is, 1),
+                            pad(Shapes.strides(is), 0), pad(outStrides, 0), 0, Math.multiplyExact(offset, outStrides[c.axis()]));
+                    offset += is[c.axis()];
+                }
+            }
+            default -> throw new IllegalStateException("unreachable: " + n.op().onnxType() + " passed unsupported()");
+        }
+    }
+
+    /** A reshaping op: an alias of its input, or (privateViews, input read elsewhere too) a copy of it. */
+    private void view(String out, String in) {
+        if (!privateViews || readers.getOrDefault(in, 0) <= 1) {
+            alias(out, in);
+            return;
+        }
+        int cnt = size(shapeOf(in));
+        int[] flat = {cnt};
+        launch("strided_copy", grid1d(cnt), block(), operand(in), At.of(value(out)), cnt, pad(flat, 1), pad(new int[] {1}, 0),
+                pad(new int[] {1}, 0), 0, 0);
+    }
+
+    private void conv(Node n, ConvSpec s) {
+        int[] xs = shapes.get(n.input(0)), os = shapes.get(n.output());
+        Tensor w = graph.param(n.input(1));
+        if (w == null) throw ZeroqException.badInput("Conv node '" + n.name() + "': weights must be an initializer");
+        int nb = xs[0], cin = xs[1], h = xs[2], wd = xs[3];
+        int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3), g = s.group();
+        int oh = os[2], ow = os[3];
+        int[] st = s.strides(), p = s.pads(), d = s.dilations();
+        Object bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
+        Region out = value(n.output());
+        if (useImplicitGemm(cout / g, cinG * kh * kw)) {
+            int coutG = cout / g, k = cinG * kh * kw;
+            Region wt = paramDerived(n.input(1), src -> {
+                // (Cout, K) → (group, K, Cout/group): the m index contiguous, for coalesced tile loads.
+                float[] t = new float[src.length];
+                for (int grp = 0; grp < g; grp++) {
+                    for (int kk = 0; kk < k; kk++) {
+                        for (int m = 0; m < coutG; m++) {
+                            t[(grp * k + kk) * coutG + m] = src[(grp * coutG + m) * k + kk];
+                        }
+                    }
+                }
+                return t;
+            });
+            int[] tab = new int[4 * k];
+            for (int ci = 0; ci < cinG; ci++) {
+                for (int r = 0; r < kh; r++) {
+                    for (int q = 0; q < kw; q++) {
+                        int kk = (ci * kh + r) * kw + q;
+                        tab[4 * kk] = Math.multiplyExact(ci, h * wd);
+                        tab[4 * kk + 1] = r * d[0];
+                        tab[4 * kk + 2] = q * d[1];
+                    }
+                }
+            }
+            long pixels = (long) nb * oh * ow;
+            launch("conv2d_forward_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(coutG, IG_BM), g},
+                    block(), operand(n.input(0)), At.of(wt), At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h,
+                    wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
+        } else {
+            checkGrid(cout, nb, n);
+            launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), cout, nb}, block(), operand(n.input(0)),
+                    At.of(param(n.input(1))), bias, At.of(out), cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1],
+                    d[0], d[1], g);
+        }
+    }
+
+    boolean useImplicitGemm(int m, int k) {
+        return switch (conv) {
+            case DIRECT -> false;
+            case IMPLICIT_GEMM -> true;
+            // Below 16 rows a 64-row tile is mostly idle, and depthwise (k = kh·kw) has no reduction to tile.
+            case AUTO -> m >= 16 && k >= 16;
+        };
+    }
+
+    void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,
+              int sCi, int sCj, float alpha, float beta) {
+        if (Math.ceilDiv(m, 16) > MAX_BLOCKS) throw new IllegalArgumentException("gemm: M = " + m + " exceeds the grid's y limit");
+        launch("gemm", new int[] {Math.ceilDiv(n, 16), Math.ceilDiv(m, 16), 1}, new int[] {16, 16, 1}, a, b, c, out, m, n, k,
+                sAi, sAk, sBk, sBj, sCi, sCj, alpha, beta);
+    }
+
+    // ---- values and parameters ----
+
+    String root(String name) {
+        String r = name;
+        while (alias.containsKey(r)) r = alias.get(r);
+        return r;
+    }
+
+    private void alias(String out, String in) {
+        if (!isValue(in)) throw ZeroqException.badInput("'" + out + "' reshapes a parameter; not supported on CUDA");
+        alias.put(out, in);
+    }
+
+    boolean isValue(String name) {
+        return !name.isEmpty() && !graph.isParam(name);
+    }
+
+    Region value(String name) {
+        return values.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
+    }
+
+    /** The region of a value planned earlier (after planning: a new value would have no place in the pool). */
+    Region planned(String name) {
+        Region r = values.get(root(name));
+        if (r == null) throw new IllegalStateException("value '" + name + "' was not planned");
+        return r;
+    }
+
+    /** A forward operand: a value's region or an uploaded parameter. */
+    At operand(String name) {
+        return At.of(graph.isParam(name) ? param(name) : value(name));
+    }
+
+    /** A parameter as stored in the graph, uploaded once however many launches read it. */
+    Region param(String name) {
+        return params.computeIfAbsent(name, k -> {
+            Region r = uploadFloats(graph.param(k).data());
+            paramUses.computeIfAbsent(k, x -> new ArrayList<>()).add(new ParamUse(r, UnaryOperator.identity()));
+            return r;
+        });
+    }
+
+    /** A parameter in another layout (e.g. a transposed conv weight), remembered so that replacing it reorders again. */
+    Region paramDerived(String name, UnaryOperator<float[]> layout) {
+        Region r = uploadFloats(layout.apply(graph.param(name).data()));
+        paramUses.computeIfAbsent(name, x -> new ArrayList<>()).add(new ParamUse(r, layout));
+        return r;
+    }
+
+    /** Every device copy of a parameter (empty when no launch reads it). */
+    List<ParamUse> paramUses(String name) {
+        return paramUses.getOrDefault(name, List.of());
+    }
+
+    int[] shapeOf(String name) {
+        int[] s = shapes.get(name);
+        if (s == null) throw new IllegalStateException("no shape for '" + name + "'");
+        return s;
+    }
+
+    Region region(long bytes) {
+        Region r = new Region(bytes);
+        regions.add(r);
+        return r;
+    }
+
+    Region floats(long count) {
+        return region(Math.multiplyExact(count, Float.BYTES));
+    }
+
+    Region uploadFloats(float[] data) {
+        Region r = floats(data.length);
+        r.floats = data;
+        return r;
+    }
+
+    Region uploadInts(int[] data) {
+        Region r = region(Math.multiplyExact((long) data.length, Integer.BYTES));
+        r.ints = data;
+        return r;
+    }
+
+    void launch(String kernel, int[] grid, int[] block, Object... args) {
+        pending.add(new Pending(null, kernel, grid, block, args));
+    }
+
+    // ---- the pool ----
+
+    /** Bytes the pool will take: every region rounded up to {@link #ALIGN}. */
+    long layout() {
+        long total = 0;
+        for (Region r : regions) {
+            r.offset = total;
+            total = Math.addExact(total, Math.multiplyExact(Math.ceilDiv(Math.max(r.bytes, 1), ALIGN), ALIGN));
+        }
+        return total;
+    }
+
+    /** Lays out and allocates the one pool (in the current context) and uploads every region's initial data. */
+    DeviceBuffer allocate(CudaContext context) {
+        long total = layout();
+        context.makeCurrent();
+        pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
+        for (Region r : regions) {
+            if (r.floats != null) uploadFloats(address(r), r.floats);
+            if (r.ints != null) uploadInts(address(r), r.ints);
+            r.floats = null; // the graph (or a temporary) holds these; the plan need not keep them alive
+            r.ints = null;
+        }
+        context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+        return pool;
+    }
+
+    long address(Region r) {
+        return pool.address() + r.offset;
+    }
+
+    long address(At at) {
+        return address(at.region()) + at.byteOffset();
+    }
+
+    /** Marshals a launch with its symbolic addresses resolved; {@code arena} must outlive the result. */
+    CudaModule.Prepared prepare(CudaModule module, Arena arena, Pending p) {
+        Object[] args = p.args().clone();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i] instanceof At at) args[i] = address(at);
+        }
+        return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, args);
+    }
+
+    /** Synchronous host-to-device copy; the caller synchronizes the context before kernels read it. */
+    static void uploadFloats(long address, float[] data) {
+        long n = Math.multiplyExact((long) data.length, Float.BYTES);
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_FLOAT, data);
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
+        }
+    }
+
+    static void uploadInts(long address, int[] data) {
+        long n = Math.multiplyExact((long) data.length, Integer.BYTES);
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_INT, data);
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
+        }
+    }
+
+    /** Synchronous device-to-host copy of dst.length floats; the caller has synchronized the producing stream. */
+    static void downloadFloats(long address, float[] dst) {
+        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
+        if (n == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocate(n, Float.BYTES);
+            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address, n));
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
+        }
+    }
+
+    // ---- launch shapes ----
+
+    /** {a, b, op code} of activation.cu / activation_backward.cu. */
+    static float[] activationArgs(Activation f) {
+        return switch (f) {
+            case Activation.Relu r -> new float[] {0, 0, 0};
+            case Activation.Clip c -> new float[] {c.min(), c.max(), 1};
+            case Activation.LeakyRelu l -> new float[] {l.alpha(), 0, 2};
+            case Activation.Sigmoid s -> new float[] {0, 0, 3};
+            case Activation.HardSigmoid h -> new float[] {h.alpha(), h.beta(), 4};
+            case Activation.HardSwish h -> new float[] {0, 0, 5};
+        };
+    }
+
+    static void checkGrid(int cout, int n, Node node) {
+        if (cout > MAX_BLOCKS || n > MAX_BLOCKS) {
+            throw ZeroqException.badInput("Conv node '" + node.name() + "': Cout " + cout + " and batch " + n
+                    + " must be <= 65535 for the direct kernel");
+        }
+    }
+
+    static int gridX(long blocks) {
+        if (blocks > Integer.MAX_VALUE) throw new IllegalArgumentException("grid of " + blocks + " blocks is too large");
+        return (int) Math.max(blocks, 1);
+    }
+
+    static int[] grid1d(long n) {
+        return new int[] {(int) Math.clamp(Math.ceilDiv(n, THREADS), 1, MAX_BLOCKS), 1, 1};
+    }
+
+    static int[] block() {
+        return new int[] {THREADS, 1, 1};
+    }
+
+    static int size(int[] shape) {
+        return Math.toIntExact(Shapes.size(shape));
+    }
+
+    /** Right-aligns {@code v} into 6 entries, the leading ones {@code fill} (the kernels' Shape6). */
+    static int[] pad(int[] v, int fill) {
+        if (v.length > 6) throw new IllegalArgumentException("rank " + v.length + " exceeds the CUDA kernels' 6");
+        int[] out = new int[6];
+        Arrays.fill(out, 0, 6 - v.length, fill);
+        System.arraycopy(v, 0, out, 6 - v.length, v.length);
+        return out;
+    }
+}

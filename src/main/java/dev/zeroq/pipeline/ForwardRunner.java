@@ -1,0 +1,248 @@
+// The forward passes of the pipeline's calibration, sensitivity and simulation, behind one small interface: the
+// Executor on any backend, or the device-resident CudaForward when the backend is CUDA and supports the graph.
+// open() is the one place that chooses; both give the same values up to float summation order.
+package dev.zeroq.pipeline;
+
+import dev.zeroq.backend.Backend;
+import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.CudaForward;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Transforms;
+import dev.zeroq.quant.AffineQuantizer;
+import dev.zeroq.quant.Clipping;
+import dev.zeroq.quant.QuantPlan;
+import dev.zeroq.quant.QuantPlan.Scheme;
+import dev.zeroq.quant.SymmetricQuantizer;
+import dev.zeroq.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Forward passes of one graph, with weights that can be swapped and activations fake-quantized as produced. */
+interface ForwardRunner extends AutoCloseable {
+
+    /** A quantization site's value as it is produced: its range, or all of it. */
+    interface Values {
+        /** {min, max}; throws on non-finite values, as {@link Clipping#minMax}. */
+        float[] minMax();
+
+        float[] data();
+    }
+
+    /** Given a site's name and value, the activation entry to fake-quantize it with, or null to leave it. */
+    @FunctionalInterface
+    interface SiteHook {
+        QuantPlan.Activation at(String value, Values v);
+    }
+
+    /** Where the passes run, for the progress log (with the reason when CUDA was not used). */
+    String description();
+
+    /** The graph's output for a batch. */
+    Tensor run(Tensor input);
+
+    /**
+     * A forward pass in which each value of {@code sites}, as soon as it is produced, goes to {@code hook}, and is
+     * replaced by its fake-quantized self (under {@code scheme}) when the hook returns an entry.
+     */
+    Tensor run(Tensor input, Scheme scheme, Set<String> sites, SiteHook hook);
+
+    /** Uses {@code value} instead of parameter {@code name} until {@link #restoreParam}. */
+    void replaceParam(String name, Tensor value);
+
+    void restoreParam(String name);
+
+    @Override
+    void close();
+
+    /**
+     * The runner for {@code graph} on {@code backend}, for batches of up to {@code maxBatch} images in one pass
+     * (larger plain batches run in chunks): CudaForward on a CUDA backend that supports the graph, else the Executor.
+     */
+    static ForwardRunner open(Graph graph, Backend backend, int maxBatch) {
+        if (backend instanceof CudaBackend cuda) {
+            List<String> unsupported = CudaForward.unsupported(graph);
+            if (unsupported.isEmpty()) {
+                return new OnCuda(new CudaForward(graph, maxBatch, cuda.ordinal()), cuda.name());
+            }
+            return new OnExecutor(graph, backend, "the device-resident forward pass lacks " + unsupported);
+        }
+        return new OnExecutor(graph, backend, null);
+    }
+
+    /** Min/max of host values, exactly as {@link FakeQuant#activationRange} takes them. */
+    private static float[] hostMinMax(float[] v) {
+        Clipping.Range r = Clipping.minMax(v, 0, v.length, false);
+        return new float[] {r.min(), r.max()};
+    }
+
+    /** The Executor on any backend; replaced parameters make a new graph view per change. */
+    final class OnExecutor implements ForwardRunner {
+        private final Graph graph;
+        private final Backend backend;
+        private final String fallbackReason;
+        private final Map<String, Tensor> replaced = new HashMap<>();
+        private Executor executor;
+
+        OnExecutor(Graph graph, Backend backend, String fallbackReason) {
+            this.graph = graph;
+            this.backend = backend;
+            this.fallbackReason = fallbackReason;
+        }
+
+        @Override
+        public String description() {
+            return backend.name() + " (op by op" + (fallbackReason == null ? ")" : ": " + fallbackReason + ")");
+        }
+
+        private Executor executor() {
+            if (executor == null) {
+                executor = new Executor(replaced.isEmpty() ? graph : Transforms.withParams(graph, replaced), backend);
+            }
+            return executor;
+        }
+
+        @Override
+        public Tensor run(Tensor input) {
+            return executor().run(input);
+        }
+
+        @Override
+        public Tensor run(Tensor input, Scheme scheme, Set<String> sites, SiteHook hook) {
+            Tensor x = input;
+            if (sites.contains(graph.inputName())) {
+                x = site(graph.inputName(), x, scheme, hook);
+            }
+            return executor().run(x, (node, i, value) -> {
+                String name = node.outputs().get(i);
+                return sites.contains(name) ? site(name, value, scheme, hook) : value;
+            });
+        }
+
+        private static Tensor site(String name, Tensor value, Scheme scheme, SiteHook hook) {
+            QuantPlan.Activation a = hook.at(name, new Values() {
+                @Override
+                public float[] minMax() {
+                    return hostMinMax(value.data());
+                }
+
+                @Override
+                public float[] data() {
+                    return value.data();
+                }
+            });
+            return a == null ? value : FakeQuant.apply(scheme, a, value);
+        }
+
+        @Override
+        public void replaceParam(String name, Tensor value) {
+            replaced.put(name, value);
+            executor = null;
+        }
+
+        @Override
+        public void restoreParam(String name) {
+            replaced.remove(name);
+            executor = null;
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /** The device-resident {@link CudaForward}: only the images go up and only the logits (and ranges) come back. */
+    final class OnCuda implements ForwardRunner {
+        private final CudaForward forward;
+        private final String device;
+
+        OnCuda(CudaForward forward, String device) {
+            this.forward = forward;
+            this.device = device;
+        }
+
+        @Override
+        public String description() {
+            return device + " (device-resident)";
+        }
+
+        @Override
+        public Tensor run(Tensor input) {
+            return chunked(input, forward::run);
+        }
+
+        /**
+         * Batches beyond the planned size run in chunks; only the simulation asks for that, whose hooks do not
+         * depend on the values (calibration plans for its whole batch, so its ranges see every image at once).
+         */
+        @Override
+        public Tensor run(Tensor input, Scheme scheme, Set<String> sites, SiteHook hook) {
+            CudaForward.SiteHandler handler = v -> {
+                QuantPlan.Activation a = hook.at(v.name(), new Values() {
+                    @Override
+                    public float[] minMax() {
+                        return v.minMax();
+                    }
+
+                    @Override
+                    public float[] data() {
+                        return v.download().data();
+                    }
+                });
+                return a == null ? null : spec(scheme, a);
+            };
+            return chunked(input, x -> forward.run(x, handler, sites));
+        }
+
+        /** The quantizer FakeQuant.apply uses for an entry, for the device kernels that reproduce it. */
+        private static CudaForward.FakeQuantSpec spec(Scheme scheme, QuantPlan.Activation a) {
+            return scheme == Scheme.DEPLOY
+                    ? new CudaForward.FakeQuantSpec.Deploy(
+                            new SymmetricQuantizer.ActivationParams(a.scale(), a.zeroPoint(), a.bits(), false))
+                    : new CudaForward.FakeQuantSpec.Affine(AffineQuantizer.params(a.min(), a.max(), a.bits()));
+        }
+
+        private Tensor chunked(Tensor input, java.util.function.UnaryOperator<Tensor> pass) {
+            int n = input.dim(0), max = forward.maxBatch();
+            if (n <= max) {
+                return pass.apply(input);
+            }
+            int per = input.size() / n;
+            float[] out = null;
+            int[] shape = null;
+            int outPer = 0;
+            for (int start = 0; start < n; start += max) {
+                int b = Math.min(max, n - start);
+                int[] s = input.shape();
+                s[0] = b;
+                Tensor y = pass.apply(new Tensor(Arrays.copyOfRange(input.data(), start * per, (start + b) * per), s));
+                if (out == null) {
+                    outPer = y.size() / b;
+                    shape = y.shape();
+                    shape[0] = n;
+                    out = new float[Math.multiplyExact(outPer, n)];
+                }
+                System.arraycopy(y.data(), 0, out, start * outPer, b * outPer);
+            }
+            return new Tensor(out, shape);
+        }
+
+        @Override
+        public void replaceParam(String name, Tensor value) {
+            forward.replaceParam(name, value);
+        }
+
+        @Override
+        public void restoreParam(String name) {
+            forward.restoreParam(name);
+        }
+
+        @Override
+        public void close() {
+            forward.close();
+        }
+    }
+}

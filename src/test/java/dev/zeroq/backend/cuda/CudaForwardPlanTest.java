@@ -1,0 +1,36 @@
+// CudaForward's planning without a GPU: which graphs it accepts (the bundled models, the test CNN) and which it
+// names as unsupported, and that a dry plan of the bundled models builds every launch and the pool layout.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.io.Bundled;
+import dev.zeroq.onnx.OnnxImporter;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CudaForwardPlanTest {
+    @Test
+    void plansTheBundledResnetAndTheTestCnn() {
+        Graph g = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
+        assertEquals(List.of(), CudaForward.unsupported(g));
+        String s = CudaForward.dryPlan(g, 32);
+        assertTrue(s.startsWith("launches "), s);
+        assertEquals(List.of(), CudaForward.unsupported(TestNets.smallCnn(7)));
+        assertTrue(CudaForward.dryPlan(TestNets.smallCnn(7), 3).startsWith("launches "));
+    }
+
+    @Test
+    void namesWhatItCannotRun() {
+        List<String> bad = CudaForward.unsupported(TestNets.withTranspose(1));
+        assertEquals(1, bad.size(), bad.toString());
+        assertTrue(bad.getFirst().startsWith("Transpose (node "), bad.toString());
+        ZeroqException e = assertThrows(ZeroqException.class, () -> CudaForward.dryPlan(TestNets.withTranspose(1), 2));
+        assertTrue(e.getMessage().contains("Transpose"), e.getMessage());
+    }
+}

@@ -1,0 +1,327 @@
+// The device-resident forward pass and its site kernels: fake_quant_affine / fake_quant_uint8 bit for bit against the
+// Java quantizers (ties at exactly .5, out-of-range, ±inf, NaN, −0), minmax exactly against a Java loop, and
+// CudaForward.run against the Executor on the CPU backend on the bundled models (full and partial batches,
+// replaced and restored weights, fake-quantized sites), with no device allocation inside a run.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.backend.cpu.CpuBackend;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.graph.Transforms;
+import dev.zeroq.io.Bundled;
+import dev.zeroq.onnx.OnnxImporter;
+import dev.zeroq.quant.AffineParams;
+import dev.zeroq.quant.AffineQuantizer;
+import dev.zeroq.quant.SymmetricQuantizer;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Tag("gpu")
+class CudaForwardTest {
+    private static final long SEED = 20250612L;
+    // Logits: float sums in another order (implicit-GEMM tiles vs the CPU's vector loops) over a few thousand terms.
+    private static final float ATOL = 2e-3f, RTOL = 2e-3f;
+
+    private static CudaContext ctx;
+    private static CudaModule mod;
+    private static CudaStream stream;
+
+    @BeforeAll
+    static void open() {
+        CudaAvailability a = CudaAvailability.probe();
+        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        ctx = CudaContext.open(0);
+        mod = CudaModule.load(CudaModule.bundledKernels());
+        stream = CudaStream.create();
+        System.out.println("CudaForwardTest on " + ctx.name() + " (seed " + SEED + ")");
+    }
+
+    @AfterAll
+    static void close() {
+        if (ctx != null) {
+            stream.close();
+            mod.close();
+            ctx.close();
+        }
+    }
+
+    // ---- fake-quant kernels, bit for bit ----
+
+    /** Random values, special values, and ties: inputs whose scaled value is exactly k + 0.5. */
+    private static float[] values(SplittableRandom r, int n, float lo, float hi) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float) r.nextDouble(-0.5, 1.5); // a quarter out of range each side
+        float[] special = {0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.MAX_VALUE,
+                -Float.MAX_VALUE, Float.MIN_VALUE, 1e30f, -1e30f};
+        System.arraycopy(special, 0, x, 0, special.length);
+        return x;
+    }
+
+    private float[] runFakeQuant(float[] x, CudaForward.FakeQuantSpec spec) {
+        ctx.makeCurrent();
+        try (DeviceBuffer b = DeviceBuffer.upload(x)) {
+            int[] grid = DevicePlan.grid1d(x.length), block = DevicePlan.block();
+            switch (spec) {
+                case CudaForward.FakeQuantSpec.Affine a -> mod.launch("fake_quant_affine", grid, block, 0, stream, b,
+                        (long) x.length, a.params().inverseStep(), a.params().zeroPoint(), (float) a.params().qmin(),
+                        (float) a.params().qmax());
+                case CudaForward.FakeQuantSpec.Deploy d -> mod.launch("fake_quant_uint8", grid, block, 0, stream, b,
+                        (long) x.length, d.params().scale(), d.params().zeroPoint(), d.params().qmin(), d.params().qmax());
+            }
+            stream.synchronize();
+            float[] out = new float[x.length];
+            b.copyTo(out);
+            return out;
+        }
+    }
+
+    private void assertBitExact(float[] x, CudaForward.FakeQuantSpec spec, String what) {
+        float[] got = runFakeQuant(x, spec);
+        for (int i = 0; i < x.length; i++) {
+            float want = spec.apply(x[i]);
+            if (Float.floatToRawIntBits(want) != Float.floatToRawIntBits(got[i])) {
+                fail(what + " " + spec + ": first mismatch at " + i + ": x = " + x[i] + " (bits 0x"
+                        + Integer.toHexString(Float.floatToRawIntBits(x[i])) + "), java " + want + ", cuda " + got[i]);
+            }
+        }
+    }
+
+    @Test
+    void fakeQuantAffineIsBitExact() {
+        SplittableRandom r = new SplittableRandom(SEED);
+        // The worked example of AffineParams: [0, 6] at 8 bits, 1.0 is a tie (−85.5 → −86).
+        AffineParams ex = AffineQuantizer.params(0f, 6f, 8);
+        assertBitExact(new float[] {1f, 7f, -1f, 0f, 3f}, new CudaForward.FakeQuantSpec.Affine(ex), "worked example");
+        int ties = 0;
+        for (int bits : new int[] {2, 3, 4, 6, 8}) {
+            for (int t = 0; t < 20; t++) {
+                float lo = t % 3 == 0 ? 0f : (float) r.nextDouble(-5, 0), hi = (float) r.nextDouble(0.01, 10);
+                AffineParams p = AffineQuantizer.params(lo, hi, bits);
+                float[] x = values(r, 70_001, lo, hi);
+                assertBitExact(x, new CudaForward.FakeQuantSpec.Affine(p), "affine bits " + bits);
+            }
+            // Ties: s a power of two and zp an integer, so s·(k + zp + 0.5)/s − zp is exactly k + 0.5 in float.
+            float s = 4f;
+            float zp = (float) (1 << (bits - 1)) - 3f;
+            AffineParams p = new AffineParams(s, zp, bits);
+            float[] x = new float[4 * (1 << bits)];
+            for (int i = 0; i < x.length; i++) {
+                float k = i - x.length / 2;
+                x[i] = (k + zp + 0.5f) / s;
+                if (s * x[i] - zp == k + 0.5f) ties++;
+            }
+            assertBitExact(x, new CudaForward.FakeQuantSpec.Affine(p), "affine ties bits " + bits);
+        }
+        assertTrue(ties > 100, "the tie inputs must really be ties: " + ties);
+    }
+
+    @Test
+    void fakeQuantUint8IsBitExact() {
+        SplittableRandom r = new SplittableRandom(SEED + 1);
+        for (int bits : new int[] {2, 4, 6, 8}) {
+            for (int t = 0; t < 20; t++) {
+                float lo = t % 3 == 0 ? 0f : (float) r.nextDouble(-5, 0), hi = (float) r.nextDouble(0.01, 10);
+                SymmetricQuantizer.ActivationParams p = SymmetricQuantizer.activation(lo, hi, bits);
+                assertBitExact(values(r, 70_001, lo, hi), new CudaForward.FakeQuantSpec.Deploy(p), "uint8 bits " + bits);
+                SymmetricQuantizer.ActivationParams sym = SymmetricQuantizer.symmetricActivation(hi, bits);
+                assertBitExact(values(r, 10_001, -hi, hi), new CudaForward.FakeQuantSpec.Deploy(sym), "signed bits " + bits);
+            }
+            // Ties: scale 0.5 makes x/scale exactly k + 0.5.
+            SymmetricQuantizer.ActivationParams p = new SymmetricQuantizer.ActivationParams(0.5f, 3, bits, false);
+            float[] x = new float[4 * (1 << bits)];
+            for (int i = 0; i < x.length; i++) x[i] = (i - x.length / 2 + 0.5f) * 0.5f;
+            assertBitExact(x, new CudaForward.FakeQuantSpec.Deploy(p), "uint8 ties bits " + bits);
+        }
+    }
+
+    // ---- min/max ----
+
+    private float[] runMinMax(float[] x) {
+        ctx.makeCurrent();
+        int blocks = Math.clamp(Math.ceilDiv(x.length, 8192), 1, 1024);
+        long chunk = Math.ceilDiv((long) x.length, blocks);
+        try (DeviceBuffer b = DeviceBuffer.upload(x); DeviceBuffer partials = DeviceBuffer.allocateFloats(2L * blocks);
+             DeviceBuffer out = DeviceBuffer.allocateFloats(2)) {
+            mod.launch("minmax_partial", new int[] {blocks, 1, 1}, DevicePlan.block(), 0, stream, b, partials, (long) x.length, chunk);
+            mod.launch("minmax_final", new int[] {1, 1, 1}, DevicePlan.block(), 0, stream, partials, out, blocks);
+            stream.synchronize();
+            float[] r = new float[2];
+            out.copyTo(r);
+            return r;
+        }
+    }
+
+    @Test
+    void minMaxMatchesJavaExactly() {
+        SplittableRandom r = new SplittableRandom(SEED + 2);
+        for (int n : new int[] {1, 255, 256, 257, 8191, 8193, 100_003, 3_000_017}) {
+            float[] x = new float[n];
+            float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) (r.nextGaussian() * 3 + 0.5);
+                lo = Math.min(lo, x[i]);
+                hi = Math.max(hi, x[i]);
+            }
+            float[] got = runMinMax(x);
+            assertEquals(lo, got[0], 0f, "min of " + n + " values");
+            assertEquals(hi, got[1], 0f, "max of " + n + " values");
+            if (n > 1) {
+                x[r.nextInt(n)] = Float.NaN; // sticky: the host then rejects the value as Clipping.minMax does
+                float[] nan = runMinMax(x);
+                assertTrue(Float.isNaN(nan[0]) && Float.isNaN(nan[1]), "NaN among " + n + " values gave " + nan[0] + ", " + nan[1]);
+            }
+        }
+    }
+
+    // ---- the forward pass ----
+
+    private static List<Graph> bundledModels() {
+        List<Graph> out = new ArrayList<>();
+        for (String name : Bundled.MODEL_NAMES) {
+            try {
+                out.add(OnnxImporter.parse(Bundled.model(name), name + ".onnx").graph());
+            } catch (RuntimeException e) {
+                System.out.println("skipped bundled model " + name + ": " + e.getMessage());
+            }
+        }
+        assertTrue(!out.isEmpty(), "no bundled model could be loaded");
+        return out;
+    }
+
+    private static Tensor gaussian(int[] chw, int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[n * chw[0] * chw[1] * chw[2]];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        return new Tensor(x, n, chw[0], chw[1], chw[2]);
+    }
+
+    private static void assertClose(Tensor want, Tensor got, String what) {
+        assertArrayEquals(want.shape(), got.shape(), what + ": shape");
+        float[] w = want.data(), g = got.data();
+        for (int i = 0; i < w.length; i++) {
+            if (!(Math.abs(w[i] - g[i]) <= ATOL + RTOL * Math.abs(w[i]))) {
+                fail(what + ": first mismatch at " + i + ": cpu " + w[i] + ", cuda " + g[i] + " (|ref−got| ≤ "
+                        + ATOL + " + |ref|·" + RTOL + ")");
+            }
+        }
+    }
+
+    @Test
+    void runMatchesTheExecutorOnTheBundledModels() {
+        CpuBackend cpu = new CpuBackend();
+        for (Graph g : bundledModels()) {
+            assertEquals(List.of(), CudaForward.unsupported(g), g.name());
+            int max = 9;
+            try (CudaForward f = new CudaForward(g, max, 0)) {
+                Executor exec = new Executor(g, cpu);
+                Tensor x = gaussian(g.inputShape(), max, SEED);
+                Tensor want = exec.run(x);
+                long allocs = CudaForward.deviceAllocations();
+                Tensor got = f.run(x);
+                assertClose(want, got, g.name() + " full batch");
+                // A smaller batch is a prefix of the planned one.
+                Tensor x5 = gaussian(g.inputShape(), 5, SEED + 1);
+                assertClose(exec.run(x5), f.run(x5), g.name() + " batch 5 of 9");
+                // Replace a conv's weights, then restore them: the same outputs as before, bit for bit. The first conv
+                // (one input channel) runs the direct kernel on the weights as stored; the last one the implicit GEMM
+                // on a reordered copy, which replacing must reorder too.
+                List<Node> convs = g.nodesOf(Op.Conv.class);
+                for (Node conv : List.of(convs.getFirst(), convs.getLast())) {
+                    Tensor w = g.param(conv.input(1));
+                    float[] q = w.data().clone();
+                    for (int i = 0; i < q.length; i++) q[i] = Math.round(q[i] * 8) / 8f;
+                    Tensor wq = new Tensor(q, w.shape());
+                    f.replaceParam(conv.input(1), wq);
+                    assertClose(new Executor(Transforms.withParams(g, Map.of(conv.input(1), wq)), cpu).run(x), f.run(x),
+                            g.name() + " with conv '" + conv.name() + "' weights replaced");
+                    f.restoreParam(conv.input(1));
+                    assertArrayEquals(got.data(), f.run(x).data(), g.name() + " after restoring conv '" + conv.name() + "'");
+                }
+                assertEquals(allocs, CudaForward.deviceAllocations(), "device allocations during runs");
+                assertThrows(dev.zeroq.ZeroqException.class, () -> f.run(gaussian(g.inputShape(), max + 1, 1)));
+                System.out.printf("CudaForward %s: pool %.1f MB, batch %d%n", g.name(), f.poolBytes() / 1e6, max);
+            }
+        }
+    }
+
+    @Test
+    void sitesSeeEveryProducedValueAndAreQuantizedInPlace() {
+        CpuBackend cpu = new CpuBackend();
+        for (Graph g : bundledModels()) {
+            Set<String> sites = new HashSet<>();
+            sites.add(g.inputName());
+            for (Node n : g.nodes()) if (n.op() instanceof Op.Unary) sites.add(n.output());
+            Tensor x = gaussian(g.inputShape(), 6, SEED + 3);
+            // Host reference: min/max of each site value, then 8-bit affine fake quantization of it.
+            List<String> order = new ArrayList<>();
+            List<float[]> ranges = new ArrayList<>();
+            Tensor xin = quantizeHost(x, ranges);
+            order.add(g.inputName());
+            Tensor want = new Executor(g, cpu).run(xin, (node, i, v) -> {
+                if (!sites.contains(node.outputs().get(i))) return v;
+                order.add(node.outputs().get(i));
+                return quantizeHost(v, ranges);
+            });
+            List<String> seen = new ArrayList<>();
+            List<float[]> got = new ArrayList<>();
+            try (CudaForward f = new CudaForward(g, 6, 0)) {
+                Tensor out = f.run(x, v -> {
+                    seen.add(v.name());
+                    float[] mm = v.minMax();
+                    got.add(mm);
+                    Tensor all = v.download();
+                    float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+                    for (float e : all.data()) { lo = Math.min(lo, e); hi = Math.max(hi, e); }
+                    assertEquals(lo, mm[0], 0f, v.name() + ": device min vs its own download");
+                    assertEquals(hi, mm[1], 0f, v.name() + ": device max vs its own download");
+                    return new CudaForward.FakeQuantSpec.Affine(AffineQuantizer.params(Math.min(0f, mm[0]), Math.max(0f, mm[1]), 8));
+                }, sites);
+                assertEquals(order, seen, g.name() + ": sites in production order");
+                for (int i = 0; i < ranges.size(); i++) {
+                    float[] a = ranges.get(i), b = got.get(i);
+                    // Upstream values differ by float summation order; a value within that of a rounding boundary
+                    // can take the neighbouring code, which moves downstream ranges by a fraction of one step.
+                    float tol = (Math.max(0f, a[1]) - Math.min(0f, a[0])) / 255f + 1e-5f;
+                    assertTrue(Math.abs(a[0] - b[0]) <= tol && Math.abs(a[1] - b[1]) <= tol, g.name() + " site "
+                            + order.get(i) + ": cpu range " + a[0] + ".." + a[1] + ", cuda " + b[0] + ".." + b[1]);
+                }
+                float[] w = want.data(), o = out.data();
+                double worst = 0;
+                for (int i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - o[i]));
+                float scale = 0;
+                for (float v : w) scale = Math.max(scale, Math.abs(v));
+                assertTrue(worst <= 0.02 * scale + 1e-3, g.name() + ": fake-quantized logits differ by " + worst
+                        + " (largest logit " + scale + ")");
+            }
+        }
+    }
+
+    private static Tensor quantizeHost(Tensor v, List<float[]> ranges) {
+        float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+        for (float e : v.data()) { lo = Math.min(lo, e); hi = Math.max(hi, e); }
+        ranges.add(new float[] {lo, hi});
+        AffineParams p = AffineQuantizer.params(Math.min(0f, lo), Math.max(0f, hi), 8);
+        float[] out = new float[v.size()];
+        p.fakeQuant(v.data(), 0, v.size(), out);
+        return new Tensor(out, v.shape());
+    }
+}
