@@ -102,6 +102,21 @@ if [[ -f "$B/models/resnet18.onnx" ]]; then
   bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
 fi
 
+# 4b. int8 tensor-core convolution benchmark (Int8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue),
+#     capped at 120 s; its output also goes to benchmarks.log. When cuobjdump is on the host, also records whether the
+#     int8 igemm's SASS has IMMA instructions (the build machine has no cuobjdump).
+echo "== int8 conv benchmark"
+timeout 120 "$JAVA" "${FLAGS[@]}" -Xmx4g -cp "$B/zeroq.jar:$B/test-classes" dev.zeroq.bench.Int8ConvBench --batch 128 \
+  > "$OUT/int8conv-bench.log" 2>&1
+rc=$?
+cat "$OUT/int8conv-bench.log" | tee -a "$OUT/benchmarks.log"
+row bench-int8conv "$([[ $rc == 0 ]] && echo ok || echo FAIL)" \
+  "exit $rc; $(grep -c '^INT8CONV' "$OUT/int8conv-bench.log") layers (int8conv-bench.log)"
+if command -v cuobjdump >/dev/null 2>&1 && unzip -o -q "$B/zeroq.jar" dev/zeroq/kernels/zeroq_kernels.fatbin -d "$OUT/fatbin" 2>/dev/null; then
+  cuobjdump --dump-sass --function conv2d_int8_igemm "$OUT/fatbin/dev/zeroq/kernels/zeroq_kernels.fatbin" > "$OUT/int8-igemm.sass" 2>&1
+  echo "int8 igemm SASS: $(grep -c IMMA "$OUT/int8-igemm.sass") IMMA lines over all targets (int8-igemm.sass)" | tee -a "$OUT/benchmarks.log"
+fi
+
 # 5. summary, printed last
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"
