@@ -102,11 +102,11 @@ if [[ -f "$B/models/resnet18.onnx" ]]; then
   bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
 fi
 
-# 4b. int8 tensor-core convolution benchmark (Int8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue),
+# 4b. int8 tensor-core convolution benchmark (CudaInt8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue),
 #     capped at 120 s; its output also goes to benchmarks.log. When cuobjdump is on the host, also records whether the
 #     int8 igemm's SASS has IMMA instructions (the build machine has no cuobjdump).
 echo "== int8 conv benchmark"
-timeout 120 "$JAVA" "${FLAGS[@]}" -Xmx4g -cp "$B/zeroq.jar:$B/test-classes" dev.zeroq.bench.Int8ConvBench --batch 128 \
+timeout 120 "$JAVA" "${FLAGS[@]}" -Xmx4g -cp "$B/zeroq.jar:$B/test-classes" dev.zeroq.bench.CudaInt8ConvBench --batch 128 \
   > "$OUT/int8conv-bench.log" 2>&1
 rc=$?
 cat "$OUT/int8conv-bench.log" | tee -a "$OUT/benchmarks.log"

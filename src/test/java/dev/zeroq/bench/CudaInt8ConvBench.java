@@ -1,15 +1,16 @@
 // Times the fused int8 tensor-core convolution (CudaInt8Kernels, conv2d_int8_igemm_fused + ReLU) on ResNet-50's conv
 // shapes, device-resident, between CUDA events; prints per-layer median ms and TOPS = 2·M·N·K / time.
-// Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.Int8ConvBench [--batch 128] [--warmup 10]
+// Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.CudaInt8ConvBench [--batch 128] [--warmup 10]
 //        [--iters 50]
+// Named so because CudaInt8ConvBench: dev.zeroq.bench.Int8ConvBench is the CPU JMH int8-vs-fp32 benchmark in benchmarks/jmh.
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaInt8Kernels;
 
-public final class Int8ConvBench {
-    private Int8ConvBench() {}
+public final class CudaInt8ConvBench {
+    private CudaInt8ConvBench() {}
 
     /** A ResNet-50 convolution: name, channels in/out, square input size, kernel, stride (pad k/2). */
     private record Layer(String name, int cin, int cout, int size, int k, int stride) {}
@@ -36,13 +37,13 @@ public final class Int8ConvBench {
         }
         CudaAvailability a = CudaAvailability.probe();
         if (!a.usable()) {
-            System.out.println("Int8ConvBench: CUDA unavailable: " + a.reason());
+            System.out.println("CudaInt8ConvBench: CUDA unavailable: " + a.reason());
             System.exit(1);
         }
         long seed = 20260301L;
         try (CudaInt8Kernels k = new CudaInt8Kernels(0)) {
             String device = k.describe();
-            System.out.printf("Int8ConvBench on %s: fused int8 implicit GEMM (mma.sync m16n8k32 s8, 128x128x64 tiles, "
+            System.out.printf("CudaInt8ConvBench on %s: fused int8 implicit GEMM (mma.sync m16n8k32 s8, 128x128x64 tiles, "
                     + "bias+scale+ReLU+requantize to uint8 NHWC), batch %d, warm-up %d, %d timed iterations, seed %d%n",
                     device, batch, warmup, iters, seed);
             System.out.println("nominal dense int8 tensor-core peak for context: H100 SXM 1979 TOPS (H200: same GH100 "
