@@ -2,7 +2,7 @@
 // shapes, device-resident, between CUDA events; prints per-layer median ms and TOPS = 2·M·N·K / time.
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.CudaInt8ConvBench [--batch 128] [--warmup 10]
 //        [--iters 50]
-// Named so because CudaInt8ConvBench: dev.zeroq.bench.Int8ConvBench is the CPU JMH int8-vs-fp32 benchmark in benchmarks/jmh.
+// (Not Int8ConvBench: that name is the CPU JMH int8-vs-fp32 benchmark in benchmarks/jmh.)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.ConvSpec;
