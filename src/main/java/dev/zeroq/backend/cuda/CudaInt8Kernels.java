@@ -36,6 +36,7 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
     private final CudaStream stream;
     private final DeviceBuffer[] slots = new DeviceBuffer[Slot.values().length];
     private boolean poisonOutputs;
+    private int poisonWord = DeviceBuffer.NAN_BITS;
 
     /**
      * The shapes of one int8 convolution as the kernels see them (group 1 uses the igemm fields).
@@ -146,6 +147,14 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
         this.poisonOutputs = poison;
     }
 
+    /**
+     * Tests: the 32-bit pattern written over outputs (NaN bits by default). Every byte is a valid uint8 code, so a
+     * test of byte outputs runs twice with two patterns that differ in every byte (e.g. 0xA5A5A5A5, 0x5A5A5A5A).
+     */
+    void setPoisonWord(int word) {
+        this.poisonWord = word;
+    }
+
     @Override
     public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
         Geometry g = Geometry.of(n, cin, h, wd, cout, s);
@@ -193,7 +202,7 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
         dw.copyFrom(w);
         DeviceBuffer dacc = slot(Slot.ACC, Math.multiplyExact((long) acc.length, Integer.BYTES));
         if (poisonOutputs) {
-            dacc.fill32(DeviceBuffer.NAN_BITS);
+            dacc.fill32(poisonWord);
         }
         if (g.group() == 1) {
             prepareOperands(g, zp, dx, dw);
@@ -265,7 +274,7 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
         }
         DeviceBuffer dOut = slot(Slot.OUT, out.length);
         if (poisonOutputs) {
-            dOut.fill32(DeviceBuffer.NAN_BITS);
+            dOut.fill32(poisonWord);
         }
         Launch l = fusedLaunch(g, zp, dRes, dOut, activation, outQ);
         module.launch(l.name(), g.igemmGrid(), new int[] {Geometry.THREADS, 1, 1}, 0, stream, l.args());

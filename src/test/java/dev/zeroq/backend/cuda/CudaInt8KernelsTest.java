@@ -201,13 +201,25 @@ class CudaInt8KernelsTest {
                     }
                 }
             }
-            byte[] got = kernels.convFused(x, Case.N, c.cin(), c.h(), c.w(), c.zp(), w, cout, s, bias, scale, res, act, outQ);
-            String what = c + " act " + act + " residual " + residual + " out " + outQ;
-            for (int i = 0; i < want.length; i++) {
-                if (want[i] != got[i]) {
-                    int co = i % cout, pix = i / cout;
-                    fail(what + ": first mismatch at NHWC index " + i + " (image " + pix / plane + ", pixel " + pix % plane
-                            + ", channel " + co + "): Java " + (want[i] & 0xFF) + ", CUDA " + (got[i] & 0xFF));
+            // Two poison patterns differing in every byte: any byte value is a valid code, so one alone could match.
+            for (int poison : new int[] {0xA5A5A5A5, 0x5A5A5A5A}) {
+                kernels.setPoisonWord(poison);
+                byte[] got;
+                try {
+                    got = kernels.convFused(x, Case.N, c.cin(), c.h(), c.w(), c.zp(), w, cout, s, bias, scale, res, act,
+                            outQ);
+                } finally {
+                    kernels.setPoisonWord(DeviceBuffer.NAN_BITS);
+                }
+                String what = c + " act " + act + " residual " + residual + " out " + outQ + " poison "
+                        + Integer.toHexString(poison);
+                for (int i = 0; i < want.length; i++) {
+                    if (want[i] != got[i]) {
+                        int co = i % cout, pix = i / cout;
+                        fail(what + ": first mismatch at NHWC index " + i + " (image " + pix / plane + ", pixel "
+                                + pix % plane + ", channel " + co + "): Java " + (want[i] & 0xFF) + ", CUDA "
+                                + (got[i] & 0xFF));
+                    }
                 }
             }
         }
