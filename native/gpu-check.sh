@@ -254,6 +254,27 @@ else
   row bench-pipeline skip "no bundle or $B/models/resnet50.onnx not found"
 fi
 
+# 7c. int8 tensor-core convolution (CudaInt8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue); when
+#     cuobjdump is on the host, also whether the int8 igemm's SASS has IMMA instructions.
+if [[ $HAVE_JAR == 1 ]]; then
+  echo "== int8 conv benchmark"
+  if t=$(cap 120); then
+    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx4g -cp "$BENCH_CP" dev.zeroq.bench.CudaInt8ConvBench --batch 128 \
+      > "$PARTS/int8conv-bench.log" 2>&1
+    rc=$?
+    if command -v cuobjdump >/dev/null 2>&1 && unzip -o -q "$B/zeroq.jar" dev/zeroq/kernels/zeroq_kernels.fatbin -d "$PARTS/fatbin" 2>/dev/null; then
+      cuobjdump --dump-sass --function conv2d_int8_igemm "$PARTS/fatbin/dev/zeroq/kernels/zeroq_kernels.fatbin" > "$PARTS/int8-igemm.sass" 2>&1
+      echo "int8 igemm SASS: $(grep -c IMMA "$PARTS/int8-igemm.sass") IMMA lines over all targets" >> "$PARTS/int8conv-bench.log"
+    fi
+    to_bench "CudaInt8ConvBench --batch 128" "$PARTS/int8conv-bench.log"
+    res=$(grep -E '^(INT8CONV|int8 igemm SASS)' "$PARTS/int8conv-bench.log" | sed -E 's/  +/ /g' | tr '\n' ';' | cut -c 1-600)
+    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/int8conv-bench.log")
+    row bench-int8conv "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (int8conv-bench.log)"
+  else
+    row bench-int8conv skip "time budget spent"
+  fi
+fi
+
 # 8. summary, printed last; everything but the main files packed into details.tgz
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown), ${SECONDS} s"

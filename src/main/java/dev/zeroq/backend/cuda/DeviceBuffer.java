@@ -91,6 +91,51 @@ final class DeviceBuffer implements AutoCloseable {
         }
     }
 
+    /** Uploads bytes (int8/uint8 codes) to the start of the buffer. */
+    void copyFrom(byte[] src) {
+        try (Arena arena = Arena.ofConfined()) {
+            upload(arena.allocateFrom(ValueLayout.JAVA_BYTE, src), src.length);
+        }
+    }
+
+    /** Uploads ints (int32 bias, tables) to the start of the buffer. */
+    void copyFrom(int[] src) {
+        try (Arena arena = Arena.ofConfined()) {
+            upload(arena.allocateFrom(ValueLayout.JAVA_INT, src), Math.multiplyExact((long) src.length, Integer.BYTES));
+        }
+    }
+
+    void copyTo(byte[] dst) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(Math.max(1, dst.length));
+            download(staging, dst.length);
+            MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, dst, 0, dst.length);
+        }
+    }
+
+    void copyTo(int[] dst) {
+        long n = Math.multiplyExact((long) dst.length, Integer.BYTES);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate(Math.max(1, n), Integer.BYTES);
+            download(staging, n);
+            MemorySegment.copy(staging, ValueLayout.JAVA_INT, 0, dst, 0, dst.length);
+        }
+    }
+
+    private void upload(MemorySegment staging, long n) {
+        checkFits(n);
+        if (n > 0) {
+            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address(), staging, n));
+        }
+    }
+
+    private void download(MemorySegment staging, long n) {
+        checkFits(n);
+        if (n > 0) {
+            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address(), n));
+        }
+    }
+
     /** Sets every 32-bit word to {@code bits} (e.g. {@link #NAN_BITS}). */
     void fill32(int bits) {
         Cuda.check("cuMemsetD32_v2", cuda_h.cuMemsetD32_v2(address(), bits, bytes / 4));

@@ -1,0 +1,276 @@
+// conv2d_int8_igemm / conv2d_int8_igemm_fused: int8 2-D convolution (group 1) on the tensor cores as an implicit
+// GEMM, M = N·outH·outW output pixels, N = Cout, K = kh·kw·cP, with mma.sync m16n8k32 s8×s8→s32 (sm_80+).
+// The activations come from int8_nchw_to_nhwc (s8 = q − 128), the weights from int8_pack_weights, so
+//   Σ (q − zp)·w = Σ ((q − 128) − (zp − 128))·w = Σ s8·w − (zp − 128)·Σw,
+// exact in int32 (wrapping arithmetic is a ring, so even an overflowing sum would equal Java's). Spatial padding
+// is filled with the shifted zero point zp − 128, so it contributes exactly −(zp − 128)·w, which the correction
+// cancels, just as RefInt8Kernels skips it.
+//   conv2d_int8_igemm:       acc (N, Cout, outH, outW) int32 = Σ (q − zp)·w, RefInt8Kernels' definition (parity path).
+//   conv2d_int8_igemm_fused: out (N, outH, outW, Cout) uint8: y = (acc + bias[c])·scale[c] [+ residual] [ReLU|clip],
+//                            q = clamp(rint(y / outScale) + outZp, 0, qmax), IntegerModel's epilogue bit for bit
+//                            (qmax = 255 for 8-bit codes).
+// Tiles: 128 pixels × 128 channels × 64 bytes of K per block of 256 threads (8 warps as 2 (M) × 4 (N), each warp
+// 64 × 32 outputs = 4 × 4 mma tiles = 64 int32 accumulators per thread). 128×128 gives 2·128·128·64 ops per 32 KiB
+// of shared tile traffic, enough to keep the tensor cores fed from shared memory; BK = 64 gives each barrier pair
+// two k32 mma steps. Two cp.async stages of 20 KiB (40 KiB static, under the 48 KiB static limit, leaving room for
+// two blocks per SM) overlap the next tile's loads with this tile's mma.
+// Launch: block (256), grid (ceil(M/128), coutP/128); coutP = Cout rounded up to 128, kPadded = K rounded up to 64.
+// xh: (N, H, W, cP) s8   wp: (coutP, kPadded) s8   wsum: (coutP) int32   bias: (Cout) int32   scale: (Cout) float
+// residual: (N, outH, outW, Cout) float or null
+#include "common.cuh"
+
+#define I8_BM 128
+#define I8_BN 128
+#define I8_BK 64
+// Shared row stride in bytes: 64 + 16. ldmatrix reads 8 rows of 16 bytes per matrix; at a 64-byte stride rows r and
+// r + 2 would share banks (4-way conflict), at 80 bytes the 8 rows land on 8 distinct 16-byte bank groups.
+#define I8_LDS 80
+#define I8_THREADS 256
+#define I8_STAGES 2
+
+__device__ __forceinline__ unsigned i8_smem(const void* p) {
+    return (unsigned)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void i8_cp_async16(unsigned dst, const void* src) {
+    // .cg: cache in L2 only; the tile is read once from shared memory, L1 would only be polluted.
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
+}
+
+__device__ __forceinline__ void i8_cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+template <int N>
+__device__ __forceinline__ void i8_cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void i8_ldmatrix_x4(unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3, unsigned addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+                 : "r"(addr)
+                 : "memory");
+}
+
+__device__ __forceinline__ void i8_mma(int* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0,
+                                       unsigned b1) {
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The main loop shared by both variants: leaves Σ s8·w (no zero-point correction yet) of this thread's 4 × 4 mma
+// tiles in c. Fragment layouts (PTX ISA, mma.m16n8k32 .s8): A reg j holds row g + 8·(j & 1), k = 4·t + 16·(j >> 1)
+// + 0..3; B reg j holds column g, k = 4·t + 16·j + 0..3; C holds rows g, g + 8 and columns 2·t, 2·t + 1
+// (g = lane / 4, t = lane % 4). ldmatrix.x4 hands lane l the 4 bytes at row l / 4, byte 4·(l % 4) of each 8 × 16-byte
+// matrix, which is exactly that layout when the four matrices are chosen as below.
+__device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char* __restrict__ xh,
+                                            const signed char* __restrict__ wp, int h, int wd, int cP, int outH,
+                                            int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw,
+                                            int kTotal, int kPadded, int zp, long long M) {
+    __shared__ __align__(128) signed char As[I8_STAGES][I8_BM * I8_LDS];
+    __shared__ __align__(128) signed char Bs[I8_STAGES][I8_BN * I8_LDS];
+
+    const int tid = threadIdx.x;
+    const int lane = tid & 31, warp = tid >> 5;
+    const long long m0 = (long long)blockIdx.x * I8_BM;
+    const int n0 = blockIdx.y * I8_BN;
+
+    // Loads: thread tid copies the 16-byte chunk kc of rows rowL and rowL + 64 of both tiles (512 chunks per tile).
+    const int kc = tid & 3;
+    const int rowL = tid >> 2;
+    const int outHW = outH * outW;
+    int iy0[2], ix0[2];
+    bool mValid[2];
+    const signed char* aImg[2];
+    const signed char* bRow[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        const long long m = m0 + rowL + 64 * i;
+        mValid[i] = m < M;
+        const long long mm = mValid[i] ? m : 0;
+        const long long img = mm / outHW;
+        const int p = (int)(mm - img * outHW);
+        const int oy = p / outW, ox = p - (p / outW) * outW;
+        iy0[i] = oy * sh - padTop;
+        ix0[i] = ox * sw - padLeft;
+        aImg[i] = xh + img * h * wd * cP;
+        bRow[i] = wp + (long long)(n0 + rowL + 64 * i) * kPadded + kc * 16;
+    }
+    // Padding (and rows past M, and the K tail whose weights are 0) reads the shifted zero point: see the header.
+    const unsigned padByte = ((unsigned)zp ^ 0x80u) & 0xFFu;
+    const unsigned pad4 = padByte * 0x01010101u;
+
+    auto loadTile = [&](int stage, int kt) {
+        const int k = kt * I8_BK + kc * 16;
+        // cP is a multiple of 16, so a 16-byte chunk never straddles two filter taps (r, s).
+        const int rs = k / cP;
+        const int c0 = k - rs * cP;
+        const int r = rs / kw, s = rs - (rs / kw) * kw;
+        const bool kValid = k < kTotal;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const int iy = iy0[i] + r * dh, ix = ix0[i] + s * dw;
+            signed char* dst = &As[stage][(rowL + 64 * i) * I8_LDS + kc * 16];
+            if (kValid && mValid[i] && (unsigned)iy < (unsigned)h && (unsigned)ix < (unsigned)wd) {
+                i8_cp_async16(i8_smem(dst), aImg[i] + ((long long)iy * wd + ix) * cP + c0);
+            } else {
+                *reinterpret_cast<uint4*>(dst) = make_uint4(pad4, pad4, pad4, pad4);
+            }
+            i8_cp_async16(i8_smem(&Bs[stage][(rowL + 64 * i) * I8_LDS + kc * 16]), bRow[i] + (long long)kt * I8_BK);
+        }
+    };
+
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) c[i][j][e] = 0;
+
+    const int wm = warp & 1, wn = warp >> 1; // warp tile: pixels wm·64 .. +63, channels wn·32 .. +31
+    const int lm = lane >> 3, lr = lane & 7; // ldmatrix: lanes 8j .. 8j + 7 address the rows of matrix j
+    const int kTiles = kPadded / I8_BK;
+
+    loadTile(0, 0);
+    i8_cp_async_commit();
+    for (int kt = 0; kt < kTiles; kt++) {
+        const int st = kt & 1;
+        if (kt + 1 < kTiles) {
+            loadTile(st ^ 1, kt + 1); // that stage was last read in iteration kt − 1, before its closing barrier
+            i8_cp_async_commit();
+            i8_cp_async_wait<1>(); // this thread's copies for tile kt are done; tile kt + 1 may still be in flight
+        } else {
+            i8_cp_async_wait<0>();
+        }
+        __syncthreads(); // every thread's copies and pad stores of tile kt are visible to every warp
+        const signed char* A = As[st];
+        const signed char* B = Bs[st];
+#pragma unroll
+        for (int ks = 0; ks < I8_BK / 32; ks++) {
+            unsigned b[4][2];
+#pragma unroll
+            for (int p = 0; p < 2; p++) {
+                // matrices: (n tile 2p, k 0-15), (2p, k 16-31), (2p + 1, k 0-15), (2p + 1, k 16-31)
+                const int nr = wn * 32 + p * 16 + (lm >> 1) * 8 + lr;
+                i8_ldmatrix_x4(b[2 * p][0], b[2 * p][1], b[2 * p + 1][0], b[2 * p + 1][1],
+                               i8_smem(&B[nr * I8_LDS + ks * 32 + (lm & 1) * 16]));
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                // matrices: (rows 0-7, k 0-15), (rows 8-15, k 0-15), (rows 0-7, k 16-31), (rows 8-15, k 16-31)
+                const int mr = wm * 64 + i * 16 + (lm & 1) * 8 + lr;
+                unsigned a0, a1, a2, a3;
+                i8_ldmatrix_x4(a0, a1, a2, a3, i8_smem(&A[mr * I8_LDS + ks * 32 + (lm >> 1) * 16]));
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    i8_mma(c[i][j], a0, a1, a2, a3, b[j][0], b[j][1]);
+                }
+            }
+        }
+        __syncthreads(); // all warps are done with stage st before iteration kt + 1 refills it
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
+conv2d_int8_igemm(const signed char* __restrict__ xh, const signed char* __restrict__ wp, const int* __restrict__ wsum,
+                  int* __restrict__ acc, int n, int h, int wd, int cP, int cout, int outH, int outW, int kw, int sh,
+                  int sw, int padTop, int padLeft, int dh, int dw, int kTotal, int kPadded, int zp) {
+    const int outHW = outH * outW;
+    const long long M = (long long)n * outHW;
+    int c[4][4][4];
+    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M);
+
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const long long mBase = (long long)blockIdx.x * I8_BM + (warp & 1) * 64 + g;
+    const int nBase = blockIdx.y * I8_BN + (warp >> 1) * 32 + 2 * t;
+    const unsigned zpShift = (unsigned)(zp - 128);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const long long m = mBase + i * 16 + half * 8;
+            if (m >= M) continue;
+            const long long img = m / outHW;
+            const long long p = m - img * outHW;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int co = nBase + j * 8 + e;
+                    if (co < cout) {
+                        // unsigned: the correction wraps like Java int arithmetic (no signed-overflow UB)
+                        const unsigned v = (unsigned)c[i][j][half * 2 + e] - zpShift * (unsigned)wsum[co];
+                        acc[(img * cout + co) * outHW + p] = (int)v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// act: 0 none, 1 ReLU (y > 0 ? y : 0, Activation.Relu), 2 clip to [lo, hi] (ReLU6 = clip(0, 6)).
+extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
+conv2d_int8_igemm_fused(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
+                        const float* __restrict__ residual, unsigned char* __restrict__ out, int n, int h, int wd,
+                        int cP, int cout, int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh,
+                        int dw, int kTotal, int kPadded, int zp, int act, float lo, float hi, float outScale,
+                        int outZp, int qmax) {
+    const int outHW = outH * outW;
+    const long long M = (long long)n * outHW;
+    int c[4][4][4];
+    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M);
+
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const long long mBase = (long long)blockIdx.x * I8_BM + (warp & 1) * 64 + g;
+    const int nBase = blockIdx.y * I8_BN + (warp >> 1) * 32 + 2 * t;
+    const unsigned zpShift = (unsigned)(zp - 128);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const long long m = mBase + i * 16 + half * 8;
+            if (m >= M) continue;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int co = nBase + j * 8 + e;
+                    if (co >= cout) continue;
+                    const int a = (int)((unsigned)c[i][j][half * 2 + e] - zpShift * (unsigned)wsum[co]);
+                    const long long v = (long long)a + bias[co];
+                    // IntegerModel computes (double)(acc + bias)·scale and rounds once to float. For |v| <= 2^24,
+                    // (float)v is exact and the float product is that same correctly rounded value (24 × 24 bits
+                    // fit a double exactly); larger sums take the double path so that they round identically too.
+                    // The __f*_rn intrinsics keep nvcc from contracting the multiply and add into an FMA, which
+                    // would round once where Java rounds twice.
+                    float y;
+                    if (v >= -16777216LL && v <= 16777216LL) {
+                        y = __fmul_rn((float)v, scale[co]);
+                    } else {
+                        y = __double2float_rn((double)v * (double)scale[co]);
+                    }
+                    const long long o = m * cout + co;
+                    if (residual != nullptr) {
+                        y = __fadd_rn(y, residual[o]);
+                    }
+                    if (act == 1) {
+                        y = y > 0.f ? y : 0.f;
+                    } else if (act == 2) {
+                        y = fminf(fmaxf(y, lo), hi);
+                    }
+                    // ActivationParams.quantize: rint(y / scale) (half to even) + zp, clamped; the clamp to ±512
+                    // first keeps + outZp from overflowing when the conversion saturates.
+                    int q = __float2int_rn(__fdiv_rn(y, outScale));
+                    q = min(max(q, -512), 512) + outZp;
+                    out[o] = (unsigned char)min(max(q, 0), qmax);
+                }
+            }
+        }
+    }
+}
