@@ -102,6 +102,15 @@ if [[ -f "$B/models/resnet18.onnx" ]]; then
   bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
 fi
 
+# 4b. per-layer convolution benchmark, zeroq kernels vs cuDNN (ResNet-50 shapes, batch 32), capped at 120 s.
+#     cuDNN comes from the host (libcudnn.so.9 on the library path or a Python environment's nvidia/cudnn/lib;
+#     ZEROQ_CUDNN_PATH overrides); without it the cuDNN columns read NaN and the log says why.
+echo "== conv layer benchmark (zeroq vs cuDNN)"
+timeout 120 "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 > "$OUT/conv-layer-bench.log" 2>&1
+rc=$?
+cat "$OUT/conv-layer-bench.log"
+row conv-bench "$([[ $rc == 0 ]] && echo ok || echo FAIL)" "exit $rc; $(grep -E '^RESULT' "$OUT/conv-layer-bench.log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')(conv-layer-bench.log)"
+
 # 5. summary, printed last
 {
   echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"
@@ -114,5 +123,5 @@ if [[ -s "$OUT/gpu-test-problems.txt" ]]; then
 fi
 echo
 cat "$SUMMARY"
-grep -qE '^(nvidia-smi|doctor|gpu-tests|bench-[a-z0-9]+|full-r18|cpucheck-r18) +FAIL' "$SUMMARY" && exit 1
+grep -qE '^(nvidia-smi|doctor|gpu-tests|bench-[a-z0-9]+|full-r18|cpucheck-r18|conv-bench) +FAIL' "$SUMMARY" && exit 1
 exit 0
