@@ -89,6 +89,21 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.module = mod;
     }
 
+    /**
+     * On a caller's context and stream (JCudaInterop): both borrowed, so {@link #close()} unloads our module and
+     * frees our buffers but leaves them alone. The context must be current on the calling thread.
+     */
+    CudaBackend(CudaContext borrowedContext, CudaStream borrowedStream) {
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) {
+            throw ZeroqException.internal("CUDA backend unavailable: kernel fatbin missing from the jar");
+        }
+        this.context = borrowedContext;
+        this.stream = borrowedStream;
+        this.cudnn = null;
+        this.module = CudaModule.load(fatbin);
+    }
+
     /** The kernels convolutions run on. */
     public ConvKernels convKernels() {
         return cudnn != null ? ConvKernels.CUDNN : ConvKernels.ZEROQ;
