@@ -47,6 +47,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--engine", defaultValue = "sim", paramLabel = "sim|int8",
+            description = "With a plan or a QDQ model: sim (fake-quant simulation, any device) or int8 (the integer engine, deploy plans) (default ${DEFAULT-VALUE}).")
+    String engine;
+
     @Mixin
     CommonOptions common;
 
@@ -59,15 +63,17 @@ final class EvalCommand implements Callable<Integer> {
             throw dev.zeroq.ZeroqException.badInput("--limit must be 0 (all) or positive, got " + limit);
         }
         OnnxModel m = Models.load(model);
-        QuantPlan qp = plan == null ? null : Models.plan(plan, model);
         Dataset data = Dataset.load(images, labels, mean, std, limit == 0 ? Integer.MAX_VALUE : limit);
         Accuracy.Top1 r;
         String device;
+        String quantizedBy;
         long t0 = System.nanoTime();
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(data.images());
-            UnaryOperator<Tensor> f = qp == null ? exec::run : new Simulation(m.graph(), qp, sel.backend());
+            UnaryOperator<Tensor> q = Models.quantized(m, model, plan, engine, sel.backend());
+            UnaryOperator<Tensor> f = q == null ? exec::run : q;
+            quantizedBy = q == null ? "" : " quantized" + (plan != null ? " by " + plan : " (QDQ model)") + ", " + engine;
             device = sel.backend().name();
             try (Progress p = Progress.start("eval", data.labels().length, 1000, "img")) {
                 r = Accuracy.top1(f, data.images(), data.labels(), batch, p::stepTo);
@@ -82,11 +88,12 @@ final class EvalCommand implements Callable<Integer> {
             o.put("top1", r.top1());
             o.put("device", device);
             if (plan != null) o.put("plan", plan.toString());
+            if (!quantizedBy.isEmpty()) o.put("engine", engine);
             o.put("seconds", secs);
             Output.json(System.out, o);
         } else {
             System.out.printf("top-1 %.2f %% (%d of %d images)%s on %s in %.1f s%n", 100 * r.top1(), r.correct(),
-                    r.total(), plan == null ? "" : " quantized by " + plan, device, secs);
+                    r.total(), quantizedBy, device, secs);
         }
         return 0;
     }

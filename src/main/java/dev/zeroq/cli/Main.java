@@ -13,7 +13,7 @@ import java.io.PrintWriter;
 @Command(name = "zeroq", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Data-free quantization of CNNs (ZeroQ): distill, calibrate, quantize, run int8.",
         subcommands = {InfoCommand.class, RunCommand.class, EvalCommand.class, DistillCommand.class, QuantizeCommand.class,
-                SensitivityCommand.class, DoctorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                SensitivityCommand.class, BenchCommand.class, DoctorCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static final int EXIT_BAD_INPUT = 2;
     public static final int EXIT_INTERNAL = 1;

@@ -27,6 +27,30 @@ final class Models {
         return p;
     }
 
+    /**
+     * The model function a plan asks for: the fake-quant simulation ({@code sim}) or the integer engine
+     * ({@code int8}, deploy plans), from {@code --plan} or, for a QDQ model, the plan it encodes; null for FP32.
+     */
+    static java.util.function.UnaryOperator<dev.zeroq.tensor.Tensor> quantized(OnnxModel m, Path model, Path planPath,
+                                                                               String engine, dev.zeroq.backend.Backend b) {
+        QuantPlan p = planPath != null ? plan(planPath, model) : m.qdqPlan();
+        String e = engine.toLowerCase(java.util.Locale.ROOT);
+        if (!e.equals("sim") && !e.equals("int8")) {
+            throw ZeroqException.badInput("--engine must be sim or int8, got '" + engine + "'");
+        }
+        if (p == null) {
+            if (e.equals("int8")) {
+                throw ZeroqException.badInput("--engine int8 needs a quantized model: give --plan PLAN.json (made with --scheme deploy) or a QDQ model");
+            }
+            return null;
+        }
+        if (e.equals("int8")) {
+            if (!b.name().equals("cpu")) Output.info("the integer engine runs on the CPU; --device " + b.name() + " applies to float ops only");
+            return dev.zeroq.int8.IntegerModel.compile(m.graph(), p);
+        }
+        return new dev.zeroq.pipeline.Simulation(m.graph(), p, b);
+    }
+
     /** FILE.onnx → FILE{suffix} in the same folder. */
     static Path sibling(Path model, String suffix) {
         String name = model.getFileName().toString();

@@ -48,6 +48,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "DIR", description = "Write PNG plots and a Markdown summary into DIR.")
     Path report;
 
+    @Option(names = "--export", paramLabel = "Q.onnx",
+            description = "Also write the quantized model as QDQ ONNX (ONNX Runtime, TensorRT); needs --scheme deploy.")
+    Path export;
+
     @Mixin
     CommonOptions common;
 
@@ -64,6 +68,10 @@ final class QuantizeCommand implements Callable<Integer> {
             throw ZeroqException.badInput("--avg-bits and --size-mb need --mixed");
         }
         QuantizeConfig cfg = quant.config(mt);
+        if (export != null && cfg.scheme() != QuantPlan.Scheme.DEPLOY) {
+            throw ZeroqException.badInput("--export writes what int8 runtimes execute: add --scheme deploy");
+        }
+        if (export != null) Models.checkWritable(export);
         OnnxModel m = Models.load(model);
         Path planPath = out != null ? out : Models.sibling(model, ".plan.json");
         Models.checkWritable(planPath);
@@ -74,6 +82,9 @@ final class QuantizeCommand implements Callable<Integer> {
                     model.getFileName().toString(), progress);
         }
         o.plan().write(planPath);
+        if (export != null) {
+            dev.zeroq.onnx.QdqExporter.export(m.graph(), o.plan(), export);
+        }
         List<Path> reportFiles = report == null ? List.of() : QuantReport.write(report, model.getFileName().toString(), o, Map.of());
         print(o, planPath, reportFiles);
         return 0;
@@ -87,6 +98,7 @@ final class QuantizeCommand implements Callable<Integer> {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("model", model.toString());
             j.put("plan", planPath.toString());
+            if (export != null) j.put("export", export.toString());
             j.put("scheme", p.scheme().name().toLowerCase());
             j.put("weightLayers", p.layers().size());
             j.put("activations", p.activations().size());
@@ -107,6 +119,7 @@ final class QuantizeCommand implements Callable<Integer> {
         System.out.printf("%n%d weight layers, %d quantized activations at %d bits; %,d weights at %.2f bits on average = %.4f MB%n",
                 p.layers().size(), p.activations().size(), p.activationBits(), params, params == 0 ? 0 : (double) bits / params, bits / 8e6);
         System.out.printf("plan written to %s%n", planPath);
+        if (export != null) System.out.printf("QDQ model written to %s%n", export);
         for (Path f : reportFiles) {
             System.out.printf("report: %s%n", f);
         }

@@ -33,13 +33,16 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--plan", paramLabel = "PLAN.json", description = "Run the model quantized as this plan says (fake-quant simulation).")
     Path plan;
 
+    @Option(names = "--engine", defaultValue = "sim", paramLabel = "sim|int8",
+            description = "With a plan or a QDQ model: sim (fake-quant simulation, any device) or int8 (the integer engine, deploy plans) (default ${DEFAULT-VALUE}).")
+    String engine;
+
     @Mixin
     CommonOptions common;
 
     @Override
     public Integer call() {
         OnnxModel m = Models.load(model);
-        QuantPlan qp = plan == null ? null : Models.plan(plan, model);
         Tensor x = Npy.read(input);
         Models.checkWritable(output);
         Tensor y;
@@ -48,7 +51,8 @@ final class RunCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Executor exec = new Executor(m.graph(), sel.backend());
             exec.checkInput(x);
-            y = qp == null ? exec.run(x) : new Simulation(m.graph(), qp, sel.backend()).apply(x);
+            var q = Models.quantized(m, model, plan, engine, sel.backend());
+            y = q == null ? exec.run(x) : q.apply(x);
             device = sel.backend().name();
         }
         double ms = (System.nanoTime() - t0) / 1e6;

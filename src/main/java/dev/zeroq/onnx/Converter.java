@@ -56,9 +56,13 @@ final class Converter {
     /** Outputs zeroq does not compute (e.g. Dropout's mask), with what they were, to fail if something reads them. */
     private final Map<String, String> dropped = new HashMap<>();
 
-    Converter(ModelProto model, String source) {
+    /** QDQ models: QuantizeLinear/DequantizeLinear read into plan entries (see {@link QdqReader}). */
+    private final QdqReader qdq;
+
+    Converter(ModelProto model, String source, String sha256) {
         this.model = model;
         this.source = source;
+        this.qdq = new QdqReader(source, sha256);
     }
 
     OnnxModel convert() {
@@ -71,6 +75,7 @@ final class Converter {
         for (TensorProto t : g.getInitializerList()) {
             Const c = TensorData.decode(t, "initializer '" + t.getName() + "'");
             consts.put(t.getName(), c);
+            qdq.type(t.getName(), t.getDataType());
             initNames.add(t.getName());
             if (!c.isInt()) {
                 int bad = 0;
@@ -114,7 +119,7 @@ final class Converter {
             }
         }
 
-        String output = g.getOutput(0).getName();
+        String output = qdq.resolve(g.getOutput(0).getName());
         if (!computed.contains(output) && !dropped.containsKey(output)) {
             throw ZeroqException.badInput("graph output '" + output + "' is a constant that does not depend on the "
                     + "image; zeroq needs a model whose output is computed from its input");
@@ -137,7 +142,7 @@ final class Converter {
         String name = g.getName().isEmpty() ? source : g.getName();
         Graph graph = new Graph(name, image.getName(), chw, output, live, liveParams);
         String producer = (model.getProducerName() + " " + model.getProducerVersion()).trim();
-        return new OnnxModel(graph, opset, producer, warnings);
+        return new OnnxModel(graph, opset, producer, warnings, qdq.plan(graph));
     }
 
     private long opset() {
@@ -247,7 +252,11 @@ final class Converter {
     // ---- one node ------------------------------------------------------------------------------------------
 
     private void convertNode(NodeProto n, String name, Attributes at) {
-        List<String> ins = n.getInputList();
+        // A DequantizeLinear of an activation is the value itself: readers of its output read the value.
+        List<String> ins = n.getInputList().stream().map(qdq::resolve).toList();
+        if (!n.getOpType().equals("DequantizeLinear")) {
+            qdq.checkNotQuantized(ins, name, n.getOpType());
+        }
         for (String in : ins) {
             if (dropped.containsKey(in)) {
                 throw new IllegalArgumentException("it reads '" + in + "', " + dropped.get(in)
@@ -258,7 +267,33 @@ final class Converter {
         String op = n.getOpType();
         boolean folded = allConst(ins);
         switch (op) {
-            case "Constant" -> consts.put(out, constantValue(at));
+            case "Constant" -> {
+                consts.put(out, constantValue(at));
+                if (at.get("value") != null) {
+                    qdq.type(out, at.get("value").getT().getDataType());
+                }
+            }
+            case "QuantizeLinear" -> {
+                if (folded) {
+                    throw new IllegalArgumentException("QuantizeLinear of a constant is unsupported: zeroq reads QDQ "
+                            + "weights stored as int8 initializers behind DequantizeLinear");
+                }
+                qdq.quantize(name, real(ins.get(0)), out, konst(ins.get(1), "its scale input"),
+                        ins.size() > 2 && !ins.get(2).isEmpty() ? ins.get(2) : null,
+                        ins.size() > 2 && !ins.get(2).isEmpty() ? konst(ins.get(2), "its zero point input") : null);
+            }
+            case "DequantizeLinear" -> {
+                Const zp = ins.size() > 2 && !ins.get(2).isEmpty() ? konst(ins.get(2), "its zero point input") : null;
+                if (qdq.isQuantized(ins.get(0))) {
+                    qdq.dequantizeActivation(name, ins.get(0), out, konst(ins.get(1), "its scale input"), zp);
+                } else if (consts.containsKey(ins.get(0)) && !computed.contains(ins.get(0))) {
+                    consts.put(out, qdq.dequantizeWeight(name, ins.get(0), konst(ins.get(0)), out,
+                            konst(ins.get(1), "its scale input"), zp == null ? null : ins.get(2), zp, at.getInt("axis", 1)));
+                } else {
+                    throw new IllegalArgumentException("it reads '" + ins.get(0) + "', which is neither a constant int8 "
+                            + "weight nor the output of a QuantizeLinear; this QDQ pattern is unsupported");
+                }
+            }
             case "Identity", "Dropout" -> {
                 dropExtraOutputs(n, 1, "the mask output of Dropout '" + name + "'");
                 if (folded) {

@@ -20,8 +20,8 @@ public final class OnnxImporter {
     /** The ONNX op types zeroq imports, sorted; the last eight are only folded at import (constant inputs). */
     public static final List<String> SUPPORTED_OPS = List.of(
             "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape",
-            "Conv", "Div", "Dropout", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish",
-            "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Shape",
+            "Conv", "DequantizeLinear", "Div", "Dropout", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish",
+            "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "ReduceMean", "Relu", "Reshape", "Shape",
             "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Transpose", "Unsqueeze");
 
     public static OnnxModel load(Path path) {
@@ -48,7 +48,7 @@ public final class OnnxImporter {
         if (!model.hasGraph()) {
             throw ZeroqException.badInput(sourceName + " is not an ONNX model (it holds no graph)");
         }
-        return new Converter(model, sourceName).convert();
+        return new Converter(model, sourceName, dev.zeroq.quant.QuantPlan.sha256(bytes)).convert();
     }
 
     static String oneLine(String s) {

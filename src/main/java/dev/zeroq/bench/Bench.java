@@ -1,0 +1,144 @@
+// Latency and throughput of a model function at several batch sizes, FP32 against int8, with the machine named:
+// the library behind `zeroq bench`. Time-based warm-up, then samples until both a time and a count are reached.
+package dev.zeroq.bench;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.UnaryOperator;
+
+/**
+ * Measures wall-clock latency of whole forward passes. Each sample is one call on a fixed seeded Gaussian batch;
+ * p50/p99 are nearest-rank percentiles of the samples; throughput is images / (sum of sample times), i.e. at
+ * the measured latency with no overlap between calls. Example: batch 32, 20 samples totalling 2.4 s →
+ * 32·20/2.4 = 266.7 images/s.
+ */
+public final class Bench {
+    private Bench() {}
+
+    /**
+     * @param warmupSeconds    warm up for at least this long…
+     * @param warmupIterations …and at least this many calls (JIT compilation, thread pools, scratch buffers)
+     * @param measureSeconds   then measure for at least this long…
+     * @param minSamples       …and at least this many samples
+     */
+    public record Settings(double warmupSeconds, int warmupIterations, double measureSeconds, int minSamples) {
+        public Settings {
+            if (!(warmupSeconds >= 0) || warmupIterations < 0 || !(measureSeconds >= 0) || minSamples < 1) {
+                throw ZeroqException.badInput("benchmark settings must be non-negative with at least one sample");
+            }
+        }
+
+        /** ≥ 1 s and 3 calls of warm-up, then ≥ 2 s and 10 samples. */
+        public static Settings defaults() {
+            return new Settings(1.0, 3, 2.0, 10);
+        }
+    }
+
+    /** One (precision, batch) measurement. Latencies in milliseconds. */
+    public record Result(String precision, int batch, int samples, double p50Ms, double p99Ms, double meanMs,
+                         double imagesPerSecond) {}
+
+    /** int8 against FP32 at one batch size: speedup = FP32 p50 / int8 p50. */
+    public record Speedup(int batch, double fp32P50Ms, double int8P50Ms, double speedup) {}
+
+    /** Where it ran. */
+    public record Machine(String cpu, int cores, String jvm, String os) {}
+
+    /** A whole benchmark run. */
+    public record Report(String model, String device, Machine machine, List<Result> results, List<Speedup> speedups) {}
+
+    /** The machine this JVM runs on: CPU model from /proc/cpuinfo (or os.arch), logical cores, JVM and OS. */
+    public static Machine machine() {
+        String cpu = System.getProperty("os.arch");
+        try {
+            Path info = Path.of("/proc/cpuinfo");
+            if (Files.isReadable(info)) {
+                for (String line : Files.readAllLines(info)) {
+                    if (line.startsWith("model name")) {
+                        cpu = line.substring(line.indexOf(':') + 1).strip();
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux or not readable: the architecture name is what we can say.
+        }
+        return new Machine(cpu, Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.vm.name") + " " + Runtime.version(),
+                System.getProperty("os.name") + " " + System.getProperty("os.version"));
+    }
+
+    /** A seeded N(0, 1) batch (n, c, h, w). */
+    public static Tensor input(int batch, int[] chw, long seed) {
+        Random r = new Random(seed);
+        float[] d = new float[Math.toIntExact(dev.zeroq.tensor.Shapes.size(batch, chw[0], chw[1], chw[2]))];
+        for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian();
+        return new Tensor(d, batch, chw[0], chw[1], chw[2]);
+    }
+
+    /** Warms up, then samples one call at a time. */
+    public static Result measure(String precision, int batch, UnaryOperator<Tensor> model, Tensor x, Settings s) {
+        long warmEnd = System.nanoTime() + (long) (s.warmupSeconds() * 1e9);
+        for (int i = 0; i < s.warmupIterations() || System.nanoTime() < warmEnd; i++) {
+            model.apply(x);
+        }
+        List<Long> times = new ArrayList<>();
+        long total = 0;
+        long budget = (long) (s.measureSeconds() * 1e9);
+        while (times.size() < s.minSamples() || total < budget) {
+            long t0 = System.nanoTime();
+            model.apply(x);
+            long dt = System.nanoTime() - t0;
+            times.add(dt);
+            total += dt;
+        }
+        long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
+        return new Result(precision, batch, sorted.length, percentile(sorted, 50) / 1e6, percentile(sorted, 99) / 1e6,
+                total / 1e6 / sorted.length, batch * (double) sorted.length / (total / 1e9));
+    }
+
+    /** Nearest-rank percentile: the ⌈p/100·n⌉-th smallest. Example: p50 of {1, 2, 3, 4} = 2; p99 = 4. */
+    static long percentile(long[] sorted, double p) {
+        int rank = (int) Math.ceil(p / 100 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    /**
+     * Runs every precision (e.g. "fp32", "int8" → model function) at every batch size and computes the int8
+     * speedup where both were measured.
+     */
+    public static Report run(String model, String device, Map<String, UnaryOperator<Tensor>> precisions, int[] batches,
+                             int[] chw, long seed, Settings s) {
+        for (int b : batches) {
+            if (b < 1) throw ZeroqException.badInput("batch sizes must be at least 1, got " + b);
+        }
+        List<Result> results = new ArrayList<>();
+        Map<String, Result> byKey = new LinkedHashMap<>();
+        for (int b : batches) {
+            Tensor x = input(b, chw, seed);
+            for (Map.Entry<String, UnaryOperator<Tensor>> p : precisions.entrySet()) {
+                Result r = measure(p.getKey(), b, p.getValue(), x, s);
+                results.add(r);
+                byKey.put(p.getKey() + "@" + b, r);
+            }
+        }
+        List<Speedup> speedups = new ArrayList<>();
+        for (int b : Arrays.stream(batches).distinct().toArray()) {
+            Result f = byKey.get("fp32@" + b), q = byKey.get("int8@" + b);
+            if (f != null && q != null) {
+                speedups.add(new Speedup(b, f.p50Ms(), q.p50Ms(), f.p50Ms() / q.p50Ms()));
+            }
+        }
+        return new Report(model, device, machine(), List.copyOf(results), List.copyOf(speedups));
+    }
+}

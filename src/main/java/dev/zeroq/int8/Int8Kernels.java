@@ -1,0 +1,63 @@
+// The integer kernels of the int8 engine: uint8 activations × int8 weights with exact int32 accumulation.
+// Two implementations: Ref (plain loops, the definition) and Vector (Vector API + threads), equal bit for bit.
+package dev.zeroq.int8;
+
+import dev.zeroq.backend.ConvSpec;
+
+/**
+ * Accumulators are defined exactly: acc = Σ (q_x − zp_x)·q_w over the receptive field, where positions in the
+ * padding contribute nothing (they hold x = 0, whose code is zp_x). Java int arithmetic wraps, so even an
+ * overflowing sum would be the same in every implementation; {@link IntegerModel} rejects layers where
+ * 255·127·K could exceed 2^31 − 1 so that it never happens.
+ */
+public interface Int8Kernels {
+
+    /** Short name for benchmarks and messages. */
+    String name();
+
+    /**
+     * Receives the accumulators of output channels [coFrom, coTo) of one image,
+     * {@code acc[off + (co − coFrom)·plane + p]} with plane = outH·outW. May be called concurrently for
+     * disjoint (image, channel range) pairs; the array is reused after the call returns.
+     */
+    @FunctionalInterface
+    interface ConvSink {
+        void accept(int image, int coFrom, int coTo, int[] acc, int off);
+    }
+
+    /** Receives rows [rowFrom, rowTo) of a gemm: {@code acc[off + (m − rowFrom)·cout + co]}; concurrent as above. */
+    @FunctionalInterface
+    interface GemmSink {
+        void accept(int rowFrom, int rowTo, int[] acc, int off);
+    }
+
+    /**
+     * 2-D convolution of uint8 codes with int8 weights.
+     *
+     * @param x    codes (n, cin, h, w), unsigned
+     * @param zp   the input's zero point
+     * @param w    weights (cout, cin/group, kh, kw), int8
+     */
+    void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec spec, ConvSink sink);
+
+    /**
+     * acc[m][co] = Σ_k (x[m][k] − zp)·w[co][k].
+     *
+     * @param x codes (m, k), unsigned
+     * @param w weights (cout, k), int8, output-major
+     */
+    void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink);
+
+    static Int8Kernels ref() {
+        return new RefInt8Kernels();
+    }
+
+    /** The fast CPU kernels, using up to {@code threads} threads of the common pool (1 = the calling thread). */
+    static Int8Kernels vector(int threads) {
+        return new VectorInt8Kernels(threads);
+    }
+
+    static Int8Kernels vector() {
+        return new VectorInt8Kernels(Runtime.getRuntime().availableProcessors());
+    }
+}
