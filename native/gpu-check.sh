@@ -273,6 +273,22 @@ if [[ $HAVE_JAR == 1 ]]; then
   else
     row bench-int8conv skip "time budget spent"
   fi
+# 7d. per-layer convolutions of ResNet-50 (batch 32), zeroq's kernels vs cuDNN, forward and backward-data (at most
+#     120 s). cuDNN comes from the host: libcudnn.so.9 on the library path or a Python environment's nvidia/cudnn/lib
+#     (ZEROQ_CUDNN_PATH overrides); without it the cuDNN columns read NaN and the log's second line says why.
+echo "== conv layer benchmark (zeroq vs cuDNN)"
+if [[ $HAVE_JAR == 0 ]]; then
+  row conv-bench skip "no bundle"
+elif ! t=$(cap 120); then
+  row conv-bench skip "time budget spent"
+else
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 \
+    > "$PARTS/conv-layer-bench.log" 2>&1
+  rc=$?
+  to_bench "ConvLayerBench --batch 32" "$PARTS/conv-layer-bench.log"
+  res=$(grep -E '^RESULT' "$PARTS/conv-layer-bench.log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/conv-layer-bench.log")
+  row conv-bench "$(state_of $rc)" "$(why $rc "$t")${res:+; $res}(conv-layer-bench.log)"
 fi
 
 # 8. summary, printed last; everything but the main files packed into details.tgz

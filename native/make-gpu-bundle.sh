@@ -45,6 +45,13 @@ echo "== test-scope jars (without ONNX Runtime, and without the JUnit jars the c
 $MVN dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$PWD/bundle/lib/test" \
   -DexcludeArtifactIds=onnxruntime,jmh-generator-annprocess,junit-jupiter,junit-jupiter-api,junit-jupiter-engine,junit-jupiter-params,junit-platform-commons,junit-platform-engine,junit-platform-launcher,opentest4j,apiguardian-api \
   -DexcludeGroupIds=com.google.protobuf,info.picocli,me.tongfei,com.fasterxml.jackson.core,org.jfree,org.jline
+# JCuda (provided scope, for JCudaInteropTest) arrives with its natives jar: drop the NVPTX compiler natives (~24 MB
+# unpacked, ~8 MB packed) that nothing here loads; the driver, runtime and NVRTC natives stay.
+for j in bundle/lib/test/jcuda-natives-*.jar; do
+  [[ -e "$j" ]] || continue
+  if command -v zip >/dev/null 2>&1; then zip -q -d "$j" 'lib/libJNvPTXCompiler-*' || true
+  else echo "WARNING: no zip: $j keeps its NVPTX compiler natives (~8 MB)" >&2; fi
+done
 $MVN dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$CONSOLE_VERSION \
   -DoutputDirectory="$PWD/bundle/lib"
 mv bundle/lib/junit-platform-console-standalone-$CONSOLE_VERSION.jar bundle/lib/junit-platform-console-standalone.jar

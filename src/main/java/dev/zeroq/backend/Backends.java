@@ -4,6 +4,7 @@ import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.CudnnConv;
 import dev.zeroq.backend.ref.RefBackend;
 
 import java.util.Locale;
@@ -38,6 +39,24 @@ public final class Backends {
     }
 
     public static Selection select(String device) {
+        return select(device, CudaBackend.ConvKernels.ZEROQ);
+    }
+
+    /**
+     * As {@link #select(String)}, with the CUDA backend's convolutions on {@code conv}'s kernels ({@code --conv}).
+     * CUDNN fails with the reason when cuDNN cannot be loaded or the device is not CUDA: it is never ignored silently.
+     */
+    public static Selection select(String device, CudaBackend.ConvKernels conv) {
+        Selection s = selectDevice(device, conv);
+        if (conv == CudaBackend.ConvKernels.CUDNN && !s.isCuda()) {
+            s.close();
+            throw ZeroqException.badInput("--conv cudnn needs the CUDA backend, but the device is " + s.backend().name()
+                    + (s.note() != null ? " (" + s.note() + ")" : "") + "; use --conv zeroq or --device cuda");
+        }
+        return s;
+    }
+
+    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv) {
         String raw = device == null ? System.getProperty("zeroq.device", "auto") : device;
         String d = raw.trim().toLowerCase(Locale.ROOT);
         switch (d) {
@@ -48,7 +67,7 @@ public final class Backends {
             case "auto": {
                 CudaAvailability a = CudaAvailability.probe();
                 if (a.usable()) {
-                    return new Selection(new CudaBackend(0), null);
+                    return new Selection(cuda(0, conv), null);
                 }
                 return new Selection(new CpuBackend(), "using the CPU backend: " + a.reason());
             }
@@ -66,8 +85,18 @@ public final class Backends {
                         + a.deviceCount() + " CUDA devices") + " (after CUDA_VISIBLE_DEVICES); use cuda:0"
                         + (a.deviceCount() > 1 ? " to cuda:" + (a.deviceCount() - 1) : ""));
             }
-            return new Selection(new CudaBackend(ordinal), null);
+            return new Selection(cuda(ordinal, conv), null);
         }
         throw ZeroqException.badInput("unknown device '" + raw + "': use cpu, cuda, cuda:N, ref or auto");
+    }
+
+    private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv) {
+        if (conv == CudaBackend.ConvKernels.CUDNN) {
+            CudnnConv.Availability a = CudnnConv.available();
+            if (!a.usable()) {
+                throw ZeroqException.badInput("--conv cudnn: cuDNN is not usable: " + a.reason() + "; use --conv zeroq");
+            }
+        }
+        return new CudaBackend(ordinal, conv);
     }
 }

@@ -15,6 +15,21 @@ final class CommonOptions {
 
     String device = "auto";
 
+    dev.zeroq.backend.cuda.CudaBackend.ConvKernels conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ;
+
+    /** Checked while parsing; whether cuDNN loads is checked when the backend opens (the error gives the reason). */
+    @Option(names = "--conv", paramLabel = "IMPL", defaultValue = "zeroq",
+            description = "Convolution kernels of the CUDA backend: zeroq or cudnn (default: ${DEFAULT-VALUE}; cudnn needs "
+                    + "libcudnn.so.9, found on the library path, in a Python environment, or via ZEROQ_CUDNN_PATH).")
+    void conv(String c) {
+        switch (c.toLowerCase(java.util.Locale.ROOT)) {
+            case "zeroq" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ;
+            case "cudnn" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.CUDNN;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "unknown convolution kernels '" + c + "': use zeroq or cudnn");
+        }
+    }
+
     @Option(names = "--verbose", description = "Stack traces on errors, more detail on stderr.")
     boolean verbose;
 

@@ -5,6 +5,7 @@ import dev.zeroq.backend.SelfTest;
 import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.CudnnConv;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -28,6 +29,9 @@ final class DoctorCommand implements Callable<Integer> {
         CudaAvailability cuda = CudaAvailability.probe();
         o.put("cuda", Map.of("usable", cuda.usable(), "reason", cuda.reason() == null ? "" : cuda.reason(),
                 "devices", cuda.deviceCount(), "driverVersion", cuda.driverVersion()));
+        CudnnConv.Availability cudnn = CudnnConv.available();
+        o.put("cudnn", Map.of("usable", cudnn.usable(), "reason", cudnn.reason(), "version", cudnn.version(),
+                "library", cudnn.library()));
         List<Map<String, Object>> tests = new ArrayList<>();
         boolean allOk = selfTest(new CpuBackend(), tests);
         String cudaDevice = null;
@@ -47,6 +51,9 @@ final class DoctorCommand implements Callable<Integer> {
                 ? cuda.deviceCount() + " device(s), driver " + cuda.driverVersion() / 1000 + "." + cuda.driverVersion() % 1000 / 10
                   + (cudaDevice != null ? ", self-test on " + cudaDevice : "")
                 : "not usable: " + cuda.reason());
+        System.out.printf("cudnn       %s%n", cudnn.usable()
+                ? "version " + cudnn.version() + " from " + cudnn.library() + " (--conv cudnn)"
+                : "not usable: " + cudnn.reason());
         System.out.println();
         Output.Table t = new Output.Table("backend", "op", "max |error|", "result");
         for (Map<String, Object> row : tests) {

@@ -86,7 +86,7 @@ final class Models {
     }
 
     static Backends.Selection backend(CommonOptions common) {
-        Backends.Selection s = Backends.select(common.device);
+        Backends.Selection s = Backends.select(common.device, common.conv);
         if (s.note() != null) {
             Output.info(s.note());
         }

@@ -23,7 +23,10 @@ public final class Distillation {
 
     public static Distiller.Result run(Graph graph, Backend backend, DistillConfig cfg,
                                        Consumer<Distiller.Iteration> progress, Consumer<Note> note) {
-        if (backend instanceof CudaBackend cuda) {
+        if (backend instanceof CudaBackend cuda && cuda.convKernels() == CudaBackend.ConvKernels.CUDNN) {
+            // The device-resident loop has only zeroq's conv kernels: --conv cudnn runs op by op on the backend.
+            note.accept(new Note(cuda.name() + " (op by op, conv on cuDNN)", null));
+        } else if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaDistiller.unsupported(graph);
             if (unsupported.isEmpty()) {
                 note.accept(new Note(cuda.name() + " (device-resident)", null));

@@ -92,6 +92,13 @@ class CliTest {
         assertBadInput(zeroq("quantize", model.toString(), "--calib", "data"), "--calib-images");
         assertBadInput(zeroq("info", model.toString(), "--device", "tpu"), "unknown device");
         assertEquals(2, zeroq("info", model.toString(), "--no-such-option").code());
+        assertBadInput(zeroq("info", model.toString(), "--conv", "winograd"), "use zeroq or cudnn");
+    }
+
+    @Test
+    void cudnnOnTheCpuIsAClearError() {
+        assertBadInput(zeroq("distill", model.toString(), "--iters", "1", "--device", "cpu", "--conv", "cudnn"),
+                "--conv cudnn needs the CUDA backend");
     }
 
     @Test

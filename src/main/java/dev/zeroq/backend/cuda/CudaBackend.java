@@ -23,6 +23,10 @@ import java.util.Map;
  * <p>Weights (conv weights and bias, BatchNorm parameters, the B and C operands of gemm) are uploaded once and
  * cached by the identity of their {@code float[]}: do not modify such an array in place while this backend is
  * open, or call {@link #clearWeightCache()} after doing so.
+ *
+ * <p>Convolutions (forward and backward-data) run on zeroq's kernels by default; {@link ConvKernels#CUDNN} runs
+ * them through {@link CudnnConv} (strict FP32) instead, except convolutions cuDNN cannot express (asymmetric pads),
+ * which stay on zeroq's kernels.
  */
 public final class CudaBackend implements Backend, AutoCloseable {
     private static final int THREADS = 256;
@@ -32,11 +36,29 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaContext context;
     private final CudaModule module;
     private final CudaStream stream;
+    private final CudnnConv cudnn; // null unless ConvKernels.CUDNN
     private final Map<float[], DeviceBuffer> weights = new IdentityHashMap<>();
     private boolean poisonOutputs;
 
+    /** Which kernels run conv2d and conv2dBackwardData ({@code --conv zeroq|cudnn}). */
+    public enum ConvKernels { ZEROQ, CUDNN }
+
     /** Opens device {@code ordinal} (after CUDA_VISIBLE_DEVICES) and loads the bundled kernels. */
     public CudaBackend(int ordinal) {
+        this(ordinal, ConvKernels.ZEROQ);
+    }
+
+    /**
+     * As {@link #CudaBackend(int)}, with convolutions on {@code conv}'s kernels. CUDNN throws, with
+     * {@link CudnnConv#available()}'s reason, when cuDNN cannot be loaded.
+     */
+    public CudaBackend(int ordinal, ConvKernels conv) {
+        if (conv == ConvKernels.CUDNN) {
+            CudnnConv.Availability c = CudnnConv.available();
+            if (!c.usable()) {
+                throw ZeroqException.badInput("cuDNN convolutions unavailable: " + c.reason());
+            }
+        }
         CudaAvailability a = CudaAvailability.probe();
         if (!a.usable()) {
             throw ZeroqException.internal("CUDA backend unavailable: " + a.reason());
@@ -47,18 +69,44 @@ public final class CudaBackend implements Backend, AutoCloseable {
         }
         CudaContext ctx = CudaContext.open(ordinal);
         CudaModule mod = null;
+        CudaStream str = null;
         try {
             mod = CudaModule.load(fatbin);
-            this.stream = CudaStream.create();
+            str = CudaStream.create();
+            this.cudnn = conv == ConvKernels.CUDNN ? CudnnConv.open(str, CudnnConv.MathMode.STRICT_FP32) : null;
         } catch (RuntimeException e) {
+            if (str != null) {
+                str.close();
+            }
             if (mod != null) {
                 mod.close();
             }
             ctx.close();
             throw e;
         }
+        this.stream = str;
         this.context = ctx;
         this.module = mod;
+    }
+
+    /**
+     * On a caller's context and stream (JCudaInterop): both borrowed, so {@link #close()} unloads our module and
+     * frees our buffers but leaves them alone. The context must be current on the calling thread.
+     */
+    CudaBackend(CudaContext borrowedContext, CudaStream borrowedStream) {
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) {
+            throw ZeroqException.internal("CUDA backend unavailable: kernel fatbin missing from the jar");
+        }
+        this.context = borrowedContext;
+        this.stream = borrowedStream;
+        this.cudnn = null;
+        this.module = CudaModule.load(fatbin);
+    }
+
+    /** The kernels convolutions run on. */
+    public ConvKernels convKernels() {
+        return cudnn != null ? ConvKernels.CUDNN : ConvKernels.ZEROQ;
     }
 
     @Override
@@ -74,7 +122,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     /** Device name, compute capability and driver, e.g. "NVIDIA H100 80GB HBM3, sm_90, driver 13000". */
     public String describe() {
         context.makeCurrent();
-        return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion();
+        return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion()
+                + (cudnn != null ? ", conv on cuDNN " + CudnnConv.available().version() : "");
     }
 
     /** Tests: fill every output with NaN before its kernel runs, so an element a kernel skips cannot pass. */
@@ -103,7 +152,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (bias != null && bias.size() != cout) {
             throw new IllegalArgumentException("conv: bias has " + bias.size() + " values for " + cout + " channels");
         }
-        if (cout > 65535 || n > 65535) {
+        boolean onCudnn = cudnn != null && CudnnConv.unsupported(s) == null;
+        if (!onCudnn && (cout > 65535 || n > 65535)) {
             throw new IllegalArgumentException("conv: Cout " + cout + " and N " + n + " must be <= 65535 (grid y, z)");
         }
         int oh = s.outH(h), ow = s.outW(wd);
@@ -111,12 +161,31 @@ public final class CudaBackend implements Backend, AutoCloseable {
         int[] outShape = {n, cout, oh, ow};
         try (Scope sc = new Scope()) {
             DeviceBuffer out = sc.output(outShape);
-            if (sizeOf(outShape) > 0) {
+            if (onCudnn && sizeOf(outShape) > 0 && x.size() > 0) {
+                cudnn.forward(sc.input(x).address(), x.shape(), weight(w).address(), w.shape(),
+                        bias == null ? 0L : weight(bias).address(), s, out.address());
+            } else if (sizeOf(outShape) > 0) {
                 module.launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), cout, n}, new int[] {256, 1, 1}, 0,
                         stream, sc.input(x), weight(w), bias == null ? null : weight(bias), out,
                         cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1], d[0], d[1], g);
             }
             return sc.download(out, outShape);
+        }
+    }
+
+    /** On cuDNN when chosen (and the pads are symmetric); otherwise the default composition of {@link Backend}. */
+    @Override
+    public Tensor conv2dBackwardData(Tensor gradOut, Tensor w, ConvSpec s, int[] inputShape) {
+        if (cudnn == null || CudnnConv.unsupported(s) != null) {
+            return Backend.super.conv2dBackwardData(gradOut, w, s, inputShape);
+        }
+        int[] outShape = inputShape.clone();
+        try (Scope sc = new Scope()) {
+            DeviceBuffer dx = sc.output(outShape);
+            if (sizeOf(outShape) > 0 && gradOut.size() > 0) {
+                cudnn.backwardData(sc.input(gradOut).address(), weight(w).address(), w.shape(), s, dx.address(), outShape);
+            }
+            return sc.download(dx, outShape);
         }
     }
 
@@ -531,6 +600,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public void close() {
         context.makeCurrent();
         try {
+            if (cudnn != null) {
+                cudnn.close(); // before the stream it is bound to
+            }
             clearWeightCache();
             stream.close();
             module.close();

@@ -18,12 +18,25 @@ final class CudaContext implements AutoCloseable {
 
     private final int ordinal;
     private final int device;
+    private final boolean owned; // false: a caller's context (JCudaInterop), never released here
     private MemorySegment context;
 
-    private CudaContext(int ordinal, int device, MemorySegment context) {
+    private CudaContext(int ordinal, int device, MemorySegment context, boolean owned) {
         this.ordinal = ordinal;
         this.device = device;
         this.context = context;
+        this.owned = owned;
+    }
+
+    /** Wraps a context someone else created (and will destroy) on device {@code ordinal}; close() only forgets it. */
+    static CudaContext borrow(MemorySegment context, int ordinal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment dev = arena.allocate(ValueLayout.JAVA_INT);
+            Cuda.check("cuDeviceGet(" + ordinal + ")", cuda_h.cuDeviceGet(dev, ordinal));
+            CudaContext c = new CudaContext(ordinal, Cuda.readInt(dev), context, false);
+            c.makeCurrent();
+            return c;
+        }
     }
 
     /** cuInit (idempotent), then retain the primary context of device {@code ordinal} and make it current. */
@@ -40,7 +53,7 @@ final class CudaContext implements AutoCloseable {
             int device = Cuda.readInt(dev);
             MemorySegment pctx = arena.allocate(ValueLayout.ADDRESS);
             Cuda.check("cuDevicePrimaryCtxRetain", cuda_h.cuDevicePrimaryCtxRetain(pctx, device));
-            CudaContext c = new CudaContext(ordinal, device, Cuda.readPointer(pctx));
+            CudaContext c = new CudaContext(ordinal, device, Cuda.readPointer(pctx), true);
             try {
                 c.makeCurrent();
             } catch (RuntimeException e) {
@@ -136,7 +149,9 @@ final class CudaContext implements AutoCloseable {
 
     @Override
     public void close() {
-        if (context != null) {
+        if (context != null && !owned) {
+            context = null;
+        } else if (context != null) {
             context = null;
             Cuda.check("cuDevicePrimaryCtxRelease_v2", cuda_h.cuDevicePrimaryCtxRelease_v2(device));
         }

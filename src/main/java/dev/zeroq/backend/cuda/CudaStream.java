@@ -12,10 +12,17 @@ import java.lang.foreign.ValueLayout;
 final class CudaStream implements AutoCloseable {
     static final int CU_STREAM_NON_BLOCKING = 1;
 
+    private final boolean owned; // false: a caller's stream (JCudaInterop), never destroyed here
     private MemorySegment stream;
 
-    private CudaStream(MemorySegment stream) {
+    private CudaStream(MemorySegment stream, boolean owned) {
         this.stream = stream;
+        this.owned = owned;
+    }
+
+    /** Wraps a stream someone else created (and will destroy); close() only forgets it. */
+    static CudaStream borrow(MemorySegment stream) {
+        return new CudaStream(stream, false);
     }
 
     static CudaStream create() {
@@ -27,7 +34,7 @@ final class CudaStream implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Cuda.check("cuStreamCreate", cuda_h.cuStreamCreate(out, nonBlocking ? CU_STREAM_NON_BLOCKING : 0));
-            return new CudaStream(Cuda.readPointer(out));
+            return new CudaStream(Cuda.readPointer(out), true);
         }
     }
 
@@ -44,7 +51,9 @@ final class CudaStream implements AutoCloseable {
 
     @Override
     public void close() {
-        if (stream != null) {
+        if (stream != null && !owned) {
+            stream = null;
+        } else if (stream != null) {
             MemorySegment s = stream;
             stream = null;
             Cuda.check("cuStreamDestroy_v2", cuda_h.cuStreamDestroy_v2(s));

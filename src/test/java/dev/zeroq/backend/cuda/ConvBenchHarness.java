@@ -1,0 +1,250 @@
+// Device side of dev.zeroq.bench.ConvLayerBench (test code, in this package for the package-private device types):
+// one convolution layer timed on zeroq's kernels (the implicit GEMM CudaDistiller uses, or its direct kernel where
+// CudaDistiller's AUTO would pick that) and on cuDNN, forward and backward-data, CUDA events around the launch only.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.bindings.cuda.cuda_h;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/** Not thread-safe. Inputs are random, uploaded once into buffers sized for the largest layer and reused. */
+public final class ConvBenchHarness implements AutoCloseable {
+    /** A square-kernel conv of ResNet-50: {@code count} occurrences of this shape in the network. */
+    public record Layer(String name, int count, int n, int cin, int h, int w, int cout, int k, int stride, int pad) {
+        public ConvSpec spec() {
+            return new ConvSpec(new int[] {k, k}, new int[] {stride, stride}, new int[] {pad, pad, pad, pad},
+                    new int[] {1, 1}, 1);
+        }
+
+        public int outH() { return spec().outH(h); }
+
+        public int outW() { return spec().outW(w); }
+
+        /** 2·N·Cout·outH·outW·Cin·k² (the same for backward-data). */
+        public double flops() {
+            return 2.0 * n * cout * outH() * outW() * cin * k * k;
+        }
+    }
+
+    /** Median milliseconds per launch; NaN where not run. maxRelDiff: max |zeroq − cuDNN| / max |cuDNN|. */
+    public record Timing(double zeroqFwdMs, double cudnnFwdMs, double zeroqBwdMs, double cudnnBwdMs, String zeroqFwdKernel,
+                         String zeroqBwdKernel, String cudnnFwdPlan, String cudnnBwdPlan, double fwdMaxRelDiff,
+                         double bwdMaxRelDiff) {}
+
+    private static final int IG_BM = 64, IG_BN = 128, THREADS = 256;
+
+    private final CudaContext context;
+    private final CudaModule module;
+    private final CudaStream stream;
+    private final CudnnConv cudnn; // null when cuDNN is unavailable
+    private final String cudnnReason;
+    private final DeviceBuffer a, b, c, d; // x or dy in a; outputs in b (zeroq) and c (cuDNN); d spare (dy)
+    private final long capacity;
+    private final SplittableRandom random;
+
+    public ConvBenchHarness(long maxElements, long seed) {
+        this.random = new SplittableRandom(seed);
+        this.capacity = maxElements;
+        context = CudaContext.open(0);
+        module = CudaModule.load(CudaModule.bundledKernels());
+        stream = CudaStream.create();
+        CudnnConv.Availability av = CudnnConv.available();
+        cudnn = av.usable() ? CudnnConv.open(stream, CudnnConv.MathMode.STRICT_FP32) : null;
+        cudnnReason = av.usable() ? "cuDNN " + av.version() + " from " + av.library() : "cuDNN unavailable: " + av.reason();
+        a = upload(maxElements, 1f);
+        b = DeviceBuffer.allocateFloats(maxElements);
+        c = DeviceBuffer.allocateFloats(maxElements);
+        d = upload(maxElements, 1f);
+    }
+
+    public String device() {
+        context.makeCurrent();
+        return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion();
+    }
+
+    public String cudnnStatus() {
+        return cudnnReason;
+    }
+
+    private DeviceBuffer upload(long count, float scale) {
+        float[] h = new float[Math.toIntExact(count)];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (float) ((random.nextDouble() * 2 - 1) * scale);
+        }
+        return DeviceBuffer.upload(h);
+    }
+
+    public Timing measure(Layer l, int warmup, int iters) {
+        context.makeCurrent();
+        int[] xs = {l.n(), l.cin(), l.h(), l.w()}, ws = {l.cout(), l.cin(), l.k(), l.k()};
+        int oh = l.outH(), ow = l.outW();
+        long xN = (long) l.n() * l.cin() * l.h() * l.w(), yN = (long) l.n() * l.cout() * oh * ow;
+        if (xN > capacity || yN > capacity) throw new IllegalArgumentException(l + " exceeds the buffers");
+        ConvSpec s = l.spec();
+        int kk = l.cin() * l.k() * l.k();
+        // Weights scaled by 1/sqrt(K) keep outputs O(1), so the relative difference below is meaningful.
+        float[] wHost = new float[l.cout() * kk];
+        for (int i = 0; i < wHost.length; i++) wHost[i] = (float) ((random.nextDouble() * 2 - 1) / Math.sqrt(kk));
+        try (DeviceBuffer w = DeviceBuffer.upload(wHost);
+             DeviceBuffer wtF = DeviceBuffer.upload(forwardWeights(wHost, l.cout(), kk));
+             DeviceBuffer tabF = uploadInts(table(l.cin(), l.k(), l.h() * l.w()));
+             DeviceBuffer wtB = DeviceBuffer.upload(backwardWeights(wHost, l.cout(), l.cin(), l.k()));
+             DeviceBuffer tabB = uploadInts(table(l.cout(), l.k(), oh * ow))) {
+            // forward: x in a; zeroq → b, cuDNN → c
+            boolean igF = l.cout() >= 16 && kk >= 16; // CudaDistiller's AUTO rule
+            Runnable zf = igF
+                    ? () -> module.launch("conv2d_forward_igemm", new int[] {grid(Math.ceilDiv((long) l.n() * oh * ow, IG_BN)),
+                            Math.ceilDiv(l.cout(), IG_BM), 1}, new int[] {THREADS, 1, 1}, 0, stream, a, wtF, tabF, null, b,
+                            l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kk, l.stride(), l.stride(), l.pad(), l.pad())
+                    : () -> module.launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), l.cout(), l.n()},
+                            new int[] {THREADS, 1, 1}, 0, stream, a, w, null, b, l.cin(), l.h(), l.w(), l.cout(), oh, ow,
+                            l.k(), l.k(), l.stride(), l.stride(), l.pad(), l.pad(), 1, 1, 1);
+            double zF = time(zf, warmup, iters);
+            double cF = Double.NaN, relF = Double.NaN;
+            String planF = cudnnReason;
+            if (cudnn != null) {
+                cF = time(() -> cudnn.forward(a.address(), xs, w.address(), ws, 0L, s, c.address()), warmup, iters);
+                planF = cudnn.describePlan(true, xs, ws, s);
+                relF = maxRelDiff(b, c, yN);
+            }
+            // backward-data: dy in d; zeroq → b, cuDNN → c
+            int kb = l.cout() * l.k() * l.k();
+            boolean igB = l.cin() >= 16 && kb >= 16;
+            Runnable zb = igB
+                    ? () -> module.launch("conv2d_backward_data_igemm", new int[] {grid(Math.ceilDiv(xN, IG_BN)),
+                            Math.ceilDiv(l.cin(), IG_BM), 1}, new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB, b, l.n(),
+                            l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, l.stride(), l.stride(), l.pad(), l.pad(), 0)
+                    : () -> module.launch("conv2d_backward_data", new int[] {(int) Math.clamp(Math.ceilDiv(xN, THREADS), 1, 65535),
+                            1, 1}, new int[] {THREADS, 1, 1}, 0, stream, d, w, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh,
+                            ow, l.k(), l.k(), l.stride(), l.stride(), l.pad(), l.pad(), 1, 1, 1, 0);
+            double zB = time(zb, warmup, iters);
+            double cB = Double.NaN, relB = Double.NaN;
+            String planB = cudnnReason;
+            if (cudnn != null) {
+                cB = time(() -> cudnn.backwardData(d.address(), w.address(), ws, s, c.address(), xs), warmup, iters);
+                planB = cudnn.describePlan(false, xs, ws, s);
+                relB = maxRelDiff(b, c, xN);
+            }
+            return new Timing(zF, cF, zB, cB, igF ? "igemm" : "direct", igB ? "igemm" : "direct", planF, planB, relF, relB);
+        }
+    }
+
+    /** Median of per-launch times between events recorded right before and after the launch on the stream. */
+    private double time(Runnable launch, int warmup, int iters) {
+        for (int i = 0; i < warmup; i++) launch.run();
+        stream.synchronize();
+        double[] ms = new double[iters];
+        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+            for (int i = 0; i < iters; i++) {
+                start.record(stream);
+                launch.run();
+                end.record(stream);
+                end.synchronize();
+                ms[i] = CudaEvent.elapsedMillis(start, end);
+            }
+        }
+        Arrays.sort(ms);
+        return ms[iters / 2];
+    }
+
+    private double maxRelDiff(DeviceBuffer ours, DeviceBuffer theirs, long count) {
+        stream.synchronize();
+        float[] x = new float[Math.toIntExact(count)], y = new float[x.length];
+        // Full copies of up to 100 MB: fine once per layer, outside the timed region.
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocate((long) x.length * Float.BYTES, Float.BYTES);
+            Cuda.check("cuMemcpyDtoH_v2", cuda_h.cuMemcpyDtoH_v2(staging, ours.address(), staging.byteSize()));
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, x, 0, x.length);
+            Cuda.check("cuMemcpyDtoH_v2", cuda_h.cuMemcpyDtoH_v2(staging, theirs.address(), staging.byteSize()));
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, y, 0, y.length);
+        }
+        double maxDiff = 0, maxRef = 0;
+        for (int i = 0; i < x.length; i++) {
+            double diff = Math.abs((double) x[i] - y[i]);
+            if (Double.isNaN(diff)) return Double.NaN;
+            maxDiff = Math.max(maxDiff, diff);
+            maxRef = Math.max(maxRef, Math.abs(y[i]));
+        }
+        return maxRef == 0 ? maxDiff : maxDiff / maxRef;
+    }
+
+    // The layouts CudaDistiller builds for conv2d_*_igemm (see its conv/convBackward), for one group.
+
+    /** (Cout, K) → (K, Cout). */
+    private static float[] forwardWeights(float[] w, int cout, int k) {
+        float[] wt = new float[w.length];
+        for (int kk = 0; kk < k; kk++) {
+            for (int m = 0; m < cout; m++) wt[kk * cout + m] = w[m * k + kk];
+        }
+        return wt;
+    }
+
+    /** (Cout, Cin, k, k) → (K = (co, r, s), Cin). */
+    private static float[] backwardWeights(float[] w, int cout, int cin, int k) {
+        float[] wt = new float[w.length];
+        int kTotal = cout * k * k;
+        for (int co = 0; co < cout; co++) {
+            for (int ci = 0; ci < cin; ci++) {
+                for (int r = 0; r < k; r++) {
+                    for (int q = 0; q < k; q++) {
+                        int kk = (co * k + r) * k + q;
+                        wt[kk * cin + ci] = w[((co * cin + ci) * k + r) * k + q];
+                    }
+                }
+            }
+        }
+        assert kTotal * cin == w.length;
+        return wt;
+    }
+
+    /** int4 per K entry: {channel · plane, r·dh, s·dw, 0} with dilation 1. */
+    private static int[] table(int channels, int k, int plane) {
+        int[] tab = new int[4 * channels * k * k];
+        for (int ch = 0; ch < channels; ch++) {
+            for (int r = 0; r < k; r++) {
+                for (int q = 0; q < k; q++) {
+                    int kk = (ch * k + r) * k + q;
+                    tab[4 * kk] = Math.multiplyExact(ch, plane);
+                    tab[4 * kk + 1] = r;
+                    tab[4 * kk + 2] = q;
+                }
+            }
+        }
+        return tab;
+    }
+
+    private static DeviceBuffer uploadInts(int[] v) {
+        DeviceBuffer buf = DeviceBuffer.allocate(Math.multiplyExact((long) Math.max(v.length, 1), Integer.BYTES));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment staging = arena.allocateFrom(ValueLayout.JAVA_INT, v);
+            Cuda.check("cuMemcpyHtoD_v2", cuda_h.cuMemcpyHtoD_v2(buf.address(), staging, staging.byteSize()));
+        } catch (RuntimeException e) {
+            buf.close();
+            throw e;
+        }
+        return buf;
+    }
+
+    private static int grid(long blocks) {
+        return Math.toIntExact(Math.max(blocks, 1));
+    }
+
+    @Override
+    public void close() {
+        context.makeCurrent();
+        try {
+            if (cudnn != null) cudnn.close();
+            for (DeviceBuffer x : new DeviceBuffer[] {a, b, c, d}) x.close();
+            stream.close();
+            module.close();
+        } finally {
+            context.close();
+        }
+    }
+}
