@@ -292,6 +292,50 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
         return fused.size();
     }
 
+    /** Names of the nodes that run in integers, in graph order. */
+    public List<String> integerLayerNames() {
+        List<String> out = new ArrayList<>();
+        for (Node n : graph.nodes()) if (layers.containsKey(n)) out.add(n.name());
+        return out;
+    }
+
+    /**
+     * Teacher forcing, for tests and diagnostics: runs the integer layer {@code node} alone on given float
+     * values of its inputs (data input and fused residual operands, looked up by value name), and returns what
+     * it writes: {@link Codes} of {@link #layerOutputValue} when the layer ends at a quantized value, else float.
+     * Inputs that the engine holds as codes are quantized with their quantizer first, as a full run does; values
+     * already on that grid (the simulation's fake-quantized sites) convert exactly.
+     */
+    public Object runLayer(String node, java.util.function.Function<String, Tensor> values) {
+        QLayer l = layer(node);
+        Map<String, Object> env = new HashMap<>();
+        List<String> needed = new ArrayList<>(List.of(l.node().input(0)));
+        for (Step s : l.steps()) if (s.addend() != null) needed.add(s.addend());
+        for (String v : needed) {
+            Tensor t = values.apply(v);
+            ActivationParams q = coded.get(v);
+            env.put(v, q == null ? t : Codes.quantize(t, q));
+        }
+        return runLayer(l, env);
+    }
+
+    /** The value an integer layer writes: its own output, or the end of its fused chain. */
+    public String layerOutputValue(String node) {
+        return layer(node).out();
+    }
+
+    /** The quantizer of the value an integer layer writes, or null when it writes float. */
+    public ActivationParams layerOutputQuantizer(String node) {
+        return layer(node).outQ();
+    }
+
+    private QLayer layer(String node) {
+        for (Map.Entry<Node, QLayer> e : layers.entrySet()) {
+            if (e.getKey().name().equals(node)) return e.getValue();
+        }
+        throw new IllegalArgumentException("no integer layer named '" + node + "'; integer layers: " + integerLayerNames());
+    }
+
     @Override
     public Tensor apply(Tensor x) {
         floatOps.checkInput(x);
