@@ -1,17 +1,45 @@
 #!/usr/bin/env bash
 # The one GPU check (shared/GPU.md): run from the repository root on a GPU host, from the bundle made by
 # native/make-gpu-bundle.sh (no JDK or network needed). Prints the card, runs `zeroq doctor` when the jar has it,
-# runs the GPU-tagged tests and the distillation benchmarks (when bundle/models has the ONNX files), writes logs and a summary table under OUTDIR and prints the table last.
+# the GPU-tagged tests, exports torchvision ResNet-18/50 to bundle/models (when python3 has torch, torchvision and
+# onnx), zeroq's distillation benchmarks on them, the PyTorch peer on the same models, and zeroq/torch ratios.
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
+# OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
+# python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
+# another) and details.tgz (each step's own log, model provenance, the JUnit report folder).
+# Every step runs under `timeout`, and all of them share one time budget (GPU_CHECK_BUDGET seconds, default 480): a
+# step that would start with too little time left is skipped with a row saying so, so a hang cannot eat the device.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 OUT="${1:?usage: native/gpu-check.sh OUTDIR}"
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+PARTS="$OUT/details"            # per-step logs; packed into details.tgz at the end
+mkdir -p "$PARTS"
 SUMMARY="$OUT/summary.txt"
-: > "$SUMMARY.rows"
-row() { printf '%-12s %-5s %s\n' "$1" "$2" "$3" >> "$SUMMARY.rows"; }
+ROWS="$PARTS/summary.rows"
+: > "$ROWS"
+: > "$OUT/bench.log"
+: > "$OUT/doctor.log"
+row() { printf '%-14s %-5s %s\n' "$1" "$2" "$3" >> "$ROWS"; }
+
+BUDGET=${GPU_CHECK_BUDGET:-480}
+DEADLINE=$((SECONDS + BUDGET))
+# cap N: the seconds a step may take, N or what is left of the budget (less a margin for packing the results);
+# prints nothing (and the caller skips the step) when under 20 s would be left.
+cap() {
+  local left=$((DEADLINE - SECONDS - 15))
+  (( left < 20 )) && return 1
+  echo $(( $1 < left ? $1 : left ))
+}
+# state of a finished step from its exit status (124/137: `timeout` stopped it)
+state_of() { case $1 in 0) echo ok ;; *) echo FAIL ;; esac; }
+why() { case $1 in 0) echo "exit 0" ;; 124|137) echo "TIMED OUT after $2 s" ;; *) echo "exit $1" ;; esac; }
+# Appends a step's own log to bench.log under a header, and prints it.
+to_bench() { { echo "==== $1"; cat "$2"; echo; } >> "$OUT/bench.log"; cat "$2"; }
+# The first error line of a failed step's log (Java exception or Python error), shortened for its summary row.
+first_error() { grep -m 1 -E 'Exception|Error|FAIL|error:' "$1" 2>/dev/null | cut -c 1-160; }
 
 B=bundle
 JAVA="$B/jre/bin/java"
@@ -19,34 +47,43 @@ if [[ ! -x "$JAVA" ]]; then
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=""; fi
 fi
 FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+HAVE_JAR=1
+[[ -z "$JAVA" || ! -f "$B/zeroq.jar" ]] && HAVE_JAR=0
+PY=${PYTHON:-python3}
 
-# 1. the card
+# 1. the card, the bundle, the runtimes (head of doctor.log)
 echo "== nvidia-smi"
-if command -v nvidia-smi >/dev/null 2>&1; then
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$OUT/nvidia-smi.csv"
-  row nvidia-smi ok "$(sed -n 2p "$OUT/nvidia-smi.csv")"
+{
+  echo "== host $(hostname 2>/dev/null), $(date -u +%Y-%m-%dT%H:%M:%SZ), bundle commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    timeout -k 5 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$PARTS/nvidia-smi.csv" 2>&1
+    cat "$PARTS/nvidia-smi.csv"
+  fi
+} | tee -a "$OUT/doctor.log"
+if [[ -s "$PARTS/nvidia-smi.csv" ]] && [[ $(wc -l < "$PARTS/nvidia-smi.csv") -ge 2 ]]; then
+  row nvidia-smi ok "$(sed -n 2p "$PARTS/nvidia-smi.csv")"
 else
-  echo "nvidia-smi not found" | tee "$OUT/nvidia-smi.csv"
-  row nvidia-smi FAIL "nvidia-smi not found"
+  row nvidia-smi FAIL "nvidia-smi not found or failed"
 fi
-echo "bundle commit: $(cat "$B/COMMIT" 2>/dev/null || echo unknown)" | tee "$OUT/commit.txt"
-
-if [[ -z "$JAVA" || ! -f "$B/zeroq.jar" ]]; then
-  echo "ERROR: no bundle/ here (run native/make-gpu-bundle.sh on the build machine and copy bundle/ next to native/)"
-  row bundle FAIL "bundle/jre or bundle/zeroq.jar missing"
-  cp "$SUMMARY.rows" "$SUMMARY"
-  cat "$SUMMARY"
-  exit 1
+if [[ $HAVE_JAR == 0 ]]; then
+  echo "ERROR: no bundle/ here (run native/make-gpu-bundle.sh on the build machine and copy bundle/ next to native/)" | tee -a "$OUT/doctor.log"
+  row bundle FAIL "bundle/jre or bundle/zeroq.jar missing: every zeroq step skipped"
+else
+  { echo "== java"; timeout -k 5 30 "$JAVA" -version 2>&1; } | tee -a "$OUT/doctor.log"
 fi
-"$JAVA" -version > "$OUT/java-version.txt" 2>&1
 
-# 2. zeroq doctor, only if this jar's CLI has it (the CLI is developed separately)
+# 2. zeroq doctor, only if this jar's CLI has it
 echo "== zeroq doctor"
-if "$JAVA" "${FLAGS[@]}" -jar "$B/zeroq.jar" --help > "$OUT/zeroq-help.txt" 2>&1 && grep -qw doctor "$OUT/zeroq-help.txt"; then
-  "$JAVA" "${FLAGS[@]}" -jar "$B/zeroq.jar" doctor > "$OUT/doctor.log" 2>&1
+if [[ $HAVE_JAR == 0 ]]; then
+  row doctor skip "no bundle"
+elif ! t=$(cap 90); then
+  row doctor skip "time budget spent"
+elif timeout -k 5 60 "$JAVA" "${FLAGS[@]}" -jar "$B/zeroq.jar" --help > "$PARTS/zeroq-help.txt" 2>&1 && grep -qw doctor "$PARTS/zeroq-help.txt"; then
+  echo "== zeroq doctor" >> "$OUT/doctor.log"
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -jar "$B/zeroq.jar" doctor >> "$OUT/doctor.log" 2>&1
   rc=$?
-  cat "$OUT/doctor.log"
-  row doctor "$([[ $rc == 0 ]] && echo ok || echo FAIL)" "exit $rc (doctor.log)"
+  sed -n '/^== zeroq doctor/,$p' "$OUT/doctor.log"
+  row doctor "$(state_of $rc)" "$(why $rc "$t") (doctor.log)"
 else
   echo "skipped: this zeroq.jar has no 'doctor' command"
   row doctor skip "no 'doctor' command in this jar"
@@ -54,65 +91,161 @@ fi
 
 # 3. GPU-tagged tests with the JUnit console launcher
 echo "== GPU tests"
-CP="$B/test-classes:$B/zeroq.jar"
-for j in "$B"/lib/test/*.jar; do [[ -e "$j" ]] && CP="$CP:$j"; done
-"$JAVA" "${FLAGS[@]}" -Xmx4g -jar "$B/lib/junit-platform-console-standalone.jar" execute \
-  --class-path "$CP" --select-package dev.zeroq --include-tag gpu \
-  --reports-dir "$OUT/junit" --details tree --disable-banner --disable-ansi-colors > "$OUT/gpu-tests.log" 2>&1
-rc=$?
-cat "$OUT/gpu-tests.log"
-# The console launcher's closing counts: "[  N tests successful ]" etc.
-counts=$(grep -E '^\[ *[0-9]+ (tests|containers) (found|successful|failed|skipped|aborted)' "$OUT/gpu-tests.log" | grep tests \
-  | sed -E 's/^\[ *([0-9]+) tests ([a-z]+).*/\2 \1/' | tr '\n' ' ')
-count() { grep -E "^\[ *[0-9]+ $1 $2" "$OUT/gpu-tests.log" | grep -oE '[0-9]+' | head -n 1; }
-succeeded=$(count tests successful); aborted=$(( $(count tests aborted || echo 0) + $(count containers aborted || echo 0) ))
-status=ok
-[[ $rc != 0 ]] && status=FAIL
-# Aborted = an assumption failed: on a GPU host that means CUDA was reported unusable (the reason is in the log),
-# so a run where no GPU test passed is a failure of this check, not a pass.
-if [[ $status == ok && ( "${succeeded:-0}" == 0 || $aborted != 0 ) ]]; then status=FAIL; fi
-row gpu-tests "$status" "exit $rc; ${counts:-no counts}; containers aborted ${aborted} (gpu-tests.log, junit/)"
-grep -E "CUDA unavailable|first mismatch|CudaException|✘" "$OUT/gpu-tests.log" | head -n 40 > "$OUT/gpu-test-problems.txt" || true
+if [[ $HAVE_JAR == 0 ]]; then
+  row gpu-tests skip "no bundle"
+elif ! t=$(cap 180); then
+  row gpu-tests skip "time budget spent"
+else
+  CP="$B/test-classes:$B/zeroq.jar"
+  for j in "$B"/lib/test/*.jar; do [[ -e "$j" ]] && CP="$CP:$j"; done
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx4g -jar "$B/lib/junit-platform-console-standalone.jar" execute \
+    --class-path "$CP" --select-package dev.zeroq --include-tag gpu \
+    --reports-dir "$PARTS/junit" --details tree --disable-banner --disable-ansi-colors > "$OUT/gpu-tests.log" 2>&1
+  rc=$?
+  cat "$OUT/gpu-tests.log"
+  # The console launcher's closing counts: "[  N tests successful ]" etc.
+  counts=$(grep -E '^\[ *[0-9]+ (tests|containers) (found|successful|failed|skipped|aborted)' "$OUT/gpu-tests.log" | grep tests \
+    | sed -E 's/^\[ *([0-9]+) tests ([a-z]+).*/\2 \1/' | tr '\n' ' ')
+  count() { grep -E "^\[ *[0-9]+ $1 $2" "$OUT/gpu-tests.log" | grep -oE '[0-9]+' | head -n 1; }
+  succeeded=$(count tests successful); aborted=$(( $(count tests aborted || echo 0) + $(count containers aborted || echo 0) ))
+  status=$(state_of $rc)
+  # Aborted = an assumption failed: on a GPU host that means CUDA was reported unusable (the reason is in the log),
+  # so a run where no GPU test passed is a failure of this check, not a pass.
+  if [[ $status == ok && ( "${succeeded:-0}" == 0 || $aborted != 0 ) ]]; then status=FAIL; fi
+  row gpu-tests "$status" "$(why $rc "$t"); ${counts:-no counts}; containers aborted ${aborted} (gpu-tests.log, junit-jupiter.xml)"
+  grep -E "CUDA unavailable|first mismatch|CudaException|✘" "$OUT/gpu-tests.log" | head -n 40 > "$PARTS/gpu-test-problems.txt" || true
+  [[ -f "$PARTS/junit/TEST-junit-jupiter.xml" ]] && cp "$PARTS/junit/TEST-junit-jupiter.xml" "$OUT/junit-jupiter.xml"
+fi
 
-# 4. distillation benchmarks on torchvision models, when a separate script has exported them into bundle/models
-#    (batch 32, 224x224: 20 warm-up + 100 timed iterations, eager and CUDA-graph replay; a full 500-iteration run for
-#    ResNet-18; a 2-iteration CPU loss check on ResNet-18 at batch 1, where the Java reference is fast enough).
-#    Each run is capped by `timeout` so the whole check stays within about 6 minutes.
+# 4. torchvision ResNet-18/50 with random weights and BN statistics from smooth noise, exported to ONNX (BN kept)
+#    into bundle/models, where the benchmarks below look; when python3 has torch, torchvision and onnx.
+echo "== python and torchvision export"
+MODELS=(resnet18 resnet50)
+HAVE_TORCH=0
+if ! command -v "$PY" >/dev/null 2>&1; then
+  row python skip "no $PY"
+elif ! t=$(cap 60); then
+  row python skip "time budget spent"
+elif timeout -k 10 "$t" "$PY" -c 'import torch, torchvision, onnx
+print("python: torch", torch.__version__, "torchvision", torchvision.__version__, "onnx", onnx.__version__,
+      "cuda", torch.cuda.is_available(), "cudnn", torch.backends.cudnn.version())' > "$PARTS/python.txt" 2>&1; then
+  HAVE_TORCH=1
+  cat "$PARTS/python.txt" | tee -a "$OUT/doctor.log"
+  row python ok "$(tail -n 1 "$PARTS/python.txt" | sed 's/^python: //')"
+else
+  tail -n 3 "$PARTS/python.txt"
+  row python skip "$PY cannot import torch, torchvision and onnx (details/python.txt)"
+fi
+mkdir -p "$B/models"
+missing=()
+for m in "${MODELS[@]}"; do [[ -f "$B/models/$m.onnx" ]] || missing+=("$m"); done
+if [[ ${#missing[@]} == 0 ]]; then
+  row export ok "reused ${MODELS[*]} already in $B/models"
+elif [[ $HAVE_TORCH == 0 ]]; then
+  row export skip "no torch/torchvision/onnx: ${missing[*]} not made"
+elif ! t=$(cap 180); then
+  row export skip "time budget spent"
+else
+  list=$(IFS=,; echo "${missing[*]}")
+  timeout -k 10 "$t" "$PY" benchmarks/peers/export_torchvision.py --models "$list" --out "$B/models" --device cuda > "$PARTS/export.log" 2>&1
+  rc=$?
+  to_bench "export_torchvision.py --models $list --out $B/models --device cuda" "$PARTS/export.log"
+  cp "$B"/models/*.provenance.json "$PARTS/" 2>/dev/null
+  res=$(grep -E '^EXPORT' "$PARTS/export.log" | sed -E 's/ file=[^ ]+//; s/ ort_max_abs_diff=skipped[^ ]*( no onnxruntime)?//; s/^EXPORT //' | tr '\n' ';')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/export.log")
+  reused=$(comm -23 <(printf '%s\n' "${MODELS[@]}" | sort) <(printf '%s\n' "${missing[@]}" | sort) | tr '\n' ' ')
+  row export "$(state_of $rc)" "$(why $rc "$t"); ${res}${reused:+ reused: $reused}"
+fi
+
+# 5. zeroq's distillation benchmarks (batch 32, 224x224: 20 warm-up + 100 timed iterations, eager and CUDA-graph
+#    replay; a full 500-iteration run for ResNet-18; a 2-iteration CPU loss check on ResNet-18 at batch 1, where the
+#    Java reference is fast enough).
 echo "== distillation benchmarks"
 BENCH_CP="$B/zeroq.jar:$B/test-classes"
 bench() { # name, timeout seconds, log, DistillBench arguments...
   local name=$1 limit=$2 log=$3; shift 3
-  timeout "$limit" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$@" > "$OUT/$log" 2>&1
+  local t
+  if ! t=$(cap "$limit"); then row "$name" skip "time budget spent"; return; fi
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$@" > "$PARTS/$log" 2>&1
   local rc=$?
-  cat "$OUT/$log"
+  to_bench "DistillBench $*" "$PARTS/$log"
   local res
-  res=$(grep -E '^(RESULT|FULL|CPUCHECK)' "$OUT/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
-  row "$name" "$([[ $rc == 0 ]] && echo ok || echo FAIL)" "exit $rc${res:+; $res} ($log)"
+  res=$(grep -E '^(RESULT|FULL|CPUCHECK)' "$PARTS/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+  row "$name" "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} ($log)"
 }
-for m in resnet18 resnet50; do
-  if [[ -f "$B/models/$m.onnx" ]]; then
+for m in "${MODELS[@]}"; do
+  if [[ $HAVE_JAR == 0 ]]; then
+    row "bench-$m" skip "no bundle"
+  elif [[ -f "$B/models/$m.onnx" ]]; then
     bench "bench-$m" 120 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 --graph both
   else
     echo "skipped: $B/models/$m.onnx not found"
     row "bench-$m" skip "$B/models/$m.onnx not found"
   fi
 done
-if [[ -f "$B/models/resnet18.onnx" ]]; then
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet18.onnx" ]]; then
   bench full-r18 90 distill-full-resnet18.log "$B/models/resnet18.onnx" --batch 32 --warmup 0 --iters 1 --graph off --full 500
   bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
 fi
 
-# 5. summary, printed last
+# 6. the PyTorch peer: the same ZeroQ distillation on the same models and batch (TF32 off: zeroq computes in strict
+#    FP32; TF32 on for ResNet-50 as a reference), 20 warm-up + 100 timed iterations between CUDA events.
+echo "== PyTorch peer"
+peer() { # name, timeout seconds, model, extra arguments...
+  local name=$1 limit=$2 m=$3; shift 3
+  local t log="$name.log"
+  if [[ $HAVE_TORCH == 0 ]]; then row "$name" skip "no torch/torchvision/onnx"; return; fi
+  if [[ ! -f "$B/models/$m.onnx" ]]; then row "$name" skip "$B/models/$m.onnx not found"; return; fi
+  if ! t=$(cap "$limit"); then row "$name" skip "time budget spent"; return; fi
+  timeout -k 10 "$t" "$PY" benchmarks/peers/zeroq_distill_torch.py "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 "$@" \
+    > "$PARTS/$log" 2>&1
+  local rc=$?
+  to_bench "zeroq_distill_torch.py $m --batch 32 --warmup 20 --iters 100 $*" "$PARTS/$log"
+  local res
+  res=$(grep -E '^(RESULT|FULL|PEER FAIL)' "$PARTS/$log" | sed -E 's/peer=torch //; s/ (mean|min|max)_ms=[^ ]+//g' | tr '\n' ';')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+  row "$name" "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} ($log)"
+}
+peer peer-r18 90 resnet18 --tf32 off
+peer peer-r50 120 resnet50 --tf32 off
+peer peer-r50-tf32 90 resnet50 --tf32 on
+
+# 7. ratios: zeroq it/s over torch it/s (both 1000 / median ms of 100 timed iterations at batch 32)
+field() { grep -oE "(^| )$1=[^ ]+" | head -n 1 | sed 's/.*=//'; } # value of key=value on stdin's lines
+for m in "${MODELS[@]}"; do
+  short=r${m#resnet}
+  zlog="$PARTS/distill-bench-$m.log"
+  z_eager=$(grep -E '^RESULT .*graph=false' "$zlog" 2>/dev/null | field iter_per_s)
+  z_graph=$(grep -E '^RESULT .*graph=true' "$zlog" 2>/dev/null | field iter_per_s)
+  t_off=$(grep -E '^RESULT .*tf32=off' "$PARTS/peer-$short.log" 2>/dev/null | field it_per_s)
+  t_on=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-$short-tf32.log" 2>/dev/null | field it_per_s)
+  if [[ -z "$t_off" || ( -z "$z_eager" && -z "$z_graph" ) ]]; then
+    row "ratio-$short" skip "needs both RESULT lines (zeroq: ${z_graph:-${z_eager:-none}}, torch: ${t_off:-none})"
+    continue
+  fi
+  detail=$(awk -v ze="$z_eager" -v zg="$z_graph" -v to="$t_off" -v tn="$t_on" 'BEGIN {
+    s = "zeroq/torch(tf32 off):";
+    if (zg != "") s = s sprintf(" graph %.2fx", zg / to);
+    if (ze != "") s = s sprintf(" eager %.2fx", ze / to);
+    if (tn != "") s = s sprintf("; vs torch(tf32 on): %.2fx", (zg != "" ? zg : ze) / tn);
+    s = s sprintf(" (it/s zeroq graph %s eager %s, torch off %s", zg == "" ? "-" : zg, ze == "" ? "-" : ze, to);
+    if (tn != "") s = s " on " tn;
+    print s ")" }')
+  row "ratio-$short" ok "$detail"
+done
+
+# 8. summary, printed last; everything but the main files packed into details.tgz
 {
-  echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown)"
-  printf '%-12s %-5s %s\n' step state detail
-  cat "$SUMMARY.rows"
+  echo "zeroq GPU check, $(date -u +%Y-%m-%dT%H:%MZ), commit $(cat "$B/COMMIT" 2>/dev/null || echo unknown), ${SECONDS} s"
+  printf '%-14s %-5s %s\n' step state detail
+  cat "$ROWS"
 } > "$SUMMARY"
-rm -f "$SUMMARY.rows"
-if [[ -s "$OUT/gpu-test-problems.txt" ]]; then
-  echo; echo "== problems (first lines; full log in $OUT/gpu-tests.log)"; cat "$OUT/gpu-test-problems.txt"
+if [[ -s "$PARTS/gpu-test-problems.txt" ]]; then
+  echo; echo "== problems (first lines; full log in $OUT/gpu-tests.log)"; cat "$PARTS/gpu-test-problems.txt"
 fi
+rm -f "$ROWS"
+tar -czf "$OUT/details.tgz" -C "$OUT" details 2>/dev/null && rm -rf "$PARTS"
 echo
 cat "$SUMMARY"
-grep -qE '^(nvidia-smi|doctor|gpu-tests|bench-[a-z0-9]+|full-r18|cpucheck-r18) +FAIL' "$SUMMARY" && exit 1
-exit 0
+awk 'NR > 2 && $2 == "FAIL" { bad = 1 } END { exit bad }' "$SUMMARY"

@@ -14,6 +14,8 @@ CONSOLE_VERSION=1.14.1   # JUnit Platform of junit-jupiter 5.14.1 (pom.xml junit
 # The JUnit console launcher needs java.logging (its logger), java.xml (the XML reports) and jdk.zipfs (to scan
 # zeroq.jar for test classes: "Provider jar not found" without it); jdeps also lists
 # java.sql for it, used only for optional type conversions the GPU tests do not use.
+# `zeroq doctor` (table and --json), `info` and `distill` run on exactly these modules (checked with bundle/jre).
+# gpu-check.sh writes bundle/models/*.onnx on the GPU host (ResNet-50 alone is ~100 MB): never bundle those here.
 MODULES=java.base,jdk.incubator.vector,jdk.unsupported,java.logging,java.xml,jdk.zipfs
 
 echo "== building zeroq.jar and test classes (kernels via nvcc)"
