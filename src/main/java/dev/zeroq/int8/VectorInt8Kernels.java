@@ -1,5 +1,6 @@
-// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point), then a register-
-// blocked uint8×int8 GEMM on the Vector API with int32 lanes, threads over images or output channels.
+// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point) into K-major panels spanning
+// every image's output positions, then a register-blocked uint8×int8 GEMM on the Vector API with int32 lanes;
+// threads over column tiles (and channel chunks when the tiles are too few), each calling the sink on its own tile.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
@@ -21,8 +22,10 @@ import java.util.stream.IntStream;
  *
  * <p>Inner loop: 8 uint8 codes of one im2col row are loaded as a 64-bit ByteVector and zero-extended to eight
  * int32 lanes (one load feeds 4 output channels × 2 vectors of output positions = 8 accumulators, which stay in
- * registers over the whole reduction). int32 multiplies rather than int16 pairs: a uint8·int8 product fits int16,
- * but the Vector API has no pmaddubsw-style widening multiply-add, and the int32 path needs no extra shuffles.
+ * registers over the whole reduction). int32 multiplies rather than int16 pairs: with the codes offset by −128 to
+ * s8, two s8·s8 products (|p| ≤ 128·127) add in int16 without overflow, but the Vector API has no pmaddwd-style
+ * widening multiply-add, so every pair still costs a widening (2 converts or 3 shifts) and 2 int32 adds: per
+ * multiply-add that is as many vector ops as the int32 multiply + add it replaces, for more code.
  */
 final class VectorInt8Kernels implements Int8Kernels {
     /** Int lanes: the preferred shape, at least 8 lanes so that the byte vector is at least 64 bits. */
