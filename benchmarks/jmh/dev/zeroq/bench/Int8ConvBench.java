@@ -71,7 +71,7 @@ public class Int8ConvBench {
 
     @Benchmark
     public long conv3x3_64to64_56x56_int8() {
-        int8.conv(xq, 1, 64, 56, 56, 128, wq, 64, spec, (img, c0, c1, acc, off) -> sink += acc[off]);
+        int8.conv(xq, 1, 64, 56, 56, 128, wq, 64, spec, (j0, j1, c0, c1, acc, off, stride) -> sink += acc[off]);
         return sink;
     }
 

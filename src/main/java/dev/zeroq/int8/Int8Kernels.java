@@ -16,13 +16,15 @@ public interface Int8Kernels {
     String name();
 
     /**
-     * Receives the accumulators of output channels [coFrom, coTo) of one image,
-     * {@code acc[off + (co − coFrom)·plane + p]} with plane = outH·outW. May be called concurrently for
-     * disjoint (image, channel range) pairs; the array is reused after the call returns.
+     * Receives the accumulators of output columns [colFrom, colTo) and output channels [coFrom, coTo), where
+     * column j = image·plane + p enumerates every output position p (plane = outH·outW) of every image, so a
+     * call may span several images or part of one: {@code acc[off + (co − coFrom)·stride + (j − colFrom)]}.
+     * May be called concurrently for disjoint (column range, channel range) pairs, from the thread that computed
+     * them (so the accumulators are still in its cache); the array is reused after the call returns.
      */
     @FunctionalInterface
     interface ConvSink {
-        void accept(int image, int coFrom, int coTo, int[] acc, int off);
+        void accept(int colFrom, int colTo, int coFrom, int coTo, int[] acc, int off, int stride);
     }
 
     /** Receives rows [rowFrom, rowTo) of a gemm: {@code acc[off + (m − rowFrom)·cout + co]}; concurrent as above. */

@@ -19,6 +19,12 @@ import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.quant.SymmetricQuantizer.ActivationParams;
 import dev.zeroq.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -286,6 +292,50 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
         return fused.size();
     }
 
+    /** Names of the nodes that run in integers, in graph order. */
+    public List<String> integerLayerNames() {
+        List<String> out = new ArrayList<>();
+        for (Node n : graph.nodes()) if (layers.containsKey(n)) out.add(n.name());
+        return out;
+    }
+
+    /**
+     * Teacher forcing, for tests and diagnostics: runs the integer layer {@code node} alone on given float
+     * values of its inputs (data input and fused residual operands, looked up by value name), and returns what
+     * it writes: {@link Codes} of {@link #layerOutputValue} when the layer ends at a quantized value, else float.
+     * Inputs that the engine holds as codes are quantized with their quantizer first, as a full run does; values
+     * already on that grid (the simulation's fake-quantized sites) convert exactly.
+     */
+    public Object runLayer(String node, java.util.function.Function<String, Tensor> values) {
+        QLayer l = layer(node);
+        Map<String, Object> env = new HashMap<>();
+        List<String> needed = new ArrayList<>(List.of(l.node().input(0)));
+        for (Step s : l.steps()) if (s.addend() != null) needed.add(s.addend());
+        for (String v : needed) {
+            Tensor t = values.apply(v);
+            ActivationParams q = coded.get(v);
+            env.put(v, q == null ? t : Codes.quantize(t, q));
+        }
+        return runLayer(l, env);
+    }
+
+    /** The value an integer layer writes: its own output, or the end of its fused chain. */
+    public String layerOutputValue(String node) {
+        return layer(node).out();
+    }
+
+    /** The quantizer of the value an integer layer writes, or null when it writes float. */
+    public ActivationParams layerOutputQuantizer(String node) {
+        return layer(node).outQ();
+    }
+
+    private QLayer layer(String node) {
+        for (Map.Entry<Node, QLayer> e : layers.entrySet()) {
+            if (e.getKey().name().equals(node)) return e.getValue();
+        }
+        throw new IllegalArgumentException("no integer layer named '" + node + "'; integer layers: " + integerLayerNames());
+    }
+
     @Override
     public Tensor apply(Tensor x) {
         floatOps.checkInput(x);
@@ -349,77 +399,167 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
             }
         }
         int total = Math.toIntExact(dev.zeroq.tensor.Shapes.size(outShape));
-        float[][] addends = new float[l.steps().size()][];
+        // Residual operands stay as they are (codes are dequantized lane by lane inside the epilogue, with the
+        // same float expression as Codes.dequantize, rather than into a whole float tensor first).
+        Object[] addends = new Object[l.steps().size()];
         for (int i = 0; i < addends.length; i++) {
             String a = l.steps().get(i).addend();
             if (a != null) {
-                addends[i] = asFloat(value(env, a)).data();
-                if (addends[i].length != total) {
+                Object v = value(env, a);
+                int size = v instanceof Codes c ? c.q().length : ((Tensor) v).size();
+                if (size != total) {
                     throw ZeroqException.internal("fused add at layer " + l.node().name() + ": operand has "
-                            + addends[i].length + " values, output " + total);
+                            + size + " values, output " + total);
                 }
+                addends[i] = v;
             }
         }
         Epilogue e = new Epilogue(l, addends, total);
         if (l.conv()) {
             int plane = outShape[2] * outShape[3];
-            kernels.conv(x.q(), xs[0], xs[1], xs[2], xs[3], l.in().zeroPoint(), l.wq(), l.cout(), l.spec(),
-                    (img, co0, co1, acc, off) -> {
+            int cout = l.cout();
+            kernels.conv(x.q(), xs[0], xs[1], xs[2], xs[3], l.in().zeroPoint(), l.wq(), cout, l.spec(),
+                    (j0, j1, co0, co1, acc, off, stride) -> {
                         for (int co = co0; co < co1; co++) {
-                            e.run(acc, off + (co - co0) * plane, (long) img * l.cout() * plane + (long) co * plane,
-                                    plane, co, 0);
+                            int a = off + (co - co0) * stride;
+                            // Column j = image·plane + p; the output of (image, co) is one contiguous plane.
+                            for (int j = j0; j < j1; ) {
+                                int img = j / plane, p = j - img * plane, len = Math.min(plane - p, j1 - j);
+                                e.channel(acc, a + (j - j0), (img * cout + co) * plane + p, len, co);
+                                j += len;
+                            }
                         }
                     });
         } else {
             int rows = total / l.cout();
             kernels.gemm(x.q(), rows, l.k(), l.in().zeroPoint(), l.wq(), l.cout(), (r0, r1, acc, off) -> {
                 for (int r = r0; r < r1; r++) {
-                    e.run(acc, off + (r - r0) * l.cout(), (long) r * l.cout(), l.cout(), 0, 1);
+                    e.row(acc, off + (r - r0) * l.cout(), r * l.cout(), l.cout());
                 }
             });
         }
         return e.codes != null ? new Codes(e.codes, outShape, l.outQ()) : new Tensor(e.floats, outShape);
     }
 
-    /** Turns int32 accumulators into the layer's output value (codes of the fused site, or float). */
+    /**
+     * Turns int32 accumulators into the layer's output value (codes of the fused site, or float). The vector path
+     * (8 lanes: int32 → double → float → int32 → byte keeps one lane count through every conversion) computes
+     * exactly what the scalar path computes, op for op, so outputs do not depend on where a run is cut.
+     */
     private static final class Epilogue {
+        private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+        private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+        private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+        private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+        /**
+         * rint by the 1.5·2^23 trick: for |v| ≤ 2^22, v + 1.5·2^23 has no fraction bits left, so the addition
+         * itself rounds v half to even (Java float arithmetic always rounds to nearest even) and subtracting
+         * the constant back is exact. |v| beyond 2^22 saturates to 0 or qmax anyway (zp ≤ 255), so v is
+         * clamped to ±2^22 first.
+         */
+        private static final float MAGIC = 12582912f;
+        private static final float RINT_LIMIT = 4194304f;
+
         final QLayer l;
-        final float[][] addends;
+        final Object[] addends;
         final byte[] codes;
         final float[] floats;
         final Activation[] fns;
+        /** Every step has a vector form (ReLU, Clip, adds): otherwise the scalar loop runs. */
+        final boolean vector;
 
-        Epilogue(QLayer l, float[][] addends, int total) {
+        Epilogue(QLayer l, Object[] addends, int total) {
             this.l = l;
             this.addends = addends;
             this.codes = l.outQ() != null ? new byte[total] : null;
             this.floats = l.outQ() != null ? null : new float[total];
             this.fns = new Activation[l.steps().size()];
-            for (int i = 0; i < fns.length; i++) fns[i] = l.steps().get(i).fn();
+            boolean v = true;
+            for (int i = 0; i < fns.length; i++) {
+                fns[i] = l.steps().get(i).fn();
+                v &= fns[i] == null || fns[i] instanceof Activation.Relu || fns[i] instanceof Activation.Clip;
+            }
+            this.vector = v;
         }
 
-        /**
-         * count outputs starting at acc[a] and flat output index o; the channel is c0 + i·dc for the i-th
-         * (conv: one channel per call, dc = 0; gemm: one row of channels, dc = 1).
-         */
-        void run(int[] acc, int a, long o, int count, int c0, int dc) {
-            int[] bias = l.bias();
-            float[] scale = l.scale();
-            double alpha = l.alpha(), beta = l.beta();
-            ActivationParams q = l.outQ();
-            int base = Math.toIntExact(o);
+        /** count outputs of conv channel c: accumulators from acc[a], flat outputs from o. */
+        void channel(int[] acc, int a, int o, int count, int c) {
+            int i = 0;
+            if (vector) {
+                double alpha = l.alpha(), betaBias = (double) l.beta() * l.bias()[c], scale = l.scale()[c];
+                for (; i + 8 <= count; i += 8) {
+                    DoubleVector d = (DoubleVector) IntVector.fromArray(I8, acc, a + i)
+                            .convertShape(VectorOperators.I2D, D8, 0);
+                    // (alpha·acc + beta·bias)·scale in double, then one rounding to float: as in scalar().
+                    FloatVector y = (FloatVector) d.mul(alpha).add(betaBias).mul(scale)
+                            .convertShape(VectorOperators.D2F, F8, 0);
+                    for (int s = 0; s < fns.length; s++) {
+                        y = step(s, y, o + i);
+                    }
+                    if (codes != null) {
+                        quantize(y, l.outQ(), codes, o + i);
+                    } else {
+                        y.intoArray(floats, o + i);
+                    }
+                }
+            }
+            for (; i < count; i++) {
+                scalar(acc[a + i], c, o + i);
+            }
+        }
+
+        /** One gemm row: count channels from 0, accumulators from acc[a], outputs from o. */
+        void row(int[] acc, int a, int o, int count) {
             for (int i = 0; i < count; i++) {
-                int c = c0 + i * dc;
-                // (alpha·acc + beta·bias)·s_x·s_w[c]: exact in double for these integer ranges, one rounding to float.
-                float y = (float) ((alpha * acc[a + i] + beta * bias[c]) * scale[c]);
-                for (int s = 0; s < fns.length; s++) {
-                    y = fns[s] != null ? fns[s].apply(y) : y + addends[s][base + i];
-                }
-                if (codes != null) {
-                    codes[base + i] = (byte) q.quantize(y);
+                scalar(acc[a + i], i, o + i);
+            }
+        }
+
+        private FloatVector step(int s, FloatVector y, int o) {
+            Activation fn = fns[s];
+            if (fn instanceof Activation.Relu) {
+                // x > 0 ? x : 0, as Relu.apply (NaN → 0), not max(x, 0) (NaN → NaN).
+                return FloatVector.zero(F8).blend(y, y.compare(VectorOperators.GT, 0f));
+            }
+            if (fn instanceof Activation.Clip cl) {
+                return y.max(cl.min()).min(cl.max()); // Math.min(Math.max(x, min), max), lane-wise
+            }
+            if (addends[s] instanceof Codes c) {
+                ActivationParams p = c.params();
+                // (q − zp)·scale: int subtraction, exact conversion, one float multiply, as dequantize().
+                FloatVector v = (FloatVector) ((IntVector) ByteVector.fromArray(B8, c.q(), o)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0)).sub(p.zeroPoint())
+                        .convertShape(VectorOperators.I2F, F8, 0);
+                return y.add(v.mul(p.scale()));
+            }
+            return y.add(FloatVector.fromArray(F8, ((Tensor) addends[s]).data(), o));
+        }
+
+        /** clamp(rint(y/scale) + zp, qmin, qmax) lane-wise, as ActivationParams.quantize, stored as bytes. */
+        private static void quantize(FloatVector y, ActivationParams q, byte[] out, int o) {
+            FloatVector v = y.div(q.scale()).max(-RINT_LIMIT).min(RINT_LIMIT);
+            v = v.add(MAGIC).sub(MAGIC).add((float) q.zeroPoint()).max((float) q.qmin()).min((float) q.qmax());
+            ((ByteVector) v.convertShape(VectorOperators.F2I, I8, 0).convertShape(VectorOperators.I2B, B8, 0))
+                    .intoArray(out, o);
+        }
+
+        /** The definition, one output: the vector path above must equal it bit for bit. */
+        private void scalar(int acc, int c, int o) {
+            // (alpha·acc + beta·bias)·s_x·s_w[c]: exact in double for these integer ranges, one rounding to float.
+            float y = (float) (((double) l.alpha() * acc + (double) l.beta() * l.bias()[c]) * l.scale()[c]);
+            for (int s = 0; s < fns.length; s++) {
+                if (fns[s] != null) {
+                    y = fns[s].apply(y);
+                } else if (addends[s] instanceof Codes cd) {
+                    y += cd.params().dequantize(cd.q()[o] & 0xFF);
                 } else {
-                    floats[base + i] = y;
+                    y += ((Tensor) addends[s]).data()[o];
                 }
+            }
+            if (codes != null) {
+                codes[o] = (byte) l.outQ().quantize(y);
+            } else {
+                floats[o] = y;
             }
         }
     }

@@ -45,7 +45,7 @@ final class RefInt8Kernels implements Int8Kernels {
                     }
                 }
             }
-            sink.accept(b, 0, cout, acc, 0);
+            sink.accept(b * plane, (b + 1) * plane, 0, cout, acc, 0, plane);
         }
     }
 

@@ -1,5 +1,6 @@
-// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point), then a register-
-// blocked uint8×int8 GEMM on the Vector API with int32 lanes, threads over images or output channels.
+// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point) into K-major panels spanning
+// every image's output positions, then a register-blocked uint8×int8 GEMM on the Vector API with int32 lanes;
+// threads over column tiles (and channel chunks when the tiles are too few), each calling the sink on its own tile.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
@@ -21,8 +22,10 @@ import java.util.stream.IntStream;
  *
  * <p>Inner loop: 8 uint8 codes of one im2col row are loaded as a 64-bit ByteVector and zero-extended to eight
  * int32 lanes (one load feeds 4 output channels × 2 vectors of output positions = 8 accumulators, which stay in
- * registers over the whole reduction). int32 multiplies rather than int16 pairs: a uint8·int8 product fits int16,
- * but the Vector API has no pmaddubsw-style widening multiply-add, and the int32 path needs no extra shuffles.
+ * registers over the whole reduction). int32 multiplies rather than int16 pairs: with the codes offset by −128 to
+ * s8, two s8·s8 products (|p| ≤ 128·127) add in int16 without overflow, but the Vector API has no pmaddwd-style
+ * widening multiply-add, so every pair still costs a widening (2 converts or 3 shifts) and 2 int32 adds: per
+ * multiply-add that is as many vector ops as the int32 multiply + add it replaces, for more code.
  */
 final class VectorInt8Kernels implements Int8Kernels {
     /** Int lanes: the preferred shape, at least 8 lanes so that the byte vector is at least 64 bits. */
@@ -33,6 +36,13 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     /** Output channels per micro-kernel. */
     private static final int CO_BLOCK = 4;
+    /** Columns (output positions) per packed panel: the micro-kernel's two int vectors. */
+    private static final int NR = 2 * L;
+    /**
+     * Bytes of one task's packed im2col tile (K × tile): 256 KiB stays in a 1–2 MiB L2 beside the packed
+     * weights while every channel block streams over it.
+     */
+    private static final int COL_BUDGET = 1 << 18;
 
     private final int threads;
     private final ForkJoinPool pool;
@@ -81,40 +91,49 @@ final class VectorInt8Kernels implements Int8Kernels {
     @Override
     public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
         Geometry geo = new Geometry(cin, h, wd, cout, s);
-        int[] wi = widen(w);
+        int blocks = Math.ceilDiv(geo.coutG, CO_BLOCK);
+        int[] wp = packWeights(w, geo, blocks);
         int[] zpw = zeroPointTerms(w, cout, geo.k, zp);
-        if (pool == null || n >= threads) {
-            // Enough images to keep every thread busy: one image per task, everything inside it serial.
-            parallel(n, b -> {
-                Buffers buf = buffers.get();
-                byte[] col = buf.col(Math.multiplyExact(geo.k, geo.plane));
-                int[] acc = buf.acc(Math.multiplyExact(cout, geo.plane));
-                for (int grp = 0; grp < geo.g; grp++) {
-                    im2col(x, b, grp, zp, geo, col, 0);
-                    for (int co = grp * geo.coutG; co < (grp + 1) * geo.coutG; co += CO_BLOCK) {
-                        int nb = Math.min(CO_BLOCK, (grp + 1) * geo.coutG - co);
-                        block(col, 0, geo.k, geo.plane, wi, co, nb, zpw, acc, co * geo.plane);
+        // The GEMM's N is every output position of every image (column j = image·plane + p), so a 7×7 plane at
+        // batch 32 is 1,568 columns of full vectors instead of 49 with a scalar tail of 17 per image.
+        int cols = Math.multiplyExact(n, geo.plane);
+        int maxTile = Math.max(NR, COL_BUDGET / Math.max(geo.k, 1) / NR * NR);
+        // At least two tasks per thread when the columns allow it (load balance on a shared machine) …
+        int tiles = Math.max(Math.ceilDiv(cols, maxTile),
+                Math.min(Math.ceilDiv(2 * threads, geo.g), Math.ceilDiv(cols, NR)));
+        int tile = Math.ceilDiv(Math.ceilDiv(cols, tiles), NR) * NR;
+        int nTiles = Math.ceilDiv(cols, tile);
+        // … and when they do not (batch 1, small planes), split the channel blocks too; each such task packs its
+        // own copy of the tile, which costs K·tile bytes against K·tile·channels multiply-adds.
+        int chunks = Math.min(blocks, Math.max(1, Math.ceilDiv(2 * threads, geo.g * nTiles)));
+        int perChunk = Math.ceilDiv(blocks, chunks);
+        int nChunks = Math.ceilDiv(blocks, perChunk);
+        parallel(geo.g * nTiles * nChunks, t -> {
+            int grp = t / (nTiles * nChunks), rest = t % (nTiles * nChunks);
+            int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
+            int b0 = (rest % nChunks) * perChunk, b1 = Math.min(blocks, b0 + perChunk);
+            int panels = Math.ceilDiv(nc, NR), stride = panels * NR;
+            Buffers buf = buffers.get();
+            byte[] col = buf.col(Math.multiplyExact(stride, geo.k));
+            im2col(x, grp, zp, geo, j0, nc, col);
+            int coFirst = grp * geo.coutG + b0 * CO_BLOCK;
+            int coEnd = Math.min((grp + 1) * geo.coutG, grp * geo.coutG + b1 * CO_BLOCK);
+            int[] acc = buf.acc(Math.multiplyExact(coEnd - coFirst, stride));
+            for (int b = b0; b < b1; b++) {
+                int co = grp * geo.coutG + b * CO_BLOCK;
+                int nb = Math.min(CO_BLOCK, (grp + 1) * geo.coutG - co);
+                int wOff = (grp * blocks + b) * geo.k * CO_BLOCK;
+                for (int p = 0; p < panels; p++) {
+                    int at = (co - coFirst) * stride + p * NR;
+                    if (nb == 1) {
+                        kernel1(col, p * NR * geo.k, geo.k, wp, wOff, zpw[co], acc, at);
+                    } else {
+                        kernel(col, p * NR * geo.k, geo.k, wp, wOff, zpw, co, nb, acc, at, stride);
                     }
                 }
-                sink.accept(b, 0, cout, acc, 0);
-            });
-            return;
-        }
-        // Few images: threads share one image, first building its im2col rows, then over channel blocks.
-        byte[] col = new byte[Math.multiplyExact(Math.multiplyExact(geo.g, geo.k), geo.plane)];
-        int blocksPerGroup = (geo.coutG + CO_BLOCK - 1) / CO_BLOCK;
-        for (int b = 0; b < n; b++) {
-            int img = b;
-            parallel(geo.g, grp -> im2col(x, img, grp, zp, geo, col, (long) grp * geo.k * geo.plane));
-            parallel(geo.g * blocksPerGroup, t -> {
-                int grp = t / blocksPerGroup;
-                int co = grp * geo.coutG + (t % blocksPerGroup) * CO_BLOCK;
-                int nb = Math.min(CO_BLOCK, (grp + 1) * geo.coutG - co);
-                int[] acc = buffers.get().acc(Math.multiplyExact(nb, geo.plane));
-                block(col, grp * geo.k * geo.plane, geo.k, geo.plane, wi, co, nb, zpw, acc, 0);
-                sink.accept(img, co, co + nb, acc, 0);
-            });
-        }
+            }
+            sink.accept(j0, j0 + nc, coFirst, coEnd, acc, 0, stride);
+        });
     }
 
     /** Shapes of one conv, resolved once. k = cinG·kh·kw (the im2col rows per group). */
@@ -128,45 +147,72 @@ final class VectorInt8Kernels implements Int8Kernels {
         }
     }
 
-    /** col[k][p] for one image and group: the input code under tap k at output position p, zp in the padding. */
-    private static void im2col(byte[] x, int b, int grp, int zp, Geometry geo, byte[] col, long colOff) {
+    /**
+     * Weights as int, K-major per block of CO_BLOCK channels: wp[((grp·blocks + b)·K + k)·CO_BLOCK + r] is the
+     * weight of channel grp·coutG + b·CO_BLOCK + r at tap k, 0 past the group's last channel. The micro-kernel
+     * then reads its CO_BLOCK broadcasts from one cache line per k instead of from CO_BLOCK rows K apart.
+     */
+    private static int[] packWeights(byte[] w, Geometry geo, int blocks) {
+        int[] wp = new int[Math.multiplyExact(Math.multiplyExact(geo.g * blocks, geo.k), CO_BLOCK)];
+        for (int co = 0; co < geo.cout; co++) {
+            int grp = co / geo.coutG, b = (co % geo.coutG) / CO_BLOCK, r = (co % geo.coutG) % CO_BLOCK;
+            int dst = (grp * blocks + b) * geo.k * CO_BLOCK + r;
+            for (int k = 0; k < geo.k; k++, dst += CO_BLOCK) wp[dst] = w[co * geo.k + k];
+        }
+        return wp;
+    }
+
+    /**
+     * Packs im2col columns [j0, j0 + nc) of group grp into NR-wide panels: col[(panel·K + k)·NR + c] is the input
+     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c, zp in the padding. Each panel is one
+     * contiguous K×NR block, so the micro-kernel streams it front to back. Columns past nc (the last panel's
+     * tail) are filled with zp too; their sums are computed and never read.
+     */
+    private static void im2col(byte[] x, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
         byte pad = (byte) zp;
-        int row = 0;
-        for (int ci = 0; ci < geo.cinG; ci++) {
-            long chan = ((long) b * geo.cin + grp * geo.cinG + ci) * geo.h * geo.w;
-            for (int ky = 0; ky < geo.kh; ky++) {
-                for (int kx = 0; kx < geo.kw; kx++, row++) {
-                    int dst = (int) (colOff + (long) row * geo.plane);
-                    // Output columns whose tap lands inside the input: xo in [x0, x1).
-                    int off = kx * geo.dw - geo.pl;
-                    int x0 = off >= 0 ? 0 : Math.min(geo.ow, (-off + geo.sw - 1) / geo.sw);
-                    int x1 = Math.max(x0, Math.min(geo.ow, (geo.w - 1 - off) / geo.sw + 1));
-                    if (geo.w - 1 - off < 0) x1 = x0;
-                    for (int y = 0; y < geo.oh; y++, dst += geo.ow) {
-                        int iy = y * geo.sh - geo.pt + ky * geo.dh;
-                        if (iy < 0 || iy >= geo.h) {
-                            java.util.Arrays.fill(col, dst, dst + geo.ow, pad);
+        int kk = geo.k;
+        int panels = Math.ceilDiv(nc, NR);
+        int used = nc - (panels - 1) * NR;
+        if (used < NR) {
+            for (int k = 0, at = (panels - 1) * kk * NR; k < kk; k++, at += NR) {
+                java.util.Arrays.fill(col, at + used, at + NR, pad);
+            }
+        }
+        int hw = geo.h * geo.w;
+        // Runs of columns in one output row and one panel: the source of a tap is then one strided row segment.
+        for (int j = j0, end = j0 + nc; j < end; ) {
+            int img = j / geo.plane, pos = j - img * geo.plane, oy = pos / geo.ow, ox0 = pos - oy * geo.ow;
+            int rel = j - j0, panel = rel / NR, lane = rel - panel * NR;
+            int len = Math.min(Math.min(geo.ow - ox0, end - j), NR - lane);
+            int ox1 = ox0 + len;
+            int dst = panel * kk * NR + lane;
+            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw;
+            for (int ci = 0; ci < geo.cinG; ci++, chan += hw) {
+                for (int ky = 0; ky < geo.kh; ky++) {
+                    int iy = oy * geo.sh - geo.pt + ky * geo.dh;
+                    boolean rowInside = iy >= 0 && iy < geo.h;
+                    for (int kx = 0; kx < geo.kw; kx++, dst += NR) {
+                        if (!rowInside) {
+                            java.util.Arrays.fill(col, dst, dst + len, pad);
                             continue;
                         }
-                        int src = (int) (chan + (long) iy * geo.w + off);
-                        java.util.Arrays.fill(col, dst, dst + x0, pad);
+                        // ix = ox·sw + off lies in [0, w) for ox in [lo, hi).
+                        int off = kx * geo.dw - geo.pl;
+                        int lo = Math.min(Math.max(Math.ceilDiv(-off, geo.sw), ox0), ox1);
+                        int hi = Math.min(Math.max(Math.floorDiv(geo.w - 1 - off, geo.sw) + 1, lo), ox1);
+                        java.util.Arrays.fill(col, dst, dst + (lo - ox0), pad);
+                        int src = (int) (chan + (long) iy * geo.w + (long) lo * geo.sw + off);
                         if (geo.sw == 1) {
-                            System.arraycopy(x, src + x0, col, dst + x0, x1 - x0);
+                            System.arraycopy(x, src, col, dst + (lo - ox0), hi - lo);
                         } else {
-                            for (int xo = x0; xo < x1; xo++) col[dst + xo] = x[src + xo * geo.sw];
+                            for (int ox = lo, d = dst + (lo - ox0); ox < hi; ox++, src += geo.sw) col[d++] = x[src];
                         }
-                        java.util.Arrays.fill(col, dst + x1, dst + geo.ow, pad);
+                        java.util.Arrays.fill(col, dst + (hi - ox0), dst + len, pad);
                     }
                 }
             }
+            j += len;
         }
-    }
-
-    /** Weights widened to int once per call, so the inner loop broadcasts an int without a conversion. */
-    private static int[] widen(byte[] w) {
-        int[] out = new int[w.length];
-        for (int i = 0; i < w.length; i++) out[i] = w[i];
-        return out;
     }
 
     /** zp·Σ_k w[co][k] per output channel: the correction that turns Σ q·w into Σ (q − zp)·w. */
@@ -181,50 +227,47 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * acc[accOff + r·P + p] = Σ_k wi[(co0+r)·K + k]·col[colOff + k·P + p] − zpw[co0+r] for r < nb (≤ 4).
-     * Four channels × two vectors of positions per step; channels past nb reuse channel co0 and are discarded.
+     * Micro-kernel: one packed panel (K × NR codes at ci) against CO_BLOCK channels (packed weights at wi):
+     * acc[at + r·stride + c] = Σ_k wp[wi + k·CO_BLOCK + r]·col[ci + k·NR + c] − zpw[co0 + r] for r < nb.
+     * 4 channels × 2 vectors = 8 int32 accumulators that stay in registers over the whole reduction; per k, two
+     * widening loads of 8 or 16 codes feed 8 multiply-adds. int32 multiplies rather than int16 pairs: see the
+     * class comment.
      */
-    private static void block(byte[] col, int colOff, int kk, int pp, int[] wi, int co0, int nb, int[] zpw,
-                              int[] acc, int accOff) {
-        int w0 = co0 * kk;
-        int w1 = (co0 + Math.min(1, nb - 1)) * kk;
-        int w2 = (co0 + Math.min(2, nb - 1)) * kk;
-        int w3 = (co0 + Math.min(3, nb - 1)) * kk;
-        int p = 0;
-        for (; p + 2 * L <= pp; p += 2 * L) {
-            IntVector a0 = IntVector.zero(IS), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            int src = colOff + p;
-            for (int k = 0; k < kk; k++, src += pp) {
-                IntVector x0 = (IntVector) ByteVector.fromArray(BS, col, src)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0);
-                IntVector x1 = (IntVector) ByteVector.fromArray(BS, col, src + L)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0);
-                int c0 = wi[w0 + k], c1 = wi[w1 + k], c2 = wi[w2 + k], c3 = wi[w3 + k];
-                a0 = a0.add(x0.mul(c0));
-                b0 = b0.add(x1.mul(c0));
-                a1 = a1.add(x0.mul(c1));
-                b1 = b1.add(x1.mul(c1));
-                a2 = a2.add(x0.mul(c2));
-                b2 = b2.add(x1.mul(c2));
-                a3 = a3.add(x0.mul(c3));
-                b3 = b3.add(x1.mul(c3));
-            }
-            store(a0, b0, zpw[co0], acc, accOff + p);
-            if (nb > 1) store(a1, b1, zpw[co0 + 1], acc, accOff + pp + p);
-            if (nb > 2) store(a2, b2, zpw[co0 + 2], acc, accOff + 2 * pp + p);
-            if (nb > 3) store(a3, b3, zpw[co0 + 3], acc, accOff + 3 * pp + p);
+    private static void kernel(byte[] col, int ci, int kk, int[] wp, int wi, int[] zpw, int co0, int nb,
+                               int[] acc, int at, int stride) {
+        IntVector a0 = IntVector.zero(IS), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int k = 0; k < kk; k++, ci += NR, wi += CO_BLOCK) {
+            IntVector x0 = (IntVector) ByteVector.fromArray(BS, col, ci)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0);
+            IntVector x1 = (IntVector) ByteVector.fromArray(BS, col, ci + L)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0);
+            int c0 = wp[wi], c1 = wp[wi + 1], c2 = wp[wi + 2], c3 = wp[wi + 3];
+            a0 = a0.add(x0.mul(c0));
+            b0 = b0.add(x1.mul(c0));
+            a1 = a1.add(x0.mul(c1));
+            b1 = b1.add(x1.mul(c1));
+            a2 = a2.add(x0.mul(c2));
+            b2 = b2.add(x1.mul(c2));
+            a3 = a3.add(x0.mul(c3));
+            b3 = b3.add(x1.mul(c3));
         }
-        // Tail positions (fewer than 2·L): scalar, same sums.
-        for (int r = 0; r < nb; r++) {
-            int wr = (co0 + r) * kk;
-            for (int q = p; q < pp; q++) {
-                int sum = 0;
-                for (int k = 0, src = colOff + q; k < kk; k++, src += pp) {
-                    sum += (col[src] & 0xFF) * wi[wr + k];
-                }
-                acc[accOff + r * pp + q] = sum - zpw[co0 + r];
-            }
+        store(a0, b0, zpw[co0], acc, at);
+        if (nb > 1) store(a1, b1, zpw[co0 + 1], acc, at + stride);
+        if (nb > 2) store(a2, b2, zpw[co0 + 2], acc, at + 2 * stride);
+        if (nb > 3) store(a3, b3, zpw[co0 + 3], acc, at + 3 * stride);
+    }
+
+    /** The micro-kernel for a lone channel (depthwise convs: one channel per group), without 3 wasted rows. */
+    private static void kernel1(byte[] col, int ci, int kk, int[] wp, int wi, int zpw, int[] acc, int at) {
+        IntVector a = IntVector.zero(IS), b = a;
+        for (int k = 0; k < kk; k++, ci += NR, wi += CO_BLOCK) {
+            int c = wp[wi];
+            a = a.add(((IntVector) ByteVector.fromArray(BS, col, ci)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0)).mul(c));
+            b = b.add(((IntVector) ByteVector.fromArray(BS, col, ci + L)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0)).mul(c));
         }
+        store(a, b, zpw, acc, at);
     }
 
     private static void store(IntVector a, IntVector b, int zpw, int[] acc, int at) {
@@ -251,6 +294,13 @@ final class VectorInt8Kernels implements Int8Kernels {
             }
             sink.accept(r0, r1, acc, 0);
         });
+    }
+
+    /** Weights widened to int once per call, so the inner loop reads ints without a conversion. */
+    private static int[] widen(byte[] w) {
+        int[] out = new int[w.length];
+        for (int i = 0; i < w.length; i++) out[i] = w[i];
+        return out;
     }
 
     /** Σ_i x[xo+i]·wi[wo+i], x unsigned codes. */

@@ -128,6 +128,30 @@ public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
         }
     }
 
+    /**
+     * Every value of one forward pass, by name: {@code raw} as computed, {@code passed} as handed to the next
+     * ops (fake-quantized where the plan quantizes, else the same tensor). For diagnostics and teacher-forced
+     * tests, which feed the simulation's own inputs to each layer of another engine.
+     */
+    public record Trace(Map<String, Tensor> raw, Map<String, Tensor> passed) {}
+
+    /** Runs one forward pass and keeps every value (memory: the whole network's activations). */
+    public Trace trace(Tensor x) {
+        Map<String, Tensor> raw = new HashMap<>(), passed = new HashMap<>();
+        QuantPlan.Activation in = activations.get(graph.inputName());
+        Tensor input = in == null ? x : FakeQuant.apply(scheme, in, x);
+        raw.put(graph.inputName(), x);
+        passed.put(graph.inputName(), input);
+        executor.run(input, (node, i, value) -> {
+            QuantPlan.Activation a = activations.get(node.outputs().get(i));
+            Tensor out = a == null ? value : FakeQuant.apply(scheme, a, value);
+            raw.put(node.outputs().get(i), value);
+            passed.put(node.outputs().get(i), out);
+            return out;
+        });
+        return new Trace(Map.copyOf(raw), Map.copyOf(passed));
+    }
+
     /** Names of the values this simulation quantizes, for reports. */
     public List<String> quantizedValues() {
         return List.copyOf(activations.keySet());

@@ -89,8 +89,14 @@ class Int8KernelParityTest {
     static int[] conv(Int8Kernels k, byte[] x, int n, int cin, int h, int w, int zp, byte[] wq, int cout, ConvSpec s) {
         int plane = s.outH(h) * s.outW(w);
         int[] out = new int[n * cout * plane];
-        k.conv(x, n, cin, h, w, zp, wq, cout, s, (img, co0, co1, acc, off) ->
-                System.arraycopy(acc, off, out, (img * cout + co0) * plane, (co1 - co0) * plane));
+        k.conv(x, n, cin, h, w, zp, wq, cout, s, (j0, j1, co0, co1, acc, off, stride) -> {
+            for (int co = co0; co < co1; co++) {
+                for (int j = j0; j < j1; j++) {
+                    int img = j / plane, p = j % plane;
+                    out[(img * cout + co) * plane + p] = acc[off + (co - co0) * stride + (j - j0)];
+                }
+            }
+        });
         return out;
     }
 
