@@ -273,6 +273,8 @@ if [[ $HAVE_JAR == 1 ]]; then
   else
     row bench-int8conv skip "time budget spent"
   fi
+fi
+
 # 7d. per-layer convolutions of ResNet-50 (batch 32), zeroq's kernels vs cuDNN, forward and backward-data (at most
 #     120 s). cuDNN comes from the host: libcudnn.so.9 on the library path or a Python environment's nvidia/cudnn/lib
 #     (ZEROQ_CUDNN_PATH overrides); without it the cuDNN columns read NaN and the log's second line says why.

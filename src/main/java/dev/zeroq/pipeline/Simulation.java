@@ -142,7 +142,7 @@ public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
         Tensor input = in == null ? x : FakeQuant.apply(scheme, in, x);
         raw.put(graph.inputName(), x);
         passed.put(graph.inputName(), input);
-        executor.run(input, (node, i, value) -> {
+        new dev.zeroq.graph.Executor(graph, backend).run(input, (node, i, value) -> {
             QuantPlan.Activation a = activations.get(node.outputs().get(i));
             Tensor out = a == null ? value : FakeQuant.apply(scheme, a, value);
             raw.put(node.outputs().get(i), value);

@@ -163,7 +163,7 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
         int[] acc = accumulators(g, x, w, zp);
         int perImage = Math.multiplyExact(cout, plane);
         for (int b = 0; b < n; b++) {
-            sink.accept(b, 0, cout, acc, b * perImage);
+            sink.accept(b * plane, (b + 1) * plane, 0, cout, acc, b * perImage, plane);
         }
     }
 

@@ -100,8 +100,15 @@ class CudaInt8KernelsTest {
         int plane = s.outH(c.h()) * s.outW(c.w());
         int[] out = new int[Case.N * c.cout() * plane];
         Arrays.fill(out, 0x7fc00000);
-        k.conv(x, Case.N, c.cin(), c.h(), c.w(), c.zp(), w, c.cout(), s, (img, co0, co1, acc, off) ->
-                System.arraycopy(acc, off, out, (img * c.cout() + co0) * plane, (co1 - co0) * plane));
+        // Columns j = image·plane + p; channel co's run of columns sits at acc[off + (co − co0)·stride + (j − col0)].
+        k.conv(x, Case.N, c.cin(), c.h(), c.w(), c.zp(), w, c.cout(), s, (col0, col1, co0, co1, acc, off, stride) -> {
+            for (int co = co0; co < co1; co++) {
+                for (int j = col0; j < col1; j++) {
+                    int img = j / plane, p = j % plane;
+                    out[(img * c.cout() + co) * plane + p] = acc[off + (co - co0) * stride + (j - col0)];
+                }
+            }
+        });
         return out;
     }
 
