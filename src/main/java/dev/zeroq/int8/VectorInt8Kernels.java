@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -36,15 +37,22 @@ final class VectorInt8Kernels implements Int8Kernels {
 
     private final int threads;
     private final ForkJoinPool pool;
-    private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
+    /**
+     * Pools shared by thread count, as the cpu backend's Parallel does: a pool per instance was never shut down,
+     * so a service compiling a model per session kept one idle pool (its threads and their scratch) per session
+     * alive until the workers' keep-alive ran out (SessionSoakTest).
+     */
+    private static final ConcurrentHashMap<Integer, ForkJoinPool> POOLS = new ConcurrentHashMap<>();
+    /** Static for the same reason: one scratch set per thread, not per thread and instance. */
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     VectorInt8Kernels(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
-        // A pool of its own so that the thread count is what was asked, not the common pool's size.
-        this.pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        // Not the common pool, so that the thread count is what was asked, not the common pool's size.
+        this.pool = threads > 1 ? POOLS.computeIfAbsent(threads, ForkJoinPool::new) : null;
     }
 
     @Override
@@ -86,7 +94,7 @@ final class VectorInt8Kernels implements Int8Kernels {
         if (pool == null || n >= threads) {
             // Enough images to keep every thread busy: one image per task, everything inside it serial.
             parallel(n, b -> {
-                Buffers buf = buffers.get();
+                Buffers buf = BUFFERS.get();
                 byte[] col = buf.col(Math.multiplyExact(geo.k, geo.plane));
                 int[] acc = buf.acc(Math.multiplyExact(cout, geo.plane));
                 for (int grp = 0; grp < geo.g; grp++) {
@@ -110,7 +118,7 @@ final class VectorInt8Kernels implements Int8Kernels {
                 int grp = t / blocksPerGroup;
                 int co = grp * geo.coutG + (t % blocksPerGroup) * CO_BLOCK;
                 int nb = Math.min(CO_BLOCK, (grp + 1) * geo.coutG - co);
-                int[] acc = buffers.get().acc(Math.multiplyExact(nb, geo.plane));
+                int[] acc = BUFFERS.get().acc(Math.multiplyExact(nb, geo.plane));
                 block(col, grp * geo.k * geo.plane, geo.k, geo.plane, wi, co, nb, zpw, acc, 0);
                 sink.accept(img, co, co + nb, acc, 0);
             });
@@ -242,7 +250,7 @@ final class VectorInt8Kernels implements Int8Kernels {
         int tasks = (m + rowsPerTask - 1) / rowsPerTask;
         parallel(tasks, t -> {
             int r0 = t * rowsPerTask, r1 = Math.min(m, r0 + rowsPerTask);
-            int[] acc = buffers.get().acc(Math.multiplyExact(r1 - r0, cout));
+            int[] acc = BUFFERS.get().acc(Math.multiplyExact(r1 - r0, cout));
             for (int r = r0; r < r1; r++) {
                 int xo = Math.multiplyExact(r, k);
                 for (int co = 0; co < cout; co++) {
