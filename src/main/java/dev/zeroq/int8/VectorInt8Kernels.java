@@ -46,15 +46,22 @@ final class VectorInt8Kernels implements Int8Kernels {
 
     private final int threads;
     private final ForkJoinPool pool;
-    private final ThreadLocal<Buffers> buffers = ThreadLocal.withInitial(Buffers::new);
+    /**
+     * Pools shared by thread count, as the cpu backend's Parallel does: a pool per instance was never shut down,
+     * so a service compiling a model per session kept one idle pool (its threads and their scratch) per session
+     * alive until the workers' keep-alive ran out (SessionSoakTest).
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<Integer, ForkJoinPool> POOLS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Static for the same reason: one scratch set per thread, not per thread and instance. */
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     VectorInt8Kernels(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         this.threads = threads;
-        // A pool of its own so that the thread count is what was asked, not the common pool's size.
-        this.pool = threads > 1 ? new ForkJoinPool(threads) : null;
+        // Not the common pool, so that the thread count is what was asked, not the common pool's size.
+        this.pool = threads > 1 ? POOLS.computeIfAbsent(threads, ForkJoinPool::new) : null;
     }
 
     @Override
@@ -113,7 +120,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
             int b0 = (rest % nChunks) * perChunk, b1 = Math.min(blocks, b0 + perChunk);
             int panels = Math.ceilDiv(nc, NR), stride = panels * NR;
-            Buffers buf = buffers.get();
+            Buffers buf = BUFFERS.get();
             byte[] col = buf.col(Math.multiplyExact(stride, geo.k));
             im2col(x, grp, zp, geo, j0, nc, col);
             int coFirst = grp * geo.coutG + b0 * CO_BLOCK;
@@ -285,7 +292,7 @@ final class VectorInt8Kernels implements Int8Kernels {
         int tasks = (m + rowsPerTask - 1) / rowsPerTask;
         parallel(tasks, t -> {
             int r0 = t * rowsPerTask, r1 = Math.min(m, r0 + rowsPerTask);
-            int[] acc = buffers.get().acc(Math.multiplyExact(r1 - r0, cout));
+            int[] acc = BUFFERS.get().acc(Math.multiplyExact(r1 - r0, cout));
             for (int r = r0; r < r1; r++) {
                 int xo = Math.multiplyExact(r, k);
                 for (int co = 0; co < cout; co++) {

@@ -99,15 +99,17 @@ public final class Idx {
                 throw ZeroqException.badInput(name + " has an impossible IDX dimension " + Integer.toUnsignedString(dims[i])
                         + ": check the file is not damaged");
             }
-            count = Math.multiplyExact(count, dims[i]);
+            // Checked after every factor: four dimensions below 2^31 would overflow a long before the end.
+            count *= dims[i];
+            if (count > Integer.MAX_VALUE - 8) {
+                throw ZeroqException.badInput(name + " declares dimensions " + Arrays.toString(Arrays.copyOf(dims, i + 1))
+                        + (i + 1 < rank ? "…" : "") + ", more than 2^31 bytes of data, more than zeroq reads at once: "
+                        + "check the file is not damaged, or split it");
+            }
         }
-        if (count > Integer.MAX_VALUE - 8) {
-            throw ZeroqException.badInput(name + " declares " + count + " bytes of data, more than zeroq reads at once "
-                    + "(2^31): split the file");
-        }
-        byte[] data = new byte[(int) count];
         String expectation = count + " bytes for dimensions " + Arrays.toString(dims);
-        Sources.readFully(in, data, 0, data.length, name, expectation);
+        // Grows with the bytes present: a damaged header must not make us allocate what it promises.
+        byte[] data = Sources.readExactly(in, (int) count, name, expectation);
         if (!Sources.atEnd(in, name)) {
             throw ZeroqException.badInput(name + " has bytes after the " + expectation
                     + " its header declares: check the file is not damaged");

@@ -1,7 +1,6 @@
 package dev.zeroq.io;
 
 import dev.zeroq.ZeroqException;
-import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -101,8 +100,8 @@ public final class Npy {
             throw ZeroqException.badInput(name + " uses .npy format version " + major + "." + (pre[7] & 0xff)
                     + ", zeroq reads 1.0, 2.0 and 3.0: save it with numpy.save");
         }
-        byte[] headerBytes = new byte[headerLen];
-        Sources.readFully(in, headerBytes, 0, headerLen, name, "a " + headerLen + "-byte .npy header");
+        // A damaged version-2 length can claim 2 GiB: read what is there before believing it.
+        byte[] headerBytes = Sources.readExactly(in, headerLen, name, "a " + headerLen + "-byte .npy header");
         // Version 3.0 only differs by allowing UTF-8 in the header; the keys we need are ASCII either way.
         String header = new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
 
@@ -117,13 +116,17 @@ public final class Npy {
                     + "save numpy.ascontiguousarray(array) instead");
         }
         int[] shape = parseShape(group(SHAPE, header, "shape", name), name);
-        long count = Shapes.size(shape);
-        if (count > Integer.MAX_VALUE - 8) {
-            throw ZeroqException.badInput(name + " has " + count + " elements, more than one tensor can hold (2^31): "
-                    + "split it into smaller files");
+        long count = 1;
+        for (int d : shape) {
+            // Checked after every factor: a few dimensions below 2^31 overflow a long before the end.
+            count *= d;
+            if (count > Integer.MAX_VALUE - 8) {
+                throw ZeroqException.badInput(name + " has shape " + Arrays.toString(shape) + ", more elements than one "
+                        + "tensor can hold (2^31): split it into smaller files");
+            }
         }
-        float[] data = new float[(int) count];
-        readElements(in, dtype, data, name, count + " elements of " + descr + " for shape " + Arrays.toString(shape));
+        float[] data = readElements(in, dtype, (int) count, name,
+                count + " elements of " + descr + " for shape " + Arrays.toString(shape));
         if (!Sources.atEnd(in, name)) {
             throw ZeroqException.badInput(name + " has bytes after its " + count + " elements: the header's shape "
                     + Arrays.toString(shape) + " does not match the data; save it again with numpy.save");
@@ -131,13 +134,21 @@ public final class Npy {
         return new Tensor(data, shape);
     }
 
-    /** Converts in chunks so a large file never needs a second full-size byte copy. */
-    private static void readElements(InputStream in, Dtype dtype, float[] out, String name, String expectation) {
+    /**
+     * Converts in chunks so a large file never needs a second full-size byte copy. The result grows (doubling)
+     * with the elements actually read, so a header promising far more than the file holds fails as truncated
+     * after allocating about twice the real data, not the promised size.
+     */
+    private static float[] readElements(InputStream in, Dtype dtype, int count, String name, String expectation) {
         int perChunk = CHUNK / dtype.bytes;
         byte[] buf = new byte[perChunk * dtype.bytes];
         ByteBuffer bb = ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
-        for (int start = 0; start < out.length; start += perChunk) {
-            int n = Math.min(perChunk, out.length - start);
+        float[] out = new float[Math.min(count, perChunk)];
+        for (int start = 0; start < count; start += perChunk) {
+            int n = Math.min(perChunk, count - start);
+            if (start + n > out.length) {
+                out = Arrays.copyOf(out, (int) Math.min(count, Math.max(start + n, 2L * out.length)));
+            }
             Sources.readFully(in, buf, 0, n * dtype.bytes, name, expectation);
             bb.clear();
             switch (dtype) {
@@ -169,6 +180,7 @@ public final class Npy {
                 }
             }
         }
+        return out;
     }
 
     private static String group(Pattern p, String header, String key, String name) {

@@ -97,6 +97,25 @@ final class Sources {
         }
     }
 
+    /**
+     * Reads exactly len bytes into a new array that grows with the bytes actually read (doubling, from 64 KiB):
+     * a damaged header that promises gigabytes costs at most twice the file's real size before the "truncated"
+     * error, instead of one allocation of the promised size.
+     */
+    static byte[] readExactly(InputStream in, int len, String name, String expectation) {
+        byte[] buf = new byte[Math.min(len, 1 << 16)];
+        int done = 0;
+        while (done < len) {
+            if (done == buf.length) {
+                buf = java.util.Arrays.copyOf(buf, (int) Math.min(len, 2L * buf.length));
+            }
+            int want = buf.length - done;
+            readFully(in, buf, done, want, name, expectation);
+            done += want;
+        }
+        return buf;
+    }
+
     /** True when the stream has no byte left; used to reject trailing garbage after the declared data. */
     static boolean atEnd(InputStream in, String name) {
         try {

@@ -14,6 +14,29 @@ record Const(int[] shape, long[] ints, float[] floats) {
     /** The batch-size marker inside folded int64 vectors; the same value Reshape targets use. */
     static final long BATCH = Op.Reshape.BATCH;
 
+    /**
+     * The most values a folded constant may hold (2^24, 64 MiB of floats). Real exporters fold shape vectors and
+     * small fills; a bigger result means a damaged or hostile file (a Concat of one weight with itself a
+     * thousand times, a ConstantOfShape of 20000×20000), and refusing it beats a multi-GiB allocation.
+     */
+    static final int MAX_FOLDED = 1 << 24;
+
+    /** Number of values of a constant about to be folded into {@code shape}; refuses more than {@link #MAX_FOLDED}. */
+    static int foldedSize(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            }
+            n *= d;
+            if (n > MAX_FOLDED) {
+                throw new IllegalArgumentException("folding would make a constant of shape " + Arrays.toString(shape)
+                        + "; zeroq folds constants up to " + MAX_FOLDED + " values (is the model damaged?)");
+            }
+        }
+        return (int) n;
+    }
+
     Const {
         shape = shape.clone();
         if ((ints == null) == (floats == null)) {

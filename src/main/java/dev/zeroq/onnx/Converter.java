@@ -733,7 +733,7 @@ final class Converter {
             throw new IllegalArgumentException("a batch-sized constant is unsupported");
         }
         int[] s = Arrays.stream(shape.asLongs()).mapToInt(Math::toIntExact).toArray();
-        int n = Math.toIntExact(Shapes.size(s));
+        int n = Const.foldedSize(s);
         AttributeProto v = at.get("value");
         Const fill = v == null ? Const.ofFloats(new int[] {1}, 0f) : TensorData.decode(v.getT(), "the value of ConstantOfShape");
         if (fill.isInt()) {

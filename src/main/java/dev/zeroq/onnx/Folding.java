@@ -30,7 +30,7 @@ final class Folding {
         int outer = Math.toIntExact(Shapes.size(Arrays.copyOfRange(ds, 0, ax)));
         int inner = Math.toIntExact(Shapes.size(Arrays.copyOfRange(ds, ax + 1, r)));
         int[] shape = concat(Arrays.copyOfRange(ds, 0, ax), indices.shape(), Arrays.copyOfRange(ds, ax + 1, r));
-        int n = Math.toIntExact(Shapes.size(shape));
+        int n = Const.foldedSize(shape);
         long[] li = data.isInt() ? new long[n] : null;
         float[] lf = data.isInt() ? null : new float[n];
         int o = 0;
@@ -110,7 +110,7 @@ final class Folding {
             shape[ax] += s[ax];
         }
         int outer = Math.toIntExact(Shapes.size(Arrays.copyOfRange(shape, 0, ax)));
-        int n = Math.toIntExact(Shapes.size(shape));
+        int n = Const.foldedSize(shape);
         long[] li = isInt ? new long[n] : null;
         float[] lf = isInt ? null : new float[n];
         int o = 0;
@@ -157,7 +157,7 @@ final class Folding {
             st[ax] = (int) s;
             step[ax] = (int) k;
         }
-        int n = Math.toIntExact(Shapes.size(len));
+        int n = Const.foldedSize(len);
         long[] li = x.isInt() ? new long[n] : null;
         float[] lf = x.isInt() ? null : new float[n];
         int[] inStrides = Shapes.strides(in);
@@ -191,7 +191,7 @@ final class Folding {
                     + "zeroq folds batch-dependent shapes only through Shape/Gather/Unsqueeze/Concat/Slice into Reshape");
         }
         int[] shape = Shapes.broadcast(a.shape(), b.shape());
-        int n = Math.toIntExact(Shapes.size(shape));
+        int n = Const.foldedSize(shape);
         boolean isInt = a.isInt() && b.isInt();
         long[] li = isInt ? new long[n] : null;
         float[] lf = isInt ? null : new float[n];

@@ -3,7 +3,6 @@ package dev.zeroq.onnx;
 import dev.zeroq.ZeroqException;
 import dev.zeroq.onnx.proto.TensorProto;
 import dev.zeroq.onnx.proto.TensorProto.DataType;
-import dev.zeroq.tensor.Shapes;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,7 +29,16 @@ final class TensorData {
             }
             shape[i] = (int) d;
         }
-        int n = Math.toIntExact(Shapes.size(shape));
+        // Initializers are decoded outside any node, so an overflow must become the user-facing error here.
+        long count = 1;
+        for (int d : shape) {
+            count *= d;
+            if (count > Integer.MAX_VALUE) {
+                throw ZeroqException.badInput(what + " declares shape " + Arrays.toString(shape)
+                        + ", more than 2^31 values; the model file is damaged");
+            }
+        }
+        int n = (int) count;
         ByteBuffer raw = t.hasRawData() ? t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN) : null;
         DataType type = DataType.forNumber(t.getDataType());
         if (type == null) {

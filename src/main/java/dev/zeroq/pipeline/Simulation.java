@@ -29,7 +29,9 @@ public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
     private final Scheme scheme;
     private final Graph graph;
     private final Backend backend;
-    private ForwardRunner runner; // opened on the first batch, sized by it (CUDA plans for a maximum batch)
+    // Opened on the first batch, sized by it (CUDA plans for a maximum batch); volatile + lock so that concurrent
+    // first calls (a CPU session serving several threads) open it once.
+    private volatile ForwardRunner runner;
     private final Map<String, QuantPlan.Activation> activations = new HashMap<>();
 
     /** The graph a scheme works on: BatchNorm folded for deploy, as written for paper. */
@@ -109,10 +111,16 @@ public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
     @Override
     public Tensor apply(Tensor x) {
         new Executor(graph, backend).checkInput(x);
-        if (runner == null) {
-            runner = ForwardRunner.open(graph, backend, x.dim(0));
+        ForwardRunner r = runner;
+        if (r == null) {
+            synchronized (this) {
+                if (runner == null) {
+                    runner = ForwardRunner.open(graph, backend, x.dim(0));
+                }
+                r = runner;
+            }
         }
-        return runner.run(x, scheme, activations.keySet(), (name, values) -> activations.get(name));
+        return r.run(x, scheme, activations.keySet(), (name, values) -> activations.get(name));
     }
 
     /** Where the simulation runs (after the first batch), for logs. */
@@ -121,7 +129,7 @@ public final class Simulation implements UnaryOperator<Tensor>, AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (runner != null) {
             runner.close();
             runner = null;

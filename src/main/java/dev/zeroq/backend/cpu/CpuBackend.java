@@ -334,7 +334,13 @@ public final class CpuBackend extends RefBackend {
                 for (; i < S.loopBound(hw); i += V) {
                     acc = acc.add(FloatVector.fromArray(S, xd, off + i));
                 }
-                float sum = acc.reduceLanes(VectorOperators.ADD);
+                // Lanes summed in a fixed order: reduceLanes(ADD) leaves the order open, and the interpreted
+                // fallback and the JIT intrinsic differ, so the same input gave different last bits once the
+                // method got compiled (SessionSoakTest saw -1.6394535 turn into -1.6394534).
+                float sum = 0f;
+                for (int l = 0; l < V; l++) {
+                    sum += acc.lane(l);
+                }
                 for (; i < hw; i++) {
                     sum += xd[off + i];
                 }

@@ -1,0 +1,244 @@
+// An open model ready to run: owns the backend (and, on CUDA, its device memory) until closed, and serves
+// concurrent run calls from any number of threads.
+package dev.zeroq.api;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Backends;
+import dev.zeroq.graph.Executor;
+import dev.zeroq.int8.Int8Kernels;
+import dev.zeroq.int8.IntegerModel;
+import dev.zeroq.pipeline.Simulation;
+import dev.zeroq.tensor.Tensor;
+
+import java.nio.FloatBuffer;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.UnaryOperator;
+
+/**
+ * Runs a {@link Model} on batches of images, in the precision and on the device of its {@link SessionOptions}.
+ *
+ * <pre>{@code
+ * try (InferenceSession s = model.session(SessionOptions.defaults())) {
+ *     float[] logits = s.run(images, 4);          // 4 images in, 4 × model.outputSize() floats out
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> {@code run} may be called from any number of threads at once. On the CPU (FP32,
+ * SIMULATED and INT8) a call keeps all its intermediate values to itself (the executor holds no per-call
+ * state; the CPU kernels' scratch buffers are per thread), so calls run truly in parallel. On CUDA the
+ * backend owns one stream and its weight cache, so calls are serialized by a lock inside the session; open
+ * one session per GPU stream you want busy. Results do not depend on how many threads call at once.
+ *
+ * <p><b>Closing.</b> {@link #close()} waits for running calls to finish, then releases everything the session
+ * holds (on CUDA, the context, the kernels module, the stream and all device memory). It is idempotent. Any
+ * call on a closed session throws {@code IllegalStateException("session is closed")}.
+ *
+ * <p><b>Non-finite inputs.</b> An input holding NaN or ±Inf is rejected with a {@link ZeroqException} naming
+ * the first such value (image, offset), before anything runs. Why not propagate: quantized precisions cannot
+ * represent NaN or Inf (a rounding step would silently turn them into ordinary codes), so the same input would
+ * give NaN in FP32 and plausible-looking garbage in SIMULATED or INT8; one rule for every precision is safer
+ * for a service. The check is one pass over the input, negligible next to a convolution.
+ */
+public final class InferenceSession implements AutoCloseable {
+    private final Model model;
+    private final SessionOptions options;
+    private final Backends.Selection selection;
+    private final UnaryOperator<Tensor> forward;
+    private final String fallbackReason;
+    /** Runs hold the read side, close takes the write side: close waits for running calls and blocks new ones. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /** Null on the CPU; on CUDA, serializes calls onto the backend's single stream. */
+    private final Lock deviceLock;
+    private volatile boolean closed;
+
+    InferenceSession(Model model, SessionOptions options) {
+        this.model = model;
+        this.options = options;
+        Plan plan = options.plan();
+        if (plan != null) {
+            plan.requireFor(model);
+        }
+        // The integer engine is CPU code; an INT8 session on auto therefore takes the CPU and says so.
+        boolean int8 = options.precision() == Precision.INT8;
+        Backends.Selection sel = Devices.open(int8 ? Device.cpu() : options.device());
+        try {
+            this.forward = switch (options.precision()) {
+                case FP32 -> new Executor(model.graph(), sel.backend())::run;
+                case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
+                case INT8 -> IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
+            };
+        } catch (RuntimeException e) {
+            sel.close();
+            throw e;
+        }
+        this.selection = sel;
+        this.fallbackReason = int8 && options.device().kind() == Device.Kind.AUTO
+                ? "INT8 runs on the CPU integer engine" : sel.note();
+        this.deviceLock = sel.isCuda() ? new ReentrantLock() : null;
+    }
+
+    /**
+     * Runs {@code batch} images. The input is read, never modified; the returned array is new and the
+     * caller's. Example: for a (1, 28, 28) model with 10 outputs, {@code run(new float[3 * 784], 3)} returns
+     * 30 floats, image i's outputs at {@code [10 * i, 10 * i + 10)}.
+     *
+     * @param input {@code batch · C · H · W} floats, NCHW, normalized as the model expects
+     * @param batch number of images, >= 1
+     * @return {@code batch · outputSize()} floats
+     * @throws ZeroqException        when the length does not match or the input holds NaN/Inf
+     * @throws IllegalStateException when the session is closed
+     */
+    public float[] run(float[] input, int batch) {
+        Objects.requireNonNull(input, "input");
+        int n = inputLength(batch);
+        if (input.length != n) {
+            throw ZeroqException.badInput("input has " + input.length + " floats but " + batch + " image(s) of "
+                    + model.inputShape() + " need " + n);
+        }
+        checkFinite(input);
+        float[] out = forward(input, batch);
+        // An identity-like graph could hand back the caller's own array; the contract is a fresh one.
+        return out == input ? out.clone() : out;
+    }
+
+    /**
+     * Runs {@code batch} images from a caller-owned buffer into another, typically direct (off-heap)
+     * {@link FloatBuffer}s a service reuses across requests. Reads {@code batch · C · H · W} floats starting at
+     * {@code in.position()} and writes {@code batch · outputSize()} floats starting at {@code out.position()};
+     * positions and limits are left unchanged, so the same buffers can be reused without {@code flip()}.
+     *
+     * <p>What is copied: zeroq's CPU kernels compute on Java arrays, so the input is copied once into a
+     * per-call array (one bulk get) and the result once into {@code out} (one bulk put); no other copy is
+     * made. On CUDA the backend additionally uploads that array to the device and downloads the result.
+     * {@code in} and {@code out} may be the same buffer: the input is fully read before anything is written.
+     *
+     * @throws ZeroqException        when a buffer has too few floats remaining, {@code out} is read-only, or the
+     *                               input holds NaN/Inf
+     * @throws IllegalStateException when the session is closed
+     */
+    public void run(FloatBuffer in, FloatBuffer out, int batch) {
+        Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(out, "out");
+        int n = inputLength(batch);
+        int m = Math.multiplyExact(batch, model.outputSize());
+        if (in.remaining() < n) {
+            throw ZeroqException.badInput("input buffer has " + in.remaining() + " floats remaining but " + batch
+                    + " image(s) of " + model.inputShape() + " need " + n);
+        }
+        if (out.isReadOnly()) {
+            throw ZeroqException.badInput("output buffer is read-only; pass a writable FloatBuffer");
+        }
+        if (out.remaining() < m) {
+            throw ZeroqException.badInput("output buffer has " + out.remaining() + " floats remaining but " + batch
+                    + " image(s) produce " + m);
+        }
+        float[] x = new float[n];
+        in.get(in.position(), x);
+        checkFinite(x);
+        float[] y = forward(x, batch);
+        out.put(out.position(), y, 0, m);
+    }
+
+    private int inputLength(int batch) {
+        if (batch < 1) {
+            throw ZeroqException.badInput("batch must be at least 1, got " + batch);
+        }
+        long n = (long) batch * model.inputShape().size();
+        if (n > Integer.MAX_VALUE) {
+            throw ZeroqException.badInput("batch " + batch + " of " + model.inputShape()
+                    + " is more than 2^31 floats; split it into smaller batches");
+        }
+        return (int) n;
+    }
+
+    private void checkFinite(float[] x) {
+        for (int i = 0; i < x.length; i++) {
+            if (!Float.isFinite(x[i])) {
+                int per = model.inputShape().size();
+                throw ZeroqException.badInput("input holds " + x[i] + " at image " + (i / per) + ", offset " + (i % per)
+                        + "; zeroq runs finite inputs only: check the preprocessing");
+            }
+        }
+    }
+
+    private float[] forward(float[] x, int batch) {
+        ImageShape s = model.inputShape();
+        Tensor t = new Tensor(x, batch, s.channels(), s.height(), s.width());
+        Lock r = lifecycle.readLock();
+        r.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("session is closed");
+            }
+            if (deviceLock == null) {
+                return forward.apply(t).data();
+            }
+            deviceLock.lock();
+            try {
+                return forward.apply(t).data();
+            } finally {
+                deviceLock.unlock();
+            }
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** The model this session runs. */
+    public Model model() {
+        return model;
+    }
+
+    /** The options it was opened with. */
+    public SessionOptions options() {
+        return options;
+    }
+
+    /** The backend actually used: {@code "cpu"} or {@code "cuda:N"}. */
+    public String backend() {
+        return selection.backend().name();
+    }
+
+    /** Why the session runs elsewhere than asked (e.g. auto found no usable GPU), or empty. */
+    public Optional<String> fallbackReason() {
+        return Optional.ofNullable(fallbackReason);
+    }
+
+    /** True once {@link #close()} has run. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Waits for running calls, then releases the backend (device memory on CUDA). Idempotent. */
+    @Override
+    public void close() {
+        Lock w = lifecycle.writeLock();
+        w.lock();
+        try {
+            if (!closed) {
+                closed = true;
+                if (forward instanceof AutoCloseable c) {
+                    // A simulation holds a device-resident plan on CUDA: release it before the backend.
+                    try {
+                        c.close();
+                    } catch (Exception e) {
+                        throw dev.zeroq.ZeroqException.internal("closing the session failed: " + e.getMessage(), e);
+                    }
+                }
+                selection.close();
+            }
+        } finally {
+            w.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "InferenceSession[" + model.name() + ", " + options.precision() + ", " + backend()
+                + (closed ? ", closed" : "") + "]";
+    }
+}
