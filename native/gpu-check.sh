@@ -184,10 +184,6 @@ for m in "${MODELS[@]}"; do
     row "bench-$m" skip "$B/models/$m.onnx not found"
   fi
 done
-if [[ $HAVE_JAR == 1 && -f "$B/models/resnet18.onnx" ]]; then
-  bench full-r18 90 distill-full-resnet18.log "$B/models/resnet18.onnx" --batch 32 --warmup 0 --iters 1 --graph off --full 500
-  bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
-fi
 
 # 6. the PyTorch peer: the same ZeroQ distillation on the same models and batch (TF32 off: zeroq computes in strict
 #    FP32; TF32 on for ResNet-50 as a reference), 20 warm-up + 100 timed iterations between CUDA events.
@@ -209,31 +205,6 @@ peer() { # name, timeout seconds, model, extra arguments...
 }
 peer peer-r18 90 resnet18 --tf32 off
 peer peer-r50 120 resnet50 --tf32 off
-peer peer-r50-tf32 90 resnet50 --tf32 on
-
-# 7. ratios: zeroq it/s over torch it/s (both 1000 / median ms of 100 timed iterations at batch 32)
-field() { grep -oE "(^| )$1=[^ ]+" | head -n 1 | sed 's/.*=//'; } # value of key=value on stdin's lines
-for m in "${MODELS[@]}"; do
-  short=r${m#resnet}
-  zlog="$PARTS/distill-bench-$m.log"
-  z_eager=$(grep -E '^RESULT .*graph=false' "$zlog" 2>/dev/null | field iter_per_s)
-  z_graph=$(grep -E '^RESULT .*graph=true' "$zlog" 2>/dev/null | field iter_per_s)
-  t_off=$(grep -E '^RESULT .*tf32=off' "$PARTS/peer-$short.log" 2>/dev/null | field it_per_s)
-  t_on=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-$short-tf32.log" 2>/dev/null | field it_per_s)
-  if [[ -z "$t_off" || ( -z "$z_eager" && -z "$z_graph" ) ]]; then
-    row "ratio-$short" skip "needs both RESULT lines (zeroq: ${z_graph:-${z_eager:-none}}, torch: ${t_off:-none})"
-    continue
-  fi
-  detail=$(awk -v ze="$z_eager" -v zg="$z_graph" -v to="$t_off" -v tn="$t_on" 'BEGIN {
-    s = "zeroq/torch(tf32 off):";
-    if (zg != "") s = s sprintf(" graph %.2fx", zg / to);
-    if (ze != "") s = s sprintf(" eager %.2fx", ze / to);
-    if (tn != "") s = s sprintf("; vs torch(tf32 on): %.2fx", (zg != "" ? zg : ze) / tn);
-    s = s sprintf(" (it/s zeroq graph %s eager %s, torch off %s", zg == "" ? "-" : zg, ze == "" ? "-" : ze, to);
-    if (tn != "") s = s " on " tn;
-    print s ")" }')
-  row "ratio-$short" ok "$detail"
-done
 
 # 7b. the whole pipeline (distill 500 iterations + calibrate + sensitivity at 2/4/8 bits + Pareto, MP4/A8 paper)
 #     on ResNet-50; its row is named bench-* so that a failure fails the check.
@@ -292,6 +263,39 @@ else
   [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/conv-layer-bench.log")
   row conv-bench "$(state_of $rc)" "$(why $rc "$t")${res:+; $res}(conv-layer-bench.log)"
 fi
+
+# 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the full 500-iteration
+#     ResNet-18 distillation and the CPU loss cross-check; then the ratios of what ran.
+peer peer-r50-tf32 90 resnet50 --tf32 on
+
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet18.onnx" ]]; then
+  bench full-r18 90 distill-full-resnet18.log "$B/models/resnet18.onnx" --batch 32 --warmup 0 --iters 1 --graph off --full 500
+  bench cpucheck-r18 90 distill-cpucheck-resnet18.log "$B/models/resnet18.onnx" --batch 1 --warmup 0 --iters 1 --graph off --cpu-check 2
+fi
+
+# 7. ratios: zeroq it/s over torch it/s (both 1000 / median ms of 100 timed iterations at batch 32)
+field() { grep -oE "(^| )$1=[^ ]+" | head -n 1 | sed 's/.*=//'; } # value of key=value on stdin's lines
+for m in "${MODELS[@]}"; do
+  short=r${m#resnet}
+  zlog="$PARTS/distill-bench-$m.log"
+  z_eager=$(grep -E '^RESULT .*graph=false' "$zlog" 2>/dev/null | field iter_per_s)
+  z_graph=$(grep -E '^RESULT .*graph=true' "$zlog" 2>/dev/null | field iter_per_s)
+  t_off=$(grep -E '^RESULT .*tf32=off' "$PARTS/peer-$short.log" 2>/dev/null | field it_per_s)
+  t_on=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-$short-tf32.log" 2>/dev/null | field it_per_s)
+  if [[ -z "$t_off" || ( -z "$z_eager" && -z "$z_graph" ) ]]; then
+    row "ratio-$short" skip "needs both RESULT lines (zeroq: ${z_graph:-${z_eager:-none}}, torch: ${t_off:-none})"
+    continue
+  fi
+  detail=$(awk -v ze="$z_eager" -v zg="$z_graph" -v to="$t_off" -v tn="$t_on" 'BEGIN {
+    s = "zeroq/torch(tf32 off):";
+    if (zg != "") s = s sprintf(" graph %.2fx", zg / to);
+    if (ze != "") s = s sprintf(" eager %.2fx", ze / to);
+    if (tn != "") s = s sprintf("; vs torch(tf32 on): %.2fx", (zg != "" ? zg : ze) / tn);
+    s = s sprintf(" (it/s zeroq graph %s eager %s, torch off %s", zg == "" ? "-" : zg, ze == "" ? "-" : ze, to);
+    if (tn != "") s = s " on " tn;
+    print s ")" }')
+  row "ratio-$short" ok "$detail"
+done
 
 # 8. summary, printed last; everything but the main files packed into details.tgz
 {

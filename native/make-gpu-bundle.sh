@@ -40,10 +40,12 @@ bundle/jre/bin/java --version | head -n 1
 
 cp target/zeroq.jar bundle/zeroq.jar
 cp -r target/test-classes bundle/test-classes
+# JMH benchmarks are CPU benchmarks run with Maven's classpath; the GPU host needs neither them nor JMH's jars.
+rm -rf bundle/test-classes/dev/zeroq/bench/jmh_generated bundle/test-classes/META-INF/BenchmarkList
 
 echo "== test-scope jars (without ONNX Runtime, and without the JUnit jars the console launcher already has)"
 $MVN dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$PWD/bundle/lib/test" \
-  -DexcludeArtifactIds=onnxruntime,jmh-generator-annprocess,junit-jupiter,junit-jupiter-api,junit-jupiter-engine,junit-jupiter-params,junit-platform-commons,junit-platform-engine,junit-platform-launcher,opentest4j,apiguardian-api \
+  -DexcludeArtifactIds=onnxruntime,jmh-core,jopt-simple,commons-math3,jmh-generator-annprocess,junit-jupiter,junit-jupiter-api,junit-jupiter-engine,junit-jupiter-params,junit-platform-commons,junit-platform-engine,junit-platform-launcher,opentest4j,apiguardian-api \
   -DexcludeGroupIds=com.google.protobuf,info.picocli,me.tongfei,com.fasterxml.jackson.core,org.jfree,org.jline
 # JCuda (provided scope, for JCudaInteropTest) arrives with its natives jar: drop the NVPTX compiler natives (~24 MB
 # unpacked, ~8 MB packed) that nothing here loads; the driver, runtime and NVRTC natives stay.
