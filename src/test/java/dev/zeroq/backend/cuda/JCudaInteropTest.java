@@ -44,8 +44,8 @@ class JCudaInteropTest {
         assumeTrue(jcuda == null, "JCuda natives unusable here: " + jcuda);
 
         Graph graph = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
-        int[] shape = graph.inputShape();
-        shape[0] = 3; // an odd batch
+        int[] chw = graph.inputShape();
+        int[] shape = {3, chw[0], chw[1], chw[2]}; // an odd batch
         SplittableRandom random = new SplittableRandom(SEED);
         float[] x = new float[Arrays.stream(shape).reduce(1, Math::multiplyExact)];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextDouble();
