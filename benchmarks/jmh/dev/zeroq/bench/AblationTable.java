@@ -28,13 +28,15 @@ import java.util.Locale;
  * ranges; plus the distillation time. One distillation per model is shared by every setting.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp target/test-classes:target/classes:$(cat target/cp.txt) \
- *     dev.zeroq.bench.AblationTable /usr/share/datasets/fashion-mnist [iters] [limit]</pre>
+ *     dev.zeroq.bench.AblationTable /usr/share/datasets/fashion-mnist [iters] [limit] [W8A8,W6A6,W4A8,MP4/A8,W8A4,W4A4]</pre>
  */
 public final class AblationTable {
     public static void main(String[] args) {
         Path dir = Path.of(args.length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist");
         int iters = args.length > 1 ? Integer.parseInt(args[1]) : 500;
         int limit = args.length > 2 ? Integer.parseInt(args[2]) : 10_000;
+        // Optional 4th argument: which settings to run, e.g. "W8A4,W4A4" (default: W8A8,W6A6,W4A8,MP4/A8).
+        List<String> wanted = List.of((args.length > 3 ? args[3] : "W8A8,W6A6,W4A8,MP4/A8").split(","));
         Dataset test = Dataset.load(dir.resolve("t10k-images-idx3-ubyte.gz"), dir.resolve("t10k-labels-idx1-ubyte.gz"),
                 Dataset.FASHION_MNIST_MEAN, Dataset.FASHION_MNIST_STD, limit);
         // Real-data calibration takes training images, never the test images it is scored on.
@@ -58,13 +60,14 @@ public final class AblationTable {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"FP32", "-", "-", pct(fp32)});
             record Setting(String label, int w, int a, boolean mixed) {}
-            List<Setting> settings = List.of(new Setting("W8A8", 8, 8, false), new Setting("W6A6", 6, 6, false),
-                    new Setting("W4A8", 4, 8, false), new Setting("MP4/A8", 8, 8, true));
+            List<Setting> settings = java.util.stream.Stream.of(new Setting("W8A8", 8, 8, false), new Setting("W6A6", 6, 6, false),
+                    new Setting("W4A8", 4, 8, false), new Setting("MP4/A8", 8, 8, true), new Setting("W8A4", 8, 4, false),
+                    new Setting("W4A4", 4, 4, false)).filter(s -> wanted.contains(s.label())).toList();
             for (Setting s : settings) {
                 for (ClipMethod clip : List.of(ClipMethod.MINMAX, ClipMethod.PERCENTILE, ClipMethod.MSE)) {
                     QuantizeConfig c = base.withBits(s.w(), s.a()).withClip(clip);
                     if (s.mixed()) c = c.withMixed(new QuantizeConfig.MixedTarget.AverageBits(4));
-                    boolean all = s.w() == 8 && !s.mixed() || clip == ClipMethod.MINMAX;
+                    boolean all = s.w() == 8 && s.a() == 8 && !s.mixed() || clip == ClipMethod.MINMAX || s.a() == 4;
                     String[] sources = all ? new String[] {"gaussian", "zeroq", "data"} : new String[] {"zeroq", "data"};
                     for (String src : sources) {
                         Tensor images = switch (src) {
