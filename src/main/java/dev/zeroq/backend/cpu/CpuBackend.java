@@ -99,35 +99,10 @@ public final class CpuBackend extends RefBackend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands");
-        }
-        int m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
-        if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("matmul: inner dimensions " + k + " and " + bs[bs.length - 2]
-                    + " differ");
-        }
-        int[] aBatch = Arrays.copyOf(as, as.length - 2), bBatch = Arrays.copyOf(bs, bs.length - 2);
-        int[] batch = Shapes.broadcast(aBatch, bBatch);
-        int batches = Math.toIntExact(Shapes.size(batch));
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = m;
-        outShape[batch.length + 1] = n;
-        Tensor out = Tensor.zeros(outShape);
-        // Offsets (in matrices) of each batch entry's A and B, following numpy broadcasting.
-        int[] aIdx = new int[batches], bIdx = new int[batches];
-        int[] sa = batchStrides(aBatch, batch), sb = batchStrides(bBatch, batch);
-        int[] idx = new int[batch.length];
-        for (int t = 0; t < batches; t++) {
-            for (int i = 0; i < batch.length; i++) {
-                aIdx[t] += idx[i] * sa[i];
-                bIdx[t] += idx[i] * sb[i];
-            }
-            for (int i = batch.length - 1; i >= 0 && ++idx[i] == batch[i]; i--) {
-                idx[i] = 0;
-            }
-        }
+        dev.zeroq.backend.MatMulShape g = dev.zeroq.backend.MatMulShape.of(a.shape(), b.shape());
+        int m = g.m(), k = g.k(), n = g.n(), batches = g.batches();
+        int[] aIdx = g.aOffset(), bIdx = g.bOffset();
+        Tensor out = Tensor.zeros(g.out());
         int mk = Math.multiplyExact(m, k), kn = Math.multiplyExact(k, n), mn = Math.multiplyExact(m, n);
         float[] ad = a.data(), bd = b.data(), o = out.data();
         if (batches >= par.threads()) {
@@ -141,17 +116,6 @@ public final class CpuBackend extends RefBackend {
             }
         }
         return out;
-    }
-
-    /** Strides (in units of whole matrices) of a batch shape viewed in the broadcast batch shape. */
-    private static int[] batchStrides(int[] in, int[] out) {
-        int[] s = new int[out.length];
-        int acc = 1;
-        for (int i = in.length - 1; i >= 0; i--) {
-            s[i + out.length - in.length] = in[i] == 1 ? 0 : acc;
-            acc *= in[i];
-        }
-        return s;
     }
 
     @Override

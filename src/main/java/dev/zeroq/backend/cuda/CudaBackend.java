@@ -358,39 +358,21 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands");
-        }
-        int m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
-        if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("matmul: inner dimensions " + k + " and " + bs[bs.length - 2] + " differ");
-        }
-        int[] batch = Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
-        int[] sa = broadcastStrides(Arrays.copyOf(as, as.length - 2), batch);
-        int[] sb = broadcastStrides(Arrays.copyOf(bs, bs.length - 2), batch);
-        int batches = Math.toIntExact(sizeOf(batch));
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = m;
-        outShape[batch.length + 1] = n;
+        dev.zeroq.backend.MatMulShape g = dev.zeroq.backend.MatMulShape.of(a.shape(), b.shape());
+        int m = g.m(), k = g.k(), n = g.n();
+        int[] outShape = g.out();
         try (Scope sc = new Scope()) {
             DeviceBuffer out = sc.output(outShape);
             if (m > 0 && n > 0) {
                 DeviceBuffer da = sc.input(a), db = sc.input(b);
-                int[] idx = new int[batch.length];
                 // One gemm launch per batch entry, at element offsets into A, B and the output (offsets in bytes, long).
-                for (int bt = 0; bt < batches; bt++) {
-                    long oa = 0, ob = 0;
-                    for (int i = 0; i < batch.length; i++) {
-                        oa += (long) idx[i] * sa[i];
-                        ob += (long) idx[i] * sb[i];
-                    }
+                for (int bt = 0; bt < g.batches(); bt++) {
+                    long oa = g.aOffset()[bt], ob = g.bOffset()[bt];
                     long aOff = Math.multiplyExact(oa * m * k, Float.BYTES);
                     long bOff = Math.multiplyExact(ob * k * n, Float.BYTES);
                     long oOff = Math.multiplyExact((long) bt * m * n, Float.BYTES);
                     launchGemm(da.address() + aOff, db.address() + bOff, 0L, out.address() + oOff, m, n, k, k, 1, n, 1,
                             0, 0, 1f, 0f);
-                    increment(idx, batch);
                 }
             }
             return sc.download(out, outShape);
@@ -585,15 +567,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
             s[i + off] = in[i] == 1 ? 0 : own[i];
         }
         return s;
-    }
-
-    private static void increment(int[] idx, int[] shape) {
-        for (int k = shape.length - 1; k >= 0; k--) {
-            if (++idx[k] < shape[k]) {
-                return;
-            }
-            idx[k] = 0;
-        }
     }
 
     @Override

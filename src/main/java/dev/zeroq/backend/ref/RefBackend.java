@@ -3,6 +3,7 @@ package dev.zeroq.backend.ref;
 import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.MatMulShape;
 import dev.zeroq.backend.PoolSpec;
 import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
@@ -268,31 +269,11 @@ public class RefBackend implements Backend {
 
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
-        int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2 || bs.length < 2) {
-            throw new IllegalArgumentException("matmul needs rank >= 2 operands");
-        }
-        int m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
-        if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("matmul: inner dimensions " + k + " and " + bs[bs.length - 2] + " differ");
-        }
-        int[] batch = Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
-        int[] sa = broadcastStrides(Arrays.copyOf(as, as.length - 2), batch);
-        int[] sb = broadcastStrides(Arrays.copyOf(bs, bs.length - 2), batch);
-        int batches = Math.toIntExact(Shapes.size(batch));
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = m;
-        outShape[batch.length + 1] = n;
-        Tensor out = Tensor.zeros(outShape);
-        int[] idx = new int[batch.length];
-        for (int bt = 0; bt < batches; bt++) {
-            int oa = 0, ob = 0;
-            for (int i = 0; i < batch.length; i++) {
-                oa += idx[i] * sa[i];
-                ob += idx[i] * sb[i];
-            }
-            oa *= m * k;
-            ob *= k * n;
+        MatMulShape g = MatMulShape.of(a.shape(), b.shape());
+        int m = g.m(), k = g.k(), n = g.n();
+        Tensor out = Tensor.zeros(g.out());
+        for (int bt = 0; bt < g.batches(); bt++) {
+            int oa = g.aOffset()[bt] * m * k, ob = g.bOffset()[bt] * k * n;
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     double acc = 0;
@@ -302,7 +283,6 @@ public class RefBackend implements Backend {
                     out.data()[(bt * m + i) * n + j] = (float) acc;
                 }
             }
-            increment(idx, batch);
         }
         return out;
     }
