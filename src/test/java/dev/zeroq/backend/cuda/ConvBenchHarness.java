@@ -117,7 +117,8 @@ public final class ConvBenchHarness implements AutoCloseable {
             int kb = l.cout() * l.k() * l.k();
             boolean igB = l.cin() >= 16 && kb >= 16;
             Runnable zb = igB
-                    ? () -> module.launch("conv2d_backward_data_igemm", new int[] {grid(Math.ceilDiv(xN, IG_BN)),
+                    // grid.x counts input PIXELS (N·H·W), as CudaDistiller.convBackward: not elements (N·Cin·H·W).
+                    ? () -> module.launch("conv2d_backward_data_igemm", new int[] {grid(Math.ceilDiv((long) l.n() * l.h() * l.w(), IG_BN)),
                             Math.ceilDiv(l.cin(), IG_BM), 1}, new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB, b, l.n(),
                             l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, l.stride(), l.stride(), l.pad(), l.pad(), 0)
                     : () -> module.launch("conv2d_backward_data", new int[] {(int) Math.clamp(Math.ceilDiv(xN, THREADS), 1, 65535),
