@@ -26,11 +26,15 @@ final class IgemmLayout {
     }
 
     /**
-     * Blocks below which AUTO keeps the 64×128 kernel although the 128×128 one would fit: a 128×128 grid of fewer
-     * blocks than about one per SM (H100 SXM and H200: 132 SMs) leaves SMs idle, and the 64×128 kernel has twice the
-     * blocks (e.g. ResNet-50 at batch 32: layer4's 7×7 convs with 512 output channels, 52 blocks of 128×128).
+     * Blocks below which AUTO keeps the 64×128 kernel although the 128×128 one would fit. With B blocks of 128×128 on
+     * S SMs (H100 SXM and H200: 132) and B ≤ S, the 128×128 kernel takes one block's time; the 64×128 kernel runs 2B
+     * blocks, at most 2 per SM: when 2B ≤ S each SM has one half-size block and it needs half the time per SM at its
+     * own efficiency, so it wins unless the 128×128 tile is over twice as efficient (not predicted); when 2B > S some
+     * SM runs two, the same work as one 128×128 block, and the 128×128 kernel's better FMA-to-load ratio should win.
+     * Hence S/2: at batch 32 layer4's 7×7 convs with 512 outputs (52 blocks) stay on 64×128, layer3's 14×14 convs with
+     * 256 outputs (98 blocks) move to 128×128. A prediction from the grid arithmetic, for the GPU run to check.
      */
-    static final int MIN_BLOCKS_128 = 128;
+    static final int MIN_BLOCKS_128 = 66;
 
     /**
      * The kernel for a GEMM of {@code m} rows (output channels per group forward, input channels per group

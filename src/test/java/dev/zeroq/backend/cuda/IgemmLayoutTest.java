@@ -121,8 +121,10 @@ class IgemmLayoutTest {
         assertEquals(IgemmLayout.Kernel.IGEMM64, IgemmLayout.choose(auto, 64, 576, 32L * 56 * 56, 1));
         assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(auto, 256, 64, 32L * 56 * 56, 1));
         assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(auto, 128, 1152, 32L * 28 * 28, 1));
-        // layer4's 7×7 with 512 channels out: 13 × 4 = 52 blocks of 128×128, under a wave: the 64×128 kernel.
+        // layer4's 7×7 with 512 channels out: 13 × 4 = 52 blocks of 128×128, under half a wave: the 64×128 kernel;
+        // layer3's 14×14 with 256 out: 49 × 2 = 98 blocks: 128×128.
         assertEquals(IgemmLayout.Kernel.IGEMM64, IgemmLayout.choose(auto, 512, 4608, 32L * 7 * 7, 1));
+        assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(auto, 256, 2304, 32L * 14 * 14, 1));
         // Backward-data of layer4's 3×3/2 (Cin 512 at 14×14): 4 phases of 7×7 → 13 × 4 × 4 = 208 blocks.
         assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(auto, 512, 4608,
                 IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, 32, 14, 14, new int[] {2, 2}), 4));
