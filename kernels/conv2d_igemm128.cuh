@@ -11,8 +11,8 @@
 // ktab.y = (a + pt − r·dh)/sh exact, so for ih = a + sh·i the dy row is i + ktab.y: no division and no wasted tap
 // (a 3×3 stride-2 layer does 9/4 of a tap per channel per pixel on average instead of 9; 1×1 stride 2: 1/4).
 // Tiling: 128 (m) × 128 (pixels) outputs per block of 256 threads, 8 × 8 per thread (64 FMAs per 4 float4 shared
-// reads, twice the ratio of the 64×128 kernel's 4 × 8), K in steps of 8. A thread's outputs are the rows
-// {4ty..4ty+3, 64+4ty..} and pixel columns {4tx..4tx+3, 64+4tx..}: a warp (two ty, sixteen tx) reads 2 distinct A
+// reads: 16 per read, the 64×128 kernel's 4 × 8 does 32 per 3, under 11), K in steps of 8. A thread's outputs are
+// the rows {4ty..4ty+3, 64+4ty..} and pixel columns {4tx..4tx+3, 64+4tx..}: a warp (two ty, sixteen tx) reads 2 distinct A
 // float4s (broadcast) and 32 distinct B float4s covering 2 × 256 contiguous bytes, so no bank conflicts. Tile loads:
 // each thread fetches 4 A and 4 B values of the next K-tile into registers before the current tile is multiplied
 // and stores them to the other of two shared buffers after it (double buffering, one barrier per K-tile); at 8 k
