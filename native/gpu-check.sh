@@ -264,9 +264,25 @@ else
   row conv-bench "$(state_of $rc)" "$(why $rc "$t")${res:+; $res}(conv-layer-bench.log)"
 fi
 
-# 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the full 500-iteration
-#     ResNet-18 distillation and the CPU loss cross-check; then the ratios of what ran.
+# 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
+#     64×128 and on the 128×128 implicit GEMM everywhere (--conv igemm, --conv igemm128: what AUTO chose between, on
+#     the same card),
+#     the full 500-iteration ResNet-18 distillation and the CPU loss cross-check; then the ratios of what ran.
 peer peer-r50-tf32 90 resnet50 --tf32 on
+
+for algo in igemm igemm128; do
+  [[ $HAVE_JAR == 1 ]] || break
+  t=$(cap 90) || break
+  log="conv-layer-bench-$algo.log"
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 --conv "$algo" \
+    > "$PARTS/$log" 2>&1
+  rc=$?
+  to_bench "ConvLayerBench --batch 32 --conv $algo" "$PARTS/$log"
+  res=$(grep -E '^RESULT' "$PARTS/$log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+  st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip # a comparison only: out of time is no failure
+  row "conv-$algo" "$st" "$(why $rc "$t")${res:+; $res}($log)"
+done
 
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet18.onnx" ]]; then
   bench full-r18 90 distill-full-resnet18.log "$B/models/resnet18.onnx" --batch 32 --warmup 0 --iters 1 --graph off --full 500

@@ -2,11 +2,13 @@
 // (strict FP32), forward and backward-data: median ms per launch (CUDA events around the launch only), TFLOP/s, and
 // totals weighted by how often each shape occurs (53 convs). Prints the card, driver, cuDNN version and commit.
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.ConvLayerBench [--batch 32] [--warmup 3] [--iters 20]
+//        [--conv auto|direct|igemm|igemm128]   (zeroq's kernels as CudaDistiller's ConvAlgorithm; auto: what it runs)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.ConvBenchHarness;
 import dev.zeroq.backend.cuda.ConvBenchHarness.Layer;
 import dev.zeroq.backend.cuda.ConvBenchHarness.Timing;
+import dev.zeroq.backend.cuda.CudaDistiller;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -49,13 +51,21 @@ public final class ConvLayerBench {
 
     public static void main(String[] args) {
         int batch = 32, warmup = 3, iters = 20;
+        CudaDistiller.ConvAlgorithm algo = CudaDistiller.ConvAlgorithm.AUTO;
         for (int i = 0; i < args.length; i += 2) {
-            int v = Integer.parseInt(args[i + 1]);
+            String v = args[i + 1];
             switch (args[i]) {
-                case "--batch" -> batch = v;
-                case "--warmup" -> warmup = v;
-                case "--iters" -> iters = v;
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--batch, --warmup, --iters)");
+                case "--batch" -> batch = Integer.parseInt(v);
+                case "--warmup" -> warmup = Integer.parseInt(v);
+                case "--iters" -> iters = Integer.parseInt(v);
+                case "--conv" -> algo = switch (v) {
+                    case "auto" -> CudaDistiller.ConvAlgorithm.AUTO;
+                    case "direct" -> CudaDistiller.ConvAlgorithm.DIRECT;
+                    case "igemm" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM;
+                    case "igemm128" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128;
+                    default -> throw new IllegalArgumentException("--conv auto|direct|igemm|igemm128, got " + v);
+                };
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--batch, --warmup, --iters, --conv)");
             }
         }
         List<Layer> layers = resnet50(batch);
@@ -67,14 +77,14 @@ public final class ConvLayerBench {
         long seed = 42;
         try (ConvBenchHarness h = new ConvBenchHarness(max, seed)) {
             System.out.println("ConvLayerBench: ResNet-50 convolutions (" + layers.size() + " shapes, " + convs + " convs), batch "
-                    + batch + ", FP32; median of " + iters + " after " + warmup + " warm-up; seed " + seed);
+                    + batch + ", FP32, zeroq conv " + algo + "; median of " + iters + " after " + warmup + " warm-up; seed " + seed);
             System.out.println("device: " + h.device() + "; " + h.cudnnStatus() + "; commit " + commit());
             System.out.printf("%-22s %3s | %9s %7s %9s %7s %8s | %9s %7s %9s %7s %8s | %s%n", "layer", "x", "zq fwd ms", "TF/s",
                     "dnn fwd ms", "TF/s", "relDiff", "zq bwd ms", "TF/s", "dnn bwd ms", "TF/s", "relDiff", "kernels / cuDNN plans");
             double[] total = new double[4];
             double flops = 0;
             for (Layer l : layers) {
-                Timing t = h.measure(l, warmup, iters);
+                Timing t = h.measure(l, algo, warmup, iters);
                 double f = l.flops();
                 flops += f * l.count();
                 total[0] += t.zeroqFwdMs() * l.count();
@@ -89,8 +99,8 @@ public final class ConvLayerBench {
             System.out.printf("%-22s %3d | %9.3f %7.2f %9.3f %7.2f %8s | %9.3f %7.2f %9.3f %7.2f%n", "TOTAL (weighted)", convs,
                     total[0], tflops(flops, total[0]), total[1], tflops(flops, total[1]), "", total[2], tflops(flops, total[2]),
                     total[3], tflops(flops, total[3]));
-            System.out.printf("RESULT conv-resnet50 batch=%d fwd zeroq=%.2fms cudnn=%.2fms bwd-data zeroq=%.2fms cudnn=%.2fms"
-                    + " (%.1f GFLOP each way)%n", batch, total[0], total[1], total[2], total[3], flops / 1e9);
+            System.out.printf("RESULT conv-resnet50 batch=%d conv=%s fwd zeroq=%.2fms cudnn=%.2fms bwd-data zeroq=%.2fms cudnn=%.2fms"
+                    + " (%.1f GFLOP each way)%n", batch, algo, total[0], total[1], total[2], total[3], flops / 1e9);
         }
     }
 

@@ -1,7 +1,7 @@
 // Times device-resident ZeroQ distillation (CudaDistiller) on an ONNX model: warm-up, then timed iterations between
 // CUDA events; optionally the first K iterations on the CPU Distiller with the same seed for the loss difference.
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.DistillBench MODEL.onnx [--batch 32]
-//        [--iters 100] [--warmup 20] [--graph on|off|both] [--conv auto|direct|igemm] [--full N] [--cpu-check K]
+//        [--iters 100] [--warmup 20] [--graph on|off|both] [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K]
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.CudaDistiller;
@@ -20,7 +20,7 @@ public final class DistillBench {
     public static void main(String[] args) {
         if (args.length < 1) {
             System.err.println("usage: DistillBench MODEL.onnx [--batch 32] [--iters 100] [--warmup 20] [--graph on|off|both]"
-                    + " [--conv auto|direct|igemm] [--full N] [--cpu-check K]");
+                    + " [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
@@ -42,6 +42,7 @@ public final class DistillBench {
         CudaDistiller.ConvAlgorithm algo = switch (conv) {
             case "direct" -> CudaDistiller.ConvAlgorithm.DIRECT;
             case "igemm" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM;
+            case "igemm128" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128;
             default -> CudaDistiller.ConvAlgorithm.AUTO;
         };
         Graph g = OnnxImporter.load(model).graph();

@@ -48,8 +48,13 @@ import java.util.function.Consumer;
  * naming the op, so the caller can fall back to the CPU ({@link #unsupported(Graph)} asks up front). Not thread-safe.
  */
 public final class CudaDistiller implements AutoCloseable {
-    /** How convolutions run: AUTO picks the implicit GEMM when a tile's 64 rows are reasonably used, else direct. */
-    public enum ConvAlgorithm { AUTO, DIRECT, IMPLICIT_GEMM }
+    /**
+     * How convolutions run. AUTO: the direct kernels below 16 channels per group or for depthwise, the 128×128
+     * implicit GEMM (backward-data by output phase) above 64 channels where its grid fills the chip, else the 64×128
+     * implicit GEMM (IgemmLayout.choose). The other values force one family everywhere: DIRECT, IMPLICIT_GEMM (64×128)
+     * or IMPLICIT_GEMM_128.
+     */
+    public enum ConvAlgorithm { AUTO, DIRECT, IMPLICIT_GEMM, IMPLICIT_GEMM_128 }
 
     /**
      * @param conv      convolution kernels (forward and backward-data)
@@ -73,7 +78,6 @@ public final class CudaDistiller implements AutoCloseable {
     }
 
     private static final int MAX_BLOCKS = DevicePlan.MAX_BLOCKS;
-    private static final int IG_BM = 64, IG_BN = 128; // tile of conv2d_igemm.cuh
     private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     private static final int LOSS_REDUCE_TARGET_CHUNK = 8192;
 
@@ -484,8 +488,8 @@ public final class CudaDistiller implements AutoCloseable {
         p.forward(n);
     }
 
-    private boolean useImplicitGemm(int m, int k) {
-        return p.useImplicitGemm(m, k);
+    private IgemmLayout.Kernel convKernel(int m, int k, long pixels, int slices) {
+        return p.convKernel(m, k, pixels, slices);
     }
 
     private void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,
@@ -694,38 +698,19 @@ public final class CudaDistiller implements AutoCloseable {
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
         Region gx = grad(n.input(0));
         int acc = writeFlag(gx);
-        if (useImplicitGemm(cinG, coutG * kh * kw)) {
-            int k = coutG * kh * kw;
-            // w (Cout, Cin/g, kh, kw) → (group, K = (co, r, s), Cin/g): ci contiguous.
-            float[] wt = new float[w.size()];
-            float[] src = w.data();
-            for (int grp = 0; grp < g; grp++) {
-                for (int col = 0; col < coutG; col++) {
-                    for (int ci = 0; ci < cinG; ci++) {
-                        for (int r = 0; r < kh; r++) {
-                            for (int q = 0; q < kw; q++) {
-                                int kk = (col * kh + r) * kw + q;
-                                wt[(grp * k + kk) * cinG + ci] = src[(((grp * coutG + col) * cinG + ci) * kh + r) * kw + q];
-                            }
-                        }
-                    }
-                }
+        int k = coutG * kh * kw;
+        // Sized for the 128×128 kernel's phases; for the others the choice is DIRECT or IGEMM64 whatever the count.
+        IgemmLayout.Kernel kn = convKernel(cinG, k, IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, nb, h, wd, st),
+                Math.multiplyExact(g, st[0] * st[1]));
+        if (kn != IgemmLayout.Kernel.DIRECT) {
+            IgemmLayout.Backward b = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, kh, kw, nb, h, wd, oh, ow, st, p, d);
+            if (kn == IgemmLayout.Kernel.IGEMM128) {
+                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(uploadFloats(b.weights())), At.of(uploadInts(b.ktab())),
+                        At.of(uploadInts(b.phases())), At.of(gx), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], acc);
+            } else {
+                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(uploadFloats(b.weights())), At.of(uploadInts(b.ktab())),
+                        At.of(gx), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1], acc);
             }
-            int[] tab = new int[4 * k];
-            for (int col = 0; col < coutG; col++) {
-                for (int r = 0; r < kh; r++) {
-                    for (int q = 0; q < kw; q++) {
-                        int kk = (col * kh + r) * kw + q;
-                        tab[4 * kk] = Math.multiplyExact(col, oh * ow);
-                        tab[4 * kk + 1] = r * d[0];
-                        tab[4 * kk + 2] = q * d[1];
-                    }
-                }
-            }
-            long pixels = (long) nb * h * wd;
-            launch("conv2d_backward_data_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(cinG, IG_BM), g},
-                    block(), At.of(gy), At.of(uploadFloats(wt)), At.of(uploadInts(tab)), At.of(gx), nb, cin, h, wd, cout, oh,
-                    ow, g, k, st[0], st[1], p[0], p[1], acc);
         } else {
             launch("conv2d_backward_data", grid1d(size(xs)), block(), At.of(gy), At.of(param(n.input(1))), At.of(gx), nb,
                     cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1], d[0], d[1], g, acc);

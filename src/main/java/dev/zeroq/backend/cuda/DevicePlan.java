@@ -33,7 +33,6 @@ final class DevicePlan {
     static final int THREADS = 256;
     static final int MAX_BLOCKS = 65535;
     static final long ALIGN = 256;
-    private static final int IG_BM = 64, IG_BN = 128; // tile of conv2d_igemm.cuh
 
     /** A piece of the device pool: its size, where it lands, and what is uploaded into it once. */
     static final class Region {
@@ -200,35 +199,15 @@ final class DevicePlan {
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
         Object bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
         Region out = value(n.output());
-        if (useImplicitGemm(cout / g, cinG * kh * kw)) {
-            int coutG = cout / g, k = cinG * kh * kw;
-            Region wt = paramDerived(n.input(1), src -> {
-                // (Cout, K) → (group, K, Cout/group): the m index contiguous, for coalesced tile loads.
-                float[] t = new float[src.length];
-                for (int grp = 0; grp < g; grp++) {
-                    for (int kk = 0; kk < k; kk++) {
-                        for (int m = 0; m < coutG; m++) {
-                            t[(grp * k + kk) * coutG + m] = src[(grp * coutG + m) * k + kk];
-                        }
-                    }
-                }
-                return t;
-            });
-            int[] tab = new int[4 * k];
-            for (int ci = 0; ci < cinG; ci++) {
-                for (int r = 0; r < kh; r++) {
-                    for (int q = 0; q < kw; q++) {
-                        int kk = (ci * kh + r) * kw + q;
-                        tab[4 * kk] = Math.multiplyExact(ci, h * wd);
-                        tab[4 * kk + 1] = r * d[0];
-                        tab[4 * kk + 2] = q * d[1];
-                    }
-                }
-            }
-            long pixels = (long) nb * oh * ow;
-            launch("conv2d_forward_igemm", new int[] {gridX(Math.ceilDiv(pixels, IG_BN)), Math.ceilDiv(coutG, IG_BM), g},
-                    block(), operand(n.input(0)), At.of(wt), At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h,
-                    wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
+        int coutG = cout / g, k = cinG * kh * kw;
+        long pixels = (long) nb * oh * ow;
+        IgemmLayout.Kernel kn = convKernel(coutG, k, pixels, g);
+        if (kn != IgemmLayout.Kernel.DIRECT) {
+            // (Cout, K) → (group, K, Cout/group), the same for both tile sizes.
+            Region wt = paramDerived(n.input(1), src -> IgemmLayout.forwardWeights(src, g, coutG, k));
+            int[] tab = IgemmLayout.forwardTable(cinG, kh, kw, h, wd, d);
+            launch(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), block(), operand(n.input(0)), At.of(wt),
+                    At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
         } else {
             checkGrid(cout, nb, n);
             launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), cout, nb}, block(), operand(n.input(0)),
@@ -237,13 +216,9 @@ final class DevicePlan {
         }
     }
 
-    boolean useImplicitGemm(int m, int k) {
-        return switch (conv) {
-            case DIRECT -> false;
-            case IMPLICIT_GEMM -> true;
-            // Below 16 rows a 64-row tile is mostly idle, and depthwise (k = kh·kw) has no reduction to tile.
-            case AUTO -> m >= 16 && k >= 16;
-        };
+    /** The kernel family for a GEMM of m rows and reduction k over {@code slices} slices of {@code pixels} pixels. */
+    IgemmLayout.Kernel convKernel(int m, int k, long pixels, int slices) {
+        return IgemmLayout.choose(conv, m, k, pixels, slices);
     }
 
     void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,

@@ -1,6 +1,6 @@
 // Device side of dev.zeroq.bench.ConvLayerBench (test code, in this package for the package-private device types):
-// one convolution layer timed on zeroq's kernels (the implicit GEMM CudaDistiller uses, or its direct kernel where
-// CudaDistiller's AUTO would pick that) and on cuDNN, forward and backward-data, CUDA events around the launch only.
+// one convolution layer timed on zeroq's kernels (those CudaDistiller's AUTO picks, or a forced ConvAlgorithm; the
+// choice, operand layouts and grids come from IgemmLayout, shared with the distiller) and on cuDNN, forward and backward-data, CUDA events around the launch only.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.backend.ConvSpec;
@@ -37,7 +37,7 @@ public final class ConvBenchHarness implements AutoCloseable {
                          String zeroqBwdKernel, String cudnnFwdPlan, String cudnnBwdPlan, double fwdMaxRelDiff,
                          double bwdMaxRelDiff) {}
 
-    private static final int IG_BM = 64, IG_BN = 128, THREADS = 256;
+    private static final int THREADS = 256;
 
     private final CudaContext context;
     private final CudaModule module;
@@ -81,27 +81,43 @@ public final class ConvBenchHarness implements AutoCloseable {
     }
 
     public Timing measure(Layer l, int warmup, int iters) {
+        return measure(l, CudaDistiller.ConvAlgorithm.AUTO, warmup, iters);
+    }
+
+    /**
+     * Times layer {@code l} on the kernels {@code algo} picks for it, chosen and laid out by IgemmLayout exactly as
+     * DevicePlan (forward) and CudaDistiller (backward-data) do, so AUTO times what the distiller runs.
+     */
+    public Timing measure(Layer l, CudaDistiller.ConvAlgorithm algo, int warmup, int iters) {
         context.makeCurrent();
         int[] xs = {l.n(), l.cin(), l.h(), l.w()}, ws = {l.cout(), l.cin(), l.k(), l.k()};
         int oh = l.outH(), ow = l.outW();
         long xN = (long) l.n() * l.cin() * l.h() * l.w(), yN = (long) l.n() * l.cout() * oh * ow;
         if (xN > capacity || yN > capacity) throw new IllegalArgumentException(l + " exceeds the buffers");
         ConvSpec s = l.spec();
+        int[] st = s.strides(), pads = s.pads(), dil = s.dilations();
         int kk = l.cin() * l.k() * l.k();
         // Weights scaled by 1/sqrt(K) keep outputs O(1), so the relative difference below is meaningful.
         float[] wHost = new float[l.cout() * kk];
         for (int i = 0; i < wHost.length; i++) wHost[i] = (float) ((random.nextDouble() * 2 - 1) / Math.sqrt(kk));
+        long pixelsF = (long) l.n() * oh * ow;
+        IgemmLayout.Kernel knF = IgemmLayout.choose(algo, l.cout(), kk, pixelsF, 1);
+        int kb = l.cout() * l.k() * l.k();
+        IgemmLayout.Kernel knB = IgemmLayout.choose(algo, l.cin(), kb,
+                IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, l.n(), l.h(), l.w(), st), st[0] * st[1]);
+        IgemmLayout.Backward lb = knB == IgemmLayout.Kernel.DIRECT ? null
+                : IgemmLayout.backward(knB, wHost, 1, l.cout(), l.cin(), l.k(), l.k(), l.n(), l.h(), l.w(), oh, ow, st, pads, dil);
         try (DeviceBuffer w = DeviceBuffer.upload(wHost);
-             DeviceBuffer wtF = DeviceBuffer.upload(forwardWeights(wHost, l.cout(), kk));
-             DeviceBuffer tabF = uploadInts(table(l.cin(), l.k(), l.h() * l.w()));
-             DeviceBuffer wtB = DeviceBuffer.upload(backwardWeights(wHost, l.cout(), l.cin(), l.k()));
-             DeviceBuffer tabB = uploadInts(table(l.cout(), l.k(), oh * ow))) {
+             DeviceBuffer wtF = DeviceBuffer.upload(IgemmLayout.forwardWeights(wHost, 1, l.cout(), kk));
+             DeviceBuffer tabF = uploadInts(IgemmLayout.forwardTable(l.cin(), l.k(), l.k(), l.h(), l.w(), dil));
+             DeviceBuffer wtB = DeviceBuffer.upload(lb == null ? new float[1] : lb.weights());
+             DeviceBuffer tabB = uploadInts(lb == null ? new int[4] : lb.ktab());
+             DeviceBuffer phB = uploadInts(lb == null || lb.phases() == null ? new int[4] : lb.phases())) {
             // forward: x in a; zeroq → b, cuDNN → c
-            boolean igF = l.cout() >= 16 && kk >= 16; // CudaDistiller's AUTO rule
-            Runnable zf = igF
-                    ? () -> module.launch("conv2d_forward_igemm", new int[] {grid(Math.ceilDiv((long) l.n() * oh * ow, IG_BN)),
-                            Math.ceilDiv(l.cout(), IG_BM), 1}, new int[] {THREADS, 1, 1}, 0, stream, a, wtF, tabF, null, b,
-                            l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kk, l.stride(), l.stride(), l.pad(), l.pad())
+            Runnable zf = knF != IgemmLayout.Kernel.DIRECT
+                    ? () -> module.launch(knF.forward, IgemmLayout.forwardGrid(knF, pixelsF, l.cout(), 1), new int[] {THREADS, 1, 1},
+                            0, stream, a, wtF, tabF, null, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kk, l.stride(),
+                            l.stride(), l.pad(), l.pad())
                     : () -> module.launch("conv2d_forward", new int[] {Math.ceilDiv(oh * ow, 256), l.cout(), l.n()},
                             new int[] {THREADS, 1, 1}, 0, stream, a, w, null, b, l.cin(), l.h(), l.w(), l.cout(), oh, ow,
                             l.k(), l.k(), l.stride(), l.stride(), l.pad(), l.pad(), 1, 1, 1);
@@ -113,16 +129,17 @@ public final class ConvBenchHarness implements AutoCloseable {
                 planF = cudnn.describePlan(true, xs, ws, s);
                 relF = maxRelDiff(b, c, yN);
             }
-            // backward-data: dy in d; zeroq → b, cuDNN → c
-            int kb = l.cout() * l.k() * l.k();
-            boolean igB = l.cin() >= 16 && kb >= 16;
-            Runnable zb = igB
-                    ? () -> module.launch("conv2d_backward_data_igemm", new int[] {grid(Math.ceilDiv(xN, IG_BN)),
-                            Math.ceilDiv(l.cin(), IG_BM), 1}, new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB, b, l.n(),
-                            l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, l.stride(), l.stride(), l.pad(), l.pad(), 0)
-                    : () -> module.launch("conv2d_backward_data", new int[] {(int) Math.clamp(Math.ceilDiv(xN, THREADS), 1, 65535),
-                            1, 1}, new int[] {THREADS, 1, 1}, 0, stream, d, w, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh,
-                            ow, l.k(), l.k(), l.stride(), l.stride(), l.pad(), l.pad(), 1, 1, 1, 0);
+            // backward-data: dy in d; zeroq → b, cuDNN → c. The grid comes from IgemmLayout: x counts input pixels
+            // (per phase for the 128×128 kernel), never N·Cin·H·W elements.
+            Runnable zb = switch (knB) {
+                case IGEMM128 -> () -> module.launch(knB.backward, lb.grid(), new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB,
+                        phB, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, st[0], st[1], 0);
+                case IGEMM64 -> () -> module.launch(knB.backward, lb.grid(), new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB,
+                        b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, st[0], st[1], pads[0], pads[1], 0);
+                case DIRECT -> () -> module.launch("conv2d_backward_data", new int[] {(int) Math.clamp(Math.ceilDiv(xN, THREADS), 1,
+                        65535), 1, 1}, new int[] {THREADS, 1, 1}, 0, stream, d, w, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh,
+                        ow, l.k(), l.k(), l.stride(), l.stride(), l.pad(), l.pad(), 1, 1, 1, 0);
+            };
             double zB = time(zb, warmup, iters);
             double cB = Double.NaN, relB = Double.NaN;
             String planB = cudnnReason;
@@ -131,8 +148,16 @@ public final class ConvBenchHarness implements AutoCloseable {
                 planB = cudnn.describePlan(false, xs, ws, s);
                 relB = maxRelDiff(b, c, xN);
             }
-            return new Timing(zF, cF, zB, cB, igF ? "igemm" : "direct", igB ? "igemm" : "direct", planF, planB, relF, relB);
+            return new Timing(zF, cF, zB, cB, name(knF), name(knB), planF, planB, relF, relB);
         }
+    }
+
+    private static String name(IgemmLayout.Kernel k) {
+        return switch (k) {
+            case DIRECT -> "direct";
+            case IGEMM64 -> "igemm64";
+            case IGEMM128 -> "igemm128";
+        };
     }
 
     /** Median of per-launch times between events recorded right before and after the launch on the stream. */
@@ -174,51 +199,6 @@ public final class ConvBenchHarness implements AutoCloseable {
         return maxRef == 0 ? maxDiff : maxDiff / maxRef;
     }
 
-    // The layouts CudaDistiller builds for conv2d_*_igemm (see its conv/convBackward), for one group.
-
-    /** (Cout, K) → (K, Cout). */
-    private static float[] forwardWeights(float[] w, int cout, int k) {
-        float[] wt = new float[w.length];
-        for (int kk = 0; kk < k; kk++) {
-            for (int m = 0; m < cout; m++) wt[kk * cout + m] = w[m * k + kk];
-        }
-        return wt;
-    }
-
-    /** (Cout, Cin, k, k) → (K = (co, r, s), Cin). */
-    private static float[] backwardWeights(float[] w, int cout, int cin, int k) {
-        float[] wt = new float[w.length];
-        int kTotal = cout * k * k;
-        for (int co = 0; co < cout; co++) {
-            for (int ci = 0; ci < cin; ci++) {
-                for (int r = 0; r < k; r++) {
-                    for (int q = 0; q < k; q++) {
-                        int kk = (co * k + r) * k + q;
-                        wt[kk * cin + ci] = w[((co * cin + ci) * k + r) * k + q];
-                    }
-                }
-            }
-        }
-        assert kTotal * cin == w.length;
-        return wt;
-    }
-
-    /** int4 per K entry: {channel · plane, r·dh, s·dw, 0} with dilation 1. */
-    private static int[] table(int channels, int k, int plane) {
-        int[] tab = new int[4 * channels * k * k];
-        for (int ch = 0; ch < channels; ch++) {
-            for (int r = 0; r < k; r++) {
-                for (int q = 0; q < k; q++) {
-                    int kk = (ch * k + r) * k + q;
-                    tab[4 * kk] = Math.multiplyExact(ch, plane);
-                    tab[4 * kk + 1] = r;
-                    tab[4 * kk + 2] = q;
-                }
-            }
-        }
-        return tab;
-    }
-
     private static DeviceBuffer uploadInts(int[] v) {
         DeviceBuffer buf = DeviceBuffer.allocate(Math.multiplyExact((long) Math.max(v.length, 1), Integer.BYTES));
         try (Arena arena = Arena.ofConfined()) {
@@ -229,10 +209,6 @@ public final class ConvBenchHarness implements AutoCloseable {
             throw e;
         }
         return buf;
-    }
-
-    private static int grid(long blocks) {
-        return Math.toIntExact(Math.max(blocks, 1));
     }
 
     @Override

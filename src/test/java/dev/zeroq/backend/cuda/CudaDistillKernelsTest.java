@@ -1,4 +1,5 @@
-// The distillation kernels (backward ops, BN-statistics loss, loss reduction, Adam, implicit-GEMM convolutions)
+// The distillation kernels (backward ops, BN-statistics loss, loss reduction, Adam, implicit-GEMM convolutions: the
+// 64×128 kernels and the 128×128 ones with phase-decomposed backward-data)
 // one by one against the CPU reference (backend/Gradients, RefBackend) on seeded random odd shapes. Outputs are
 // NaN-poisoned before each store-mode launch; accumulate mode starts from known random values.
 package dev.zeroq.backend.cuda;
@@ -169,6 +170,81 @@ class CudaDistillKernelsTest {
             }
             check((igemm ? "conv2d_backward_data_igemm " : "conv2d_backward_data ") + c + " accumulate=" + acc,
                     plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
+        }
+    }
+
+    // ---- the 128×128 implicit GEMM (conv2d_forward_igemm128, conv2d_backward_data_igemm128 by output phase) ----
+
+    /** CONV_CASES plus 1×1 s1/s2, dilation 2, asymmetric pads, two 128-row tiles with float4 stores, empty phases. */
+    private static final List<ConvCase> CONV_CASES_128 = java.util.stream.Stream.concat(CONV_CASES.stream(), java.util.stream.Stream.of(
+            new ConvCase(2, 37, 17, 19, 45, 1, 1, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1),
+            new ConvCase(2, 37, 17, 19, 45, 1, 1, new int[] {2, 2}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, new int[] {1, 1}, new int[] {2, 2, 2, 2}, new int[] {2, 2}, 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, new int[] {2, 2}, new int[] {2, 1, 1, 2}, new int[] {2, 2}, 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 2, new int[] {2, 2}, new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1),
+            new ConvCase(2, 140, 8, 6, 136, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
+            new ConvCase(2, 136, 8, 8, 260, 1, 1, new int[] {2, 2}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1),
+            new ConvCase(1, 16, 12, 12, 20, 7, 7, new int[] {3, 2}, new int[] {3, 3, 3, 3}, new int[] {1, 1}, 1))).toList();
+
+    @Test
+    void convForwardImplicitGemm128() {
+        for (ConvCase c : CONV_CASES_128) {
+            convForward128(c);
+        }
+    }
+
+    @Test
+    void convBackwardDataImplicitGemm128() {
+        for (ConvCase c : CONV_CASES_128) {
+            convBackward128(c);
+        }
+    }
+
+    @Test
+    void convResNetShapes128() {
+        // layer1 3×3 64 at 56×56, layer1 1×1 256→64 at 56×56, layer3's downsample 1×1/2 512→1024 at 28×28.
+        for (ConvCase c : List.of(
+                new ConvCase(1, 64, 56, 56, 64, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
+                new ConvCase(1, 256, 56, 56, 64, 1, 1, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1),
+                new ConvCase(1, 512, 28, 28, 1024, 1, 1, new int[] {2, 2}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1))) {
+            convForward128(c);
+            convBackward128(c);
+        }
+    }
+
+    /** Operands from IgemmLayout, as DevicePlan builds them; output NaN-poisoned. */
+    private void convForward128(ConvCase c) {
+        Tensor x = rand(c.n, c.cin, c.h, c.w), w = rand(c.cout, c.cin / c.g, c.kh, c.kw), b = rand(c.cout);
+        ConvSpec s = c.spec();
+        Tensor ref = REF.conv2d(x, w, b, s);
+        int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+        int k = cinG * c.kh * c.kw;
+        IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128;
+        DeviceBuffer out = poisoned(ref.size());
+        long pixels = (long) c.n * oh * ow;
+        run(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), up(x.data()),
+                up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)), upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)),
+                up(b.data()), out, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        check(kn.forward + " " + c, ref.data(), down(out, ref.size()));
+    }
+
+    /** Operands and grid from IgemmLayout, as CudaDistiller builds them; store mode poisoned, accumulate mode on priors. */
+    private void convBackward128(ConvCase c) {
+        int g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+        ConvSpec s = c.spec();
+        int oh = s.outH(c.h), ow = s.outW(c.w);
+        Tensor dy = rand(c.n, c.cout, oh, ow), w = rand(c.cout, cinG, c.kh, c.kw);
+        int[] inShape = {c.n, c.cin, c.h, c.w};
+        Tensor ref = Gradients.scatterConvBackward(dy, w, s, inShape);
+        float[] prior = rand(inShape).data();
+        IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128;
+        IgemmLayout.Backward lb = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, c.kh, c.kw, c.n, c.h, c.w, oh, ow, c.s, c.p, c.d);
+        int k = coutG * c.kh * c.kw;
+        for (int acc = 0; acc < 2; acc++) {
+            DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
+            run(kn.backward, lb.grid(), up(dy.data()), up(lb.weights()), upInts(lb.ktab()), upInts(lb.phases()), dx, c.n, c.cin, c.h,
+                    c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+            check(kn.backward + " " + c + " accumulate=" + acc, plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
         }
     }
 

@@ -68,7 +68,8 @@ class CudaDistillerTest {
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false),
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true),
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.DIRECT, false),
-                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM, true)}) {
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM, true),
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, false)}) {
             try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, o)) {
                 Distiller.Result got = d.distill(config(), it -> { });
                 double worstLoss = 0;
