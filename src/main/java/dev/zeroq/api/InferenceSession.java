@@ -3,7 +3,9 @@
 package dev.zeroq.api;
 
 import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.Backends;
+import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.int8.Int8Kernels;
 import dev.zeroq.int8.IntegerModel;
@@ -67,7 +69,7 @@ public final class InferenceSession implements AutoCloseable {
         Backends.Selection sel = Devices.open(int8 ? Device.cpu() : options.device());
         try {
             this.forward = switch (options.precision()) {
-                case FP32 -> new Executor(model.graph(), sel.backend())::run;
+                case FP32 -> fp32(model, sel.backend());
                 case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
                 case INT8 -> IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
             };
@@ -79,6 +81,22 @@ public final class InferenceSession implements AutoCloseable {
         this.fallbackReason = int8 && options.device().kind() == Device.Kind.AUTO
                 ? "INT8 runs on the CPU integer engine" : sel.note();
         this.deviceLock = sel.isCuda() ? new ReentrantLock() : null;
+    }
+
+    /**
+     * The FP32 forward pass. On CUDA it runs op by op on the device, each op allocating its buffers: the batch's
+     * planned peak is checked against free device memory first, so a batch that cannot fit fails with one line (what
+     * it needs, what is free, use a smaller batch) before anything is allocated, and the session stays usable.
+     */
+    private static UnaryOperator<Tensor> fp32(Model model, Backend backend) {
+        Executor executor = new Executor(model.graph(), backend);
+        if (backend instanceof CudaBackend cuda) {
+            return x -> {
+                cuda.requireMemoryFor(model.graph(), x.dim(0));
+                return executor.run(x);
+            };
+        }
+        return executor::run;
     }
 
     /**
