@@ -107,7 +107,9 @@ public final class InferenceSession implements AutoCloseable {
      * @param input {@code batch · C · H · W} floats, NCHW, normalized as the model expects
      * @param batch number of images, >= 1
      * @return {@code batch · outputSize()} floats
-     * @throws ZeroqException        when the length does not match or the input holds NaN/Inf
+     * @throws ZeroqException        when the length does not match, the input holds NaN/Inf, or (on CUDA) the batch
+     *                               needs more device memory than is free (nothing is allocated then; run smaller
+     *                               batches on the same session)
      * @throws IllegalStateException when the session is closed
      */
     public float[] run(float[] input, int batch) {

@@ -55,18 +55,7 @@ class CudaFaultTest {
             ctx.synchronize();
             long free0 = ctx.memoryInfo()[0];
             long live0 = DeviceBuffer.live();
-            // Fill the device with one ballast buffer, leaving a little free: then a modest batch cannot fit, and the
-            // test needs no input of the card's size. Should the driver refuse the ballast, leave more.
-            long headroom = 64L << 20;
-            DeviceBuffer ballast = null;
-            while (ballast == null) {
-                try {
-                    ballast = DeviceBuffer.allocate(free0 - headroom);
-                } catch (CudaException e) {
-                    assertTrue(headroom < 2L << 30, "cannot fill the device: " + e.getMessage());
-                    headroom *= 2;
-                }
-            }
+            DeviceBuffer ballast = fillDevice(free0);
             long freeFull;
             int batch;
             ZeroqException refused;
@@ -100,6 +89,69 @@ class CudaFaultTest {
                     + "free_after_mib=%d free_delta_kib=%d live_before=%d live_after=%d", free0 >> 20, free1 >> 20,
                     (free1 - free0) >> 10, live0, live1));
             assertEquals(live0, live1, "device buffers left allocated");
+            assertTrue(Math.abs(free1 - free0) <= FREE_TOLERANCE, "free device memory " + free0 + " -> " + free1);
+        }
+    }
+
+    /**
+     * Fills the device with one ballast buffer, leaving a little of {@code free} free: then a modest batch cannot fit,
+     * and a test needs no input of the card's size. Should the driver refuse the ballast, it leaves more.
+     */
+    private static DeviceBuffer fillDevice(long free) {
+        long headroom = 64L << 20;
+        while (true) {
+            try {
+                return DeviceBuffer.allocate(free - headroom);
+            } catch (CudaException e) {
+                assertTrue(headroom < 2L << 30, "cannot fill the device: " + e.getMessage());
+                headroom *= 2;
+            }
+        }
+    }
+
+    @Test
+    void devicePassLargerThanFreeMemoryIsRefusedBeforeItsPool() {
+        dev.zeroq.graph.Graph g = modelGraph();
+        try (CudaContext ctx = CudaContext.open(0)) {
+            // One pass that fits first: its module, stream and pool come and go, so the level below is a settled one.
+            try (CudaForward f = new CudaForward(g, 2, 0)) {
+                f.run(new Tensor(new float[2 * 784], 2, 1, 28, 28));
+            }
+            ctx.synchronize();
+            long free0 = ctx.memoryInfo()[0];
+            long live0 = DeviceBuffer.live();
+            long freeFull;
+            int batch;
+            ZeroqException refused;
+            try (DeviceBuffer ballast = fillDevice(free0)) {
+                freeFull = ctx.memoryInfo()[0];
+                // Pool bytes are linear in the batch past the parameters: aim at twice what is free.
+                long perImage = CudaForward.plannedPoolBytes(g, 2) - CudaForward.plannedPoolBytes(g, 1);
+                batch = (int) Math.max(2, Math.min(60_000, 2 * freeFull / perImage + 1));
+                long pool = CudaForward.plannedPoolBytes(g, batch);
+                assertTrue(pool > freeFull, "batch " + batch + " plans " + pool + " bytes, " + freeFull + " are free");
+                long allocationsBefore = DeviceBuffer.allocations();
+                int n = batch;
+                refused = assertThrows(ZeroqException.class, () -> new CudaForward(g, n, 0));
+                assertEquals(allocationsBefore, DeviceBuffer.allocations(), "the refused pass allocated device memory");
+                assertEquals(live0 + 1, DeviceBuffer.live()); // the ballast only
+            }
+            String m = refused.getMessage();
+            System.out.println("RELIABILITY fault=oversized-device-pass device=cuda:0 batch=" + batch + " free_mib="
+                    + (freeFull >> 20) + " message=\"" + m + "\"");
+            assertFalse(m.contains("\n"), m);
+            assertTrue(m.startsWith("the device-resident pass of '") && m.contains("for a batch of " + batch + " image(s)")
+                    && m.contains("is free; use a smaller batch"), m);
+            // The refused constructor released its module, stream and context: a pass that fits runs again.
+            try (CudaForward f = new CudaForward(g, 2, 0)) {
+                assertEquals(2 * 10, f.run(new Tensor(new float[2 * 784], 2, 1, 28, 28)).size());
+            }
+            ctx.synchronize();
+            long free1 = ctx.memoryInfo()[0];
+            System.out.println(String.format(Locale.ROOT, "RELIABILITY fault=oversized-device-pass-after free_before_mib=%d "
+                    + "free_after_mib=%d free_delta_kib=%d live_before=%d live_after=%d", free0 >> 20, free1 >> 20,
+                    (free1 - free0) >> 10, live0, DeviceBuffer.live()));
+            assertEquals(live0, DeviceBuffer.live(), "device buffers left allocated");
             assertTrue(Math.abs(free1 - free0) <= FREE_TOLERANCE, "free device memory " + free0 + " -> " + free1);
         }
     }
