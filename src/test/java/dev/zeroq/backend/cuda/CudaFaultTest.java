@@ -55,19 +55,17 @@ class CudaFaultTest {
             ctx.synchronize();
             long free0 = ctx.memoryInfo()[0];
             long live0 = DeviceBuffer.live();
-            DeviceBuffer ballast = fillDevice(free0);
             long freeFull;
             int batch;
             ZeroqException refused;
-            long allocationsBefore;
-            try (DeviceBuffer b = ballast) {
+            try (DeviceBuffer ballast = fillDevice(free0)) {
                 freeFull = ctx.memoryInfo()[0];
                 // A batch whose planned peak is more than twice what is free (the plan is linear in the batch).
                 long perImage = CudaBackend.peakOpBytes(modelGraph(), 1);
                 batch = (int) Math.max(2, Math.min(1 << 24, 2 * freeFull / perImage + 1));
                 assertTrue((long) batch * per < Integer.MAX_VALUE, "batch " + batch + " does not fit a Java array");
                 float[] big = new float[batch * per]; // zeros: finite, so the check under test is what refuses it
-                allocationsBefore = DeviceBuffer.allocations();
+                long allocationsBefore = DeviceBuffer.allocations();
                 int n = batch;
                 refused = assertThrows(ZeroqException.class, () -> s.run(big, n));
                 assertEquals(allocationsBefore, DeviceBuffer.allocations(), "the refused batch allocated device memory");
