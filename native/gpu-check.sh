@@ -114,6 +114,10 @@ else
   if [[ $status == ok && ( "${succeeded:-0}" == 0 || $aborted != 0 ) ]]; then status=FAIL; fi
   row gpu-tests "$status" "$(why $rc "$t"); ${counts:-no counts}; containers aborted ${aborted} (gpu-tests.log, junit-jupiter.xml)"
   grep -E "CUDA unavailable|first mismatch|CudaException|✘" "$OUT/gpu-tests.log" | head -n 40 > "$PARTS/gpu-test-problems.txt" || true
+  # The reliability tests' figures (device faults, CUDA load and soak) for benchmarks/RESULTS.md: one row, state
+  # "info" (their pass or fail is already in the gpu-tests row above).
+  rel=$(grep -E '^RELIABILITY ' "$OUT/gpu-tests.log" | sed -E 's/^RELIABILITY //' | tr '\n' ';' | cut -c 1-2000)
+  row reliability info "${rel:-no RELIABILITY lines in gpu-tests.log}"
   [[ -f "$PARTS/junit/TEST-junit-jupiter.xml" ]] && cp "$PARTS/junit/TEST-junit-jupiter.xml" "$OUT/junit-jupiter.xml"
 fi
 

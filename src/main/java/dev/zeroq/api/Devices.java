@@ -22,8 +22,10 @@ final class Devices {
                             + "; use Device.cpu() or Device.auto()");
                 }
                 if (d.ordinal() >= a.deviceCount()) {
-                    throw ZeroqException.badInput("device " + d + " does not exist: " + a.deviceCount()
-                            + " CUDA device(s) are visible; use cuda(0) to cuda(" + (a.deviceCount() - 1) + ")");
+                    int n = a.deviceCount();
+                    throw ZeroqException.badInput("device " + d + " does not exist: " + (n == 1 ? "1 CUDA device is"
+                            : n + " CUDA devices are") + " visible (after CUDA_VISIBLE_DEVICES); use Device.cuda(0)"
+                            + (n > 1 ? " to Device.cuda(" + (n - 1) + ")" : ""));
                 }
                 yield new Backends.Selection(new CudaBackend(d.ordinal()), null);
             }

@@ -3,7 +3,9 @@
 package dev.zeroq.api;
 
 import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.Backends;
+import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.int8.Int8Kernels;
 import dev.zeroq.int8.IntegerModel;
@@ -67,7 +69,7 @@ public final class InferenceSession implements AutoCloseable {
         Backends.Selection sel = Devices.open(int8 ? Device.cpu() : options.device());
         try {
             this.forward = switch (options.precision()) {
-                case FP32 -> new Executor(model.graph(), sel.backend())::run;
+                case FP32 -> fp32(model, sel.backend());
                 case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
                 case INT8 -> IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
             };
@@ -82,6 +84,22 @@ public final class InferenceSession implements AutoCloseable {
     }
 
     /**
+     * The FP32 forward pass. On CUDA it runs op by op on the device, each op allocating its buffers: the batch's
+     * planned peak is checked against free device memory first, so a batch that cannot fit fails with one line (what
+     * it needs, what is free, use a smaller batch) before anything is allocated, and the session stays usable.
+     */
+    private static UnaryOperator<Tensor> fp32(Model model, Backend backend) {
+        Executor executor = new Executor(model.graph(), backend);
+        if (backend instanceof CudaBackend cuda) {
+            return x -> {
+                cuda.requireMemoryFor(model.graph(), x.dim(0));
+                return executor.run(x);
+            };
+        }
+        return executor::run;
+    }
+
+    /**
      * Runs {@code batch} images. The input is read, never modified; the returned array is new and the
      * caller's. Example: for a (1, 28, 28) model with 10 outputs, {@code run(new float[3 * 784], 3)} returns
      * 30 floats, image i's outputs at {@code [10 * i, 10 * i + 10)}.
@@ -89,7 +107,9 @@ public final class InferenceSession implements AutoCloseable {
      * @param input {@code batch · C · H · W} floats, NCHW, normalized as the model expects
      * @param batch number of images, >= 1
      * @return {@code batch · outputSize()} floats
-     * @throws ZeroqException        when the length does not match or the input holds NaN/Inf
+     * @throws ZeroqException        when the length does not match, the input holds NaN/Inf, or (on CUDA) the batch
+     *                               needs more device memory than is free (nothing is allocated then; run smaller
+     *                               batches on the same session)
      * @throws IllegalStateException when the session is closed
      */
     public float[] run(float[] input, int batch) {

@@ -8,6 +8,9 @@ import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.ShapeInference;
 import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
@@ -39,6 +42,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudnnConv cudnn; // null unless ConvKernels.CUDNN
     private final Map<float[], DeviceBuffer> weights = new IdentityHashMap<>();
     private boolean poisonOutputs;
+    // The last batch's planned activation peak, reused while callers repeat the batch size (shape inference per run
+    // would cost more than the check itself).
+    private Graph plannedGraph;
+    private int plannedBatch;
+    private long plannedPeak;
 
     /** Which kernels run conv2d and conv2dBackwardData ({@code --conv zeroq|cudnn}). */
     public enum ConvKernels { ZEROQ, CUDNN }
@@ -136,6 +144,66 @@ public final class CudaBackend implements Backend, AutoCloseable {
             b.close();
         }
         weights.clear();
+    }
+
+    // ---- device memory ----
+
+    /**
+     * Call before an {@link dev.zeroq.graph.Executor} pass of {@code graph} over {@code batch} images on this backend:
+     * throws a {@link ZeroqException} naming the device memory the pass needs and what is free (in GiB), and saying to
+     * use a smaller batch, when {@link #plannedBytes} exceeds the device's free memory. Nothing is allocated before the
+     * check, so after it the backend is as it was and a smaller batch runs.
+     */
+    public void requireMemoryFor(Graph graph, int batch) {
+        DeviceMemory.requireFree(context, plannedBytes(graph, batch),
+                "a batch of " + batch + " image(s) of '" + graph.name() + "'");
+    }
+
+    /**
+     * Device memory an Executor pass of {@code graph} over {@code batch} images needs at its peak here: the graph's
+     * parameters not yet in the weight cache (once uploaded they stay) plus the largest single op's buffers (each op
+     * uploads its value inputs and allocates its outputs, and frees both when it returns, so ops never overlap).
+     */
+    long plannedBytes(Graph graph, int batch) {
+        if (graph != plannedGraph || batch != plannedBatch) {
+            plannedPeak = peakOpBytes(graph, batch);
+            plannedGraph = graph;
+            plannedBatch = batch;
+        }
+        long params = 0;
+        for (Tensor p : graph.params().values()) {
+            if (!weights.containsKey(p.data())) {
+                params = Math.addExact(params, Math.multiplyExact((long) p.size(), Float.BYTES));
+            }
+        }
+        return Math.addExact(params, plannedPeak);
+    }
+
+    /**
+     * The largest single op's value inputs plus outputs, in bytes, at {@code batch}. An upper bound: reshapes, which
+     * stay on the host, count as if they ran on the device. Example: a Conv from (N, 1, 28, 28) to (N, 16, 28, 28)
+     * takes N · (784 + 12544) · 4 bytes.
+     */
+    static long peakOpBytes(Graph graph, int batch) {
+        Map<String, int[]> shapes = ShapeInference.infer(graph, batch);
+        long peak = 0;
+        for (Node n : graph.nodes()) {
+            long op = 0;
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !graph.isParam(in)) {
+                    op = Math.addExact(op, floatBytes(shapes.get(in)));
+                }
+            }
+            for (String out : n.outputs()) {
+                op = Math.addExact(op, floatBytes(shapes.get(out)));
+            }
+            peak = Math.max(peak, op);
+        }
+        return peak;
+    }
+
+    private static long floatBytes(int[] shape) {
+        return shape == null ? 0 : Math.multiplyExact(sizeOf(shape), Float.BYTES);
     }
 
     // ---- ops ----

@@ -196,6 +196,11 @@ public final class CudaForward implements AutoCloseable {
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
     }
 
+    /** Bytes of the one pool a pass of {@code graph} for {@code maxBatch} images allocates, planned without a device. */
+    static long plannedPoolBytes(Graph graph, int maxBatch) {
+        return new CudaForward(graph, maxBatch, 0, false).plan.layout();
+    }
+
     /** The nodes of {@code graph} this class cannot run, as "Op (node 'name')"; empty when the whole graph runs. */
     public static List<String> unsupported(Graph graph) {
         Map<String, int[]> s;

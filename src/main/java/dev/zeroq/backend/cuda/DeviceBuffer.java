@@ -15,6 +15,8 @@ final class DeviceBuffer implements AutoCloseable {
 
     /** cuMemAlloc calls made by this process (tests check that an optimizer loop makes none). */
     private static final java.util.concurrent.atomic.AtomicLong ALLOCATIONS = new java.util.concurrent.atomic.AtomicLong();
+    /** Buffers allocated and not yet freed (reliability tests: back to its level after a session closes). */
+    private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
 
     private final long bytes;
     private long address;
@@ -34,6 +36,7 @@ final class DeviceBuffer implements AutoCloseable {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
             Cuda.check("cuMemAlloc_v2(" + bytes + " bytes)", cuda_h.cuMemAlloc_v2(out, bytes));
             ALLOCATIONS.incrementAndGet();
+            LIVE.incrementAndGet();
             return new DeviceBuffer(Cuda.readLong(out), bytes);
         }
     }
@@ -52,6 +55,11 @@ final class DeviceBuffer implements AutoCloseable {
     /** Number of successful cuMemAlloc calls so far in this process. */
     static long allocations() {
         return ALLOCATIONS.get();
+    }
+
+    /** Device buffers allocated and not yet freed in this process. */
+    static long live() {
+        return LIVE.get();
     }
 
     long address() {
@@ -152,6 +160,9 @@ final class DeviceBuffer implements AutoCloseable {
         if (address != 0) {
             long a = address;
             address = 0;
+            // Counted as freed even when cuMemFree reports an error: the handle is gone either way (a sticky
+            // context error makes every call fail), and the count tracks handles this process still holds.
+            LIVE.decrementAndGet();
             Cuda.check("cuMemFree_v2", cuda_h.cuMemFree_v2(a));
         }
     }

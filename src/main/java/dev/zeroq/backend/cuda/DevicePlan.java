@@ -330,6 +330,11 @@ final class DevicePlan {
     DeviceBuffer allocate(CudaContext context) {
         long total = layout();
         context.makeCurrent();
+        // The whole pass lives in this one pool: check it against free memory first, so that a batch too large
+        // fails with what to do instead of a bare CUDA_ERROR_OUT_OF_MEMORY.
+        int[] in = shapes.get(graph.inputName());
+        DeviceMemory.requireFree(context, Math.max(total, ALIGN), "the device-resident pass of '" + graph.name()
+                + "' for a batch of " + (in == null || in.length == 0 ? "?" : in[0]) + " image(s)");
         pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
         for (Region r : regions) {
             if (r.floats != null) uploadFloats(address(r), r.floats);

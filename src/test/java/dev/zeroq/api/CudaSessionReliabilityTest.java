@@ -1,0 +1,204 @@
+// CUDA sessions under load and over many open/run/close cycles, through the public API: concurrent outputs equal
+// the single-threaded run bit for bit, and device memory and live device buffers return to their level after close.
+// Every figure is printed on a line starting with "RELIABILITY " for benchmarks/RESULTS.md.
+package dev.zeroq.api;
+
+import dev.zeroq.backend.cuda.CudaAvailability;
+import dev.zeroq.backend.cuda.DeviceProbe;
+import dev.zeroq.io.Dataset;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Tag("gpu")
+class CudaSessionReliabilityTest {
+    private static final int THREADS = 8;
+    private static final int REQUESTS = 25;
+    private static final int IMAGES = 16;
+    private static final int CYCLES = 100;
+    /**
+     * Free device memory may move by the driver's own bookkeeping (it suballocates small buffers from 2 MiB pages and
+     * may keep a page); a leaked session costs at least its weights and a kernels module (over 1 MiB each), so 8 MiB
+     * over 90 cycles would show many times over. Live device buffers are compared exactly.
+     */
+    private static final long FREE_TOLERANCE = 8L << 20;
+
+    private static Model model;
+    private static Plan plan;
+
+    @BeforeAll
+    static void setUp() {
+        CudaAvailability a = CudaAvailability.probe();
+        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        model = Model.bundled("resnet_fmnist");
+        // Quantized on the CPU so that the device holds nothing of it; Gaussian calibration keeps this quick.
+        plan = Zeroq.quantize(model, QuantizeSettings.builder().scheme(Scheme.DEPLOY)
+                .calibration(QuantizeSettings.Calibration.GAUSSIAN)
+                .distill(DistillSettings.builder().batch(8).device(Device.cpu()).build()).build());
+    }
+
+    private static SessionOptions onCuda(Precision p) {
+        return SessionOptions.builder().precision(p).plan(p == Precision.FP32 ? null : plan).device(Device.cuda())
+                .build();
+    }
+
+    /**
+     * One open/run/close of each precision before the first reading: the driver sets up some per-context state on
+     * first use (kernel code of lazily loaded modules, stream pools) that it keeps for the context's life; the
+     * levels compared are the ones after that.
+     */
+    private static void warmUp(float[] x) {
+        for (Precision p : new Precision[] {Precision.FP32, Precision.SIMULATED}) {
+            try (InferenceSession s = model.session(onCuda(p))) {
+                s.run(x, 1);
+            }
+        }
+    }
+
+    @Test
+    void concurrentRequestsMatchTheSingleThreadedRunAndReleaseTheDevice() {
+        assertTimeoutPreemptively(Duration.ofSeconds(90), () -> {
+            float[] all = Dataset.bundledFashionMnist(IMAGES).images().data();
+            try (DeviceProbe probe = DeviceProbe.open(0)) {
+                DeviceProbe.Reading cold = probe.read();
+                warmUp(Arrays.copyOf(all, model.inputShape().size()));
+                for (Precision p : new Precision[] {Precision.FP32, Precision.SIMULATED}) {
+                    load(probe, cold, p, all);
+                }
+            }
+        });
+    }
+
+    private static void load(DeviceProbe probe, DeviceProbe.Reading cold, Precision precision, float[] all)
+            throws Exception {
+        int per = model.inputShape().size();
+        DeviceProbe.Reading before = probe.read();
+        InferenceSession s = model.session(onCuda(precision));
+        assertEquals("cuda:0", s.backend());
+        // Reference: each image alone, on this thread, on the same session.
+        float[][] want = new float[IMAGES][];
+        for (int i = 0; i < IMAGES; i++) {
+            want[i] = s.run(Arrays.copyOfRange(all, i * per, (i + 1) * per), 1);
+        }
+        AtomicInteger identical = new AtomicInteger();
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        List<Future<?>> futures = new ArrayList<>();
+        long t0;
+        try {
+            for (int t = 0; t < THREADS; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    FloatBuffer in = ByteBuffer.allocateDirect(4 * per).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                    FloatBuffer out = ByteBuffer.allocateDirect(4 * model.outputSize()).order(ByteOrder.nativeOrder())
+                            .asFloatBuffer();
+                    start.await();
+                    for (int r = 0; r < REQUESTS; r++) {
+                        int img = (thread * 7 + r * 3) % IMAGES;
+                        float[] x = Arrays.copyOfRange(all, img * per, (img + 1) * per);
+                        float[] y;
+                        if (r % 2 == 0) { // both entry points, as a service would use them
+                            y = s.run(x, 1);
+                        } else {
+                            in.put(0, x);
+                            s.run(in, out, 1);
+                            y = new float[model.outputSize()];
+                            out.get(0, y);
+                        }
+                        assertArrayEquals(want[img], y, precision + " thread " + thread + " request " + r + " image " + img);
+                        identical.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            t0 = System.nanoTime();
+            start.countDown();
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        DeviceProbe.Reading open = probe.read();
+        s.close();
+        assertThrows(IllegalStateException.class, () -> s.run(new float[per], 1));
+        DeviceProbe.Reading after = probe.read();
+        System.out.println(String.format(Locale.ROOT, "RELIABILITY load precision=%s device=cuda:0 (%s) threads=%d "
+                        + "requests_per_thread=%d outputs=%d identical=%d seconds=%.3f images_per_s=%.0f "
+                        + "free_cold_mib=%d free_before_mib=%d free_open_mib=%d free_after_mib=%d free_delta_kib=%d "
+                        + "live_before=%d live_open=%d live_after=%d",
+                precision, probe.describe(), THREADS, REQUESTS, THREADS * REQUESTS, identical.get(), seconds,
+                identical.get() / seconds, cold.freeMiB(), before.freeMiB(), open.freeMiB(), after.freeMiB(),
+                (after.freeBytes() - before.freeBytes()) >> 10, before.liveAllocations(), open.liveAllocations(),
+                after.liveAllocations()));
+        assertEquals(THREADS * REQUESTS, identical.get());
+        assertEquals(before.liveAllocations(), after.liveAllocations(), "device buffers left after close");
+        assertTrue(Math.abs(after.freeBytes() - before.freeBytes()) <= FREE_TOLERANCE,
+                "free device memory did not come back: " + before + " -> " + after);
+    }
+
+    @Test
+    void openRunCloseCyclesDoNotGrowDeviceMemory() {
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+            float[] x = Dataset.bundledFashionMnist(2).images().data();
+            Precision[] cycle = {Precision.FP32, Precision.SIMULATED};
+            float[][] want = new float[cycle.length][];
+            try (DeviceProbe probe = DeviceProbe.open(0)) {
+                warmUp(Arrays.copyOf(x, model.inputShape().size()));
+                DeviceProbe.Reading before = probe.read();
+                DeviceProbe.Reading at10 = null;
+                long t0 = System.nanoTime();
+                for (int c = 1; c <= CYCLES; c++) {
+                    int k = c % cycle.length;
+                    InferenceSession s = model.session(onCuda(cycle[k]));
+                    float[] y = s.run(x, 2);
+                    s.close();
+                    if (want[k] == null) {
+                        want[k] = y;
+                    }
+                    assertArrayEquals(want[k], y, cycle[k] + " cycle " + c);
+                    if (c == 10) {
+                        at10 = probe.read();
+                    }
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                DeviceProbe.Reading after = probe.read();
+                System.out.println(String.format(Locale.ROOT, "RELIABILITY soak device=cuda:0 (%s) cycles=%d "
+                                + "(FP32 and SIMULATED in turn, batch 2) seconds=%.2f cycles_per_s=%.1f "
+                                + "free_before_mib=%d free_at10_mib=%d free_after_mib=%d free_growth_10_to_%d_kib=%d "
+                                + "live_before=%d live_at10=%d live_after=%d",
+                        probe.describe(), CYCLES, seconds, CYCLES / seconds, before.freeMiB(), at10.freeMiB(),
+                        after.freeMiB(), CYCLES, (at10.freeBytes() - after.freeBytes()) >> 10,
+                        before.liveAllocations(), at10.liveAllocations(), after.liveAllocations()));
+                assertEquals(before.liveAllocations(), at10.liveAllocations(), "device buffers left after close");
+                assertEquals(before.liveAllocations(), after.liveAllocations(), "device buffers left after close");
+                assertTrue(at10.freeBytes() - after.freeBytes() <= FREE_TOLERANCE,
+                        "free device memory shrank from cycle 10 to " + CYCLES + ": " + at10 + " -> " + after);
+                assertTrue(Math.abs(after.freeBytes() - before.freeBytes()) <= FREE_TOLERANCE,
+                        "free device memory did not come back: " + before + " -> " + after);
+            }
+        });
+    }
+}
