@@ -87,12 +87,14 @@ final class DemoCommand implements Callable<Integer> {
             double distillSeconds = (System.nanoTime() - t0) / 1e9;
             Tensor gaussImages = z.calibrationImages(base.withCalibration(QuantPlan.Calibration.GAUSSIAN, null), progress, new Distiller.Result[1]);
 
-            progress.stage("quantizing: W8A8 (gaussian, zeroq), W4A8 (min/max, MSE clipping), W8A8 deploy on the integer engine, MP4/A8");
+            progress.stage("quantizing: W8A8 (gaussian, zeroq), W4A8, W8A4 (min/max, MSE clipping), W8A8 deploy on the integer engine, MP4/A8");
             QuantizeConfig gauss = base.withCalibration(QuantPlan.Calibration.GAUSSIAN, null);
             rows.add(run("W8A8", "gaussian", z, gauss, gaussImages, null, sha, file, m, b, data, progress));
             rows.add(run("W8A8", "zeroq", z, base, zeroqImages, distilled[0], sha, file, m, b, data, progress));
             rows.add(run("W4A8", "zeroq", z, base.withBits(4, 8), zeroqImages, distilled[0], sha, file, m, b, data, progress));
-            rows.add(run("W4A8", "zeroq + mse clip", z, base.withBits(4, 8).withClip(ClipMethod.MSE), zeroqImages,
+            // 4-bit activations are where min/max ranges collapse and clipping earns its keep.
+            rows.add(run("W8A4", "zeroq", z, base.withBits(8, 4), zeroqImages, distilled[0], sha, file, m, b, data, progress));
+            rows.add(run("W8A4", "zeroq + mse clip", z, base.withBits(8, 4).withClip(ClipMethod.MSE), zeroqImages,
                     distilled[0], sha, file, m, b, data, progress));
             QuantPlan deploy = z.quantize(base.withScheme(QuantPlan.Scheme.DEPLOY), zeroqImages, distilled[0], sha, file,
                     progress).plan();

@@ -169,7 +169,7 @@ class CliTest {
         Run r = zeroq("demo", "--iters", "10", "--limit", "200", "--report", report.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
-        assertEquals(7, j.get("results").size());
+        assertEquals(8, j.get("results").size());
         for (String f : List.of("summary.md", "distilled.png", "pareto.png", "sensitivity.png", "mp4a8.plan.json")) {
             assertTrue(Files.size(report.resolve(f)) > 0, f);
         }
