@@ -41,7 +41,8 @@ __device__ __forceinline__ void zq_kl_reduce2(double& a, double& b, int op, doub
 
 // No __launch_bounds__(256) here: with it ptxas 13.0 held the kernel to 48 registers and spilled 4 bytes; without it,
 // 56 registers and no spill (the block is 256 threads either way).
-extern "C" __global__ void softmax_kl_rows(const float* __restrict__ p, const float* __restrict__ q, double* __restrict__ rowKl, int classes) {
+extern "C" __global__ void softmax_kl_rows(const float* __restrict__ p, const float* __restrict__ q,
+                                           double* __restrict__ rowKl, int classes) {
     __shared__ double sA[KL_THREADS], sB[KL_THREADS];
     const float* pr = p + (long long)blockIdx.x * classes;
     const float* qr = q + (long long)blockIdx.x * classes;
