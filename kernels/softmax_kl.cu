@@ -1,8 +1,8 @@
 // softmax_kl_rows / softmax_kl_mean: the mean over rows of KL(softmax(p) ‖ softmax(q)) as Sensitivity.klDivergence
 // computes it, all in double: per row log-sum-exp shifted by the row's max, then Σ_c P_c·(log P_c − log Q_c) clamped
-// at 0; so that a sensitivity pass returns 8 bytes instead of the logits. Stage 1 gives each row one block (three
-// shared-memory tree reductions: max, Σexp, the KL sum); stage 2 sums the rows in one block in a fixed order, so the
-// result is identical run to run (no atomics).
+// at 0; so that a sensitivity pass returns 16 bytes (the mean, and a count of rows Java would reject) instead of the
+// logits. Stage 1 gives each row one block (three shared-memory tree reductions: max, Σexp, the KL sum); stage 2 sums
+// the rows in one block in a fixed order, so the result is identical run to run (no atomics).
 // Launch: rows block (256), grid (rows); mean block (256), grid (1).
 // p, q: (rows, classes) floats (p the FP32 reference)   rowKl: (rows, 2) doubles {KL, 1 when a max is not finite}
 // out: (2) doubles {mean KL, rows with a non-finite max}

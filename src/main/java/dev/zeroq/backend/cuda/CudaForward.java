@@ -34,6 +34,10 @@ import java.util.Set;
  * else: {@link #unsupported(Graph)} lists it and the constructor throws a {@link ZeroqException} naming it, so the
  * caller can fall back to the Executor. Not thread-safe.
  *
+ * <p>Reductions that answer with a few bytes instead of a download: a site value's min/max and percentile range
+ * ({@link SiteValue}), and a pass's mean KL against reference logits kept on the device ({@link #setReference},
+ * {@link #klDivergence}).
+ *
  * <p>Example: {@code try (CudaForward f = new CudaForward(g, 32, 0)) { Tensor logits = f.run(images); }}
  */
 public final class CudaForward implements AutoCloseable {
