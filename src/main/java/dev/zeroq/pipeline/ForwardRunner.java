@@ -13,6 +13,7 @@ import dev.zeroq.quant.AffineQuantizer;
 import dev.zeroq.quant.Clipping;
 import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.QuantPlan.Scheme;
+import dev.zeroq.quant.Sensitivity;
 import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.tensor.Tensor;
 
@@ -29,6 +30,9 @@ interface ForwardRunner extends AutoCloseable {
     interface Values {
         /** {min, max}; throws on non-finite values, as {@link Clipping#minMax}. */
         float[] minMax();
+
+        /** {@link Clipping#percentile} of the values (exact or by histogram, as Clipping chooses by their number). */
+        Clipping.Range percentile(double percentile, boolean symmetric);
 
         float[] data();
     }
@@ -50,6 +54,13 @@ interface ForwardRunner extends AutoCloseable {
      * replaced by its fake-quantized self (under {@code scheme}) when the hook returns an entry.
      */
     Tensor run(Tensor input, Scheme scheme, Set<String> sites, SiteHook hook);
+
+    /**
+     * {@link Sensitivity#klDivergence}(reference, run(input)) over the images of {@code input}: the sensitivity
+     * measure of one pass, with {@code reference} the logits of the unchanged model for the same images. Runners that
+     * keep the reference on the device take the same tensor again without uploading it again.
+     */
+    double klDivergence(Tensor reference, Tensor input);
 
     /** Uses {@code value} instead of parameter {@code name} until {@link #restoreParam}. */
     void replaceParam(String name, Tensor value);
@@ -131,11 +142,21 @@ interface ForwardRunner extends AutoCloseable {
                 }
 
                 @Override
+                public Clipping.Range percentile(double percentile, boolean symmetric) {
+                    return Clipping.percentile(value.data(), 0, value.size(), percentile, symmetric);
+                }
+
+                @Override
                 public float[] data() {
                     return value.data();
                 }
             });
             return a == null ? value : FakeQuant.apply(scheme, a, value);
+        }
+
+        @Override
+        public double klDivergence(Tensor reference, Tensor input) {
+            return Sensitivity.klDivergence(reference.data(), run(input).data(), reference.size() / reference.dim(0));
         }
 
         @Override
@@ -158,6 +179,7 @@ interface ForwardRunner extends AutoCloseable {
     final class OnCuda implements ForwardRunner {
         private final CudaForward forward;
         private final String device;
+        private Tensor reference; // the logits last given to forward.setReference (compared by identity)
 
         OnCuda(CudaForward forward, String device) {
             this.forward = forward;
@@ -185,6 +207,17 @@ interface ForwardRunner extends AutoCloseable {
                     @Override
                     public float[] minMax() {
                         return v.minMax();
+                    }
+
+                    @Override
+                    public Clipping.Range percentile(double percentile, boolean symmetric) {
+                        // Clipping's own split: up to the limit the exact answer needs every value (a download);
+                        // above it the histogram runs on the device and the same range comes back in 16 KiB.
+                        if (v.size() > Clipping.EXACT_PERCENTILE_LIMIT) {
+                            return v.percentileRange(percentile, symmetric);
+                        }
+                        float[] all = v.download().data();
+                        return Clipping.percentile(all, 0, all.length, percentile, symmetric);
                     }
 
                     @Override
@@ -228,6 +261,22 @@ interface ForwardRunner extends AutoCloseable {
                 System.arraycopy(y.data(), 0, out, start * outPer, b * outPer);
             }
             return new Tensor(out, shape);
+        }
+
+        /**
+         * On the device when the batch fits one pass: the reference is uploaded once (the sensitivity passes give the
+         * same tensor every time) and each pass returns its mean KL instead of the logits.
+         */
+        @Override
+        public double klDivergence(Tensor reference, Tensor input) {
+            if (input.dim(0) > forward.maxBatch()) {
+                return Sensitivity.klDivergence(reference.data(), run(input).data(), reference.size() / reference.dim(0));
+            }
+            if (reference != this.reference) {
+                forward.setReference(reference);
+                this.reference = reference;
+            }
+            return forward.klDivergence(input);
         }
 
         @Override

@@ -12,7 +12,6 @@ import dev.zeroq.quant.ParetoPoint;
 import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.QuantPlan.Calibration;
 import dev.zeroq.quant.QuantPlan.Scheme;
-import dev.zeroq.quant.Sensitivity;
 import dev.zeroq.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -186,13 +185,21 @@ public final class ZeroQ {
         return out;
     }
 
-    /** The entry of one site; min/max needs only the reduced pair (8 bytes from a device), other clips all values. */
+    /**
+     * The entry of one site; min/max needs only the reduced pair (8 bytes from a device), percentile the values or
+     * (above Clipping's exact limit) a histogram, MSE all values.
+     */
     private static QuantPlan.Activation calibrate(Scheme scheme, String name, ForwardRunner.Values values, QuantizeConfig cfg) {
         Clipping.Range r;
         if (cfg.clip() == ClipMethod.MINMAX) {
             float[] mm = values.minMax();
             // FakeQuant.activationRange for MINMAX: the true range widened to contain 0.
             r = new Clipping.Range(Math.min(0f, mm[0]), Math.max(0f, mm[1]));
+        } else if (cfg.clip() == ClipMethod.PERCENTILE) {
+            // FakeQuant.activationRange for PERCENTILE: Clipping.percentile (asymmetric), widened to contain 0; a
+            // device computes it from a histogram when Clipping would, so no large value is downloaded.
+            Clipping.Range p = values.percentile(Clipping.DEFAULT_PERCENTILE, false);
+            r = new Clipping.Range(Math.min(0f, p.min()), Math.max(0f, p.max()));
         } else {
             r = FakeQuant.activationRange(values.data(), cfg.clip(), cfg.activationBits());
         }
@@ -217,7 +224,6 @@ public final class ZeroQ {
         try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
             listener.stage("sensitivity passes on " + f.description());
             Tensor reference = f.run(images);
-            int classes = reference.size() / reference.dim(0);
             for (int i = 0; i < layers.size(); i++) {
                 WeightLayer l = layers.get(i);
                 names.add(l.name());
@@ -225,9 +231,9 @@ public final class ZeroQ {
                 for (int j = 0; j < bits.length; j++) {
                     FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
                     f.replaceParam(l.weight(), w.dequantized());
-                    Tensor out = f.run(images);
+                    // Sensitivity.klDivergence against the reference; on a device only the mean comes back.
+                    omega[i][j] = f.klDivergence(reference, images);
                     f.restoreParam(l.weight());
-                    omega[i][j] = Sensitivity.klDivergence(reference.data(), out.data(), classes);
                     listener.sensitivityStep(++done, total);
                 }
             }

@@ -72,6 +72,14 @@ public final class Clipping {
             lo = Math.min(lo, v);
             hi = Math.max(hi, v);
         }
+        return fromMinMax(lo, hi, symmetric);
+    }
+
+    /**
+     * The MINMAX range of values whose smallest and largest are {@code lo} and {@code hi} (both finite), e.g. from a
+     * device reduction: [lo, hi], or [−a, a] with a = max(|lo|, |hi|) when symmetric.
+     */
+    public static Range fromMinMax(float lo, float hi, boolean symmetric) {
         if (symmetric) {
             float a = Math.max(Math.abs(lo), Math.abs(hi));
             return new Range(-a, a);
@@ -93,26 +101,39 @@ public final class Clipping {
         if (!(percentile > 50 && percentile <= 100)) {
             throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
         }
-        Range full = minMax(values, from, len, symmetric);
+        if (len > EXACT_PERCENTILE_LIMIT) {
+            return percentileByHistogram(values, from, len, percentile, symmetric);
+        }
+        minMax(values, from, len, symmetric); // rejects non-finite values, as every method does
         double upperRank = percentile / 100 * (len - 1);
         double lowerRank = (100 - percentile) / 100 * (len - 1);
-        if (len <= EXACT_PERCENTILE_LIMIT) {
-            float[] sorted = Arrays.copyOfRange(values, from, from + len);
-            if (symmetric) {
-                for (int i = 0; i < len; i++) {
-                    sorted[i] = Math.abs(sorted[i]);
-                }
+        float[] sorted = Arrays.copyOfRange(values, from, from + len);
+        if (symmetric) {
+            for (int i = 0; i < len; i++) {
+                sorted[i] = Math.abs(sorted[i]);
             }
-            Arrays.sort(sorted);
-            float hi = interpolate(sorted, upperRank);
-            if (symmetric) {
-                return new Range(-hi, hi);
-            }
-            return new Range(interpolate(sorted, lowerRank), hi);
         }
-        // Histogram over the full range (over [0, max|x|] for |x|).
-        double lo = symmetric ? 0 : full.min();
-        double width = (full.max() - lo) / HISTOGRAM_BINS;
+        Arrays.sort(sorted);
+        float hi = interpolate(sorted, upperRank);
+        if (symmetric) {
+            return new Range(-hi, hi);
+        }
+        return new Range(interpolate(sorted, lowerRank), hi);
+    }
+
+    /**
+     * The histogram path of {@link #percentile}, which it takes above {@value #EXACT_PERCENTILE_LIMIT} values; public
+     * so that a device computing the same histogram (CudaForward's site reductions) can be checked against it at
+     * any size. Value v (|v| when symmetric, in double) falls in bin min(⌊(v − low)/width⌋, bins − 1) with
+     * {@link #histogramLow} and {@link #histogramWidth}; {@link #percentileFromCounts} then reads the answer.
+     */
+    public static Range percentileByHistogram(float[] values, int from, int len, double percentile, boolean symmetric) {
+        if (!(percentile > 50 && percentile <= 100)) {
+            throw new IllegalArgumentException("percentile must be in (50, 100], got " + percentile);
+        }
+        Range full = minMax(values, from, len, symmetric);
+        double lo = histogramLow(full, symmetric);
+        double width = histogramWidth(full, symmetric);
         if (width == 0) {
             return full;
         }
@@ -121,6 +142,32 @@ public final class Clipping {
             double v = symmetric ? Math.abs(values[i]) : values[i];
             counts[Math.min((int) ((v - lo) / width), HISTOGRAM_BINS - 1)]++;
         }
+        return percentileFromCounts(counts, full, len, percentile, symmetric);
+    }
+
+    /** Lower edge of the percentile histogram of a MINMAX range: 0 for |x| (symmetric), else the minimum. */
+    public static double histogramLow(Range full, boolean symmetric) {
+        return symmetric ? 0 : full.min();
+    }
+
+    /** Bin width of the percentile histogram, in double; 0 when all values are equal (the range is then the answer). */
+    public static double histogramWidth(Range full, boolean symmetric) {
+        return (full.max() - histogramLow(full, symmetric)) / HISTOGRAM_BINS;
+    }
+
+    /**
+     * The percentile range from a {@value #HISTOGRAM_BINS}-bin histogram of {@code len} values over the MINMAX range
+     * {@code full} (with a non-zero width): the upper end is the upper edge of the bin holding rank ⌈p/100·(len−1)⌉,
+     * the lower end (asymmetric) the lower edge of the bin holding rank ⌊(100−p)/100·(len−1)⌋, both kept inside full.
+     */
+    public static Range percentileFromCounts(long[] counts, Range full, long len, double percentile, boolean symmetric) {
+        if (counts.length != HISTOGRAM_BINS) {
+            throw new IllegalArgumentException("expected " + HISTOGRAM_BINS + " bins, got " + counts.length);
+        }
+        double upperRank = percentile / 100 * (len - 1);
+        double lowerRank = (100 - percentile) / 100 * (len - 1);
+        double lo = histogramLow(full, symmetric);
+        double width = histogramWidth(full, symmetric);
         // Upper: first bin whose cumulative count covers rank ceil(r), answered by its upper edge.
         int up = binHolding(counts, (long) Math.ceil(upperRank));
         float hi = (float) Math.min(full.max(), lo + (up + 1) * width);

@@ -141,4 +141,35 @@ class ClippingTest {
         assertEquals(ClipMethod.MSE, ClipMethod.parse("MSE"));
         assertEquals("percentile", ClipMethod.PERCENTILE.cliName());
     }
+
+    @Test
+    void histogramPathIsPublicAndSplitForADevice() {
+        // Above the limit percentile is percentileByHistogram; that in turn is fromMinMax + the bin rule +
+        // percentileFromCounts, the pieces a device reduction reuses (CudaForward's site percentile).
+        SplittableRandom r = new SplittableRandom(11);
+        int n = Clipping.EXACT_PERCENTILE_LIMIT + 17;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (r.nextGaussian() * 2 - 0.5);
+        for (boolean symmetric : new boolean[] {false, true}) {
+            Clipping.Range full = Clipping.minMax(x, 0, n, symmetric);
+            float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+            for (float v : x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+            assertEquals(full, Clipping.fromMinMax(lo, hi, symmetric));
+            double low = Clipping.histogramLow(full, symmetric), width = Clipping.histogramWidth(full, symmetric);
+            long[] counts = new long[Clipping.HISTOGRAM_BINS];
+            for (float f : x) {
+                double v = symmetric ? Math.abs(f) : f;
+                counts[Math.min((int) ((v - low) / width), Clipping.HISTOGRAM_BINS - 1)]++;
+            }
+            Clipping.Range want = Clipping.percentile(x, 0, n, 99.99, symmetric);
+            assertEquals(want, Clipping.percentileByHistogram(x, 0, n, 99.99, symmetric));
+            assertEquals(want, Clipping.percentileFromCounts(counts, full, n, 99.99, symmetric));
+        }
+        // Worked example: 10 values 0..9, bins of width 9/2048; p = 90 → rank ⌈8.1⌉ = 9 (the value 9, last bin) → 9;
+        // lower rank ⌊0.9⌋ = 0 → the lower edge of bin 0 → 0.
+        float[] small = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+        assertEquals(new Clipping.Range(0f, 9f), Clipping.percentileByHistogram(small, 0, 10, 90, false));
+        assertThrows(IllegalArgumentException.class,
+                () -> Clipping.percentileFromCounts(new long[7], new Clipping.Range(0, 1), 10, 99, false));
+    }
 }

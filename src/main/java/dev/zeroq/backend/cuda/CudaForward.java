@@ -1,24 +1,23 @@
 // A graph's forward pass kept on one CUDA device for the ZeroQ calibration and sensitivity passes: planned once
 // for a maximum batch (one pool, parameters uploaded once, prepared launches), then each run uploads the images,
-// optionally fake-quantizes chosen values in place as they are produced, and downloads only the logits.
+// optionally fake-quantizes chosen values in place as they are produced, and downloads only the logits (or, for a
+// sensitivity pass, only their mean KL against reference logits kept on the device).
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.cuda.DevicePlan.ParamUse;
 import dev.zeroq.backend.cuda.DevicePlan.Region;
-import dev.zeroq.bindings.cuda.cuda_h;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Op;
 import dev.zeroq.graph.ShapeInference;
 import dev.zeroq.quant.AffineParams;
+import dev.zeroq.quant.Clipping;
 import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -35,12 +34,13 @@ import java.util.Set;
  * else: {@link #unsupported(Graph)} lists it and the constructor throws a {@link ZeroqException} naming it, so the
  * caller can fall back to the Executor. Not thread-safe.
  *
+ * <p>Reductions that answer with a few bytes instead of a download: a site value's min/max and percentile range
+ * ({@link SiteValue}), and a pass's mean KL against reference logits kept on the device ({@link #setReference},
+ * {@link #klDivergence}).
+ *
  * <p>Example: {@code try (CudaForward f = new CudaForward(g, 32, 0)) { Tensor logits = f.run(images); }}
  */
 public final class CudaForward implements AutoCloseable {
-    private static final int MINMAX_MAX_BLOCKS = 1024;
-    private static final long MINMAX_TARGET_CHUNK = 8192;
-
     /** How a quantized value is rounded to its grid, with the host twin that the kernels reproduce bit for bit. */
     public sealed interface FakeQuantSpec {
         /** The paper scheme's affine quantizer (inverse step, zero point, bits): kernel fake_quant_affine. */
@@ -66,7 +66,17 @@ public final class CudaForward implements AutoCloseable {
         /** {min, max} over the images of this run, reduced on the device (8 bytes come back). Non-finite: throws. */
         float[] minMax();
 
-        /** A host copy of the value for the images of this run (for percentile or MSE clipping). */
+        /** Elements of the value for the images of this run. */
+        long size();
+
+        /**
+         * {@link Clipping#percentileByHistogram} of the value for the images of this run, from the device min/max
+         * and histogram (8 bytes and 16 KiB come back): the range {@link Clipping#percentile} gives above
+         * {@link Clipping#EXACT_PERCENTILE_LIMIT} elements. Non-finite elements throw.
+         */
+        Clipping.Range percentileRange(double percentile, boolean symmetric);
+
+        /** A host copy of the value for the images of this run (for exact percentile or MSE clipping). */
         Tensor download();
     }
 
@@ -91,8 +101,10 @@ public final class CudaForward implements AutoCloseable {
     private final CudaStream stream;
     private final Arena arena = Arena.ofShared(); // prepared kernel arguments, alive as long as this object
     private DeviceBuffer pool;
-    private MemorySegment pinned; // page-locked {min, max} of the last reduction
-    private Region minmaxPartials, minmaxOut;
+    private Region reductionScratch; // DeviceReductions' scratch
+    private Region reference; // reference logits of klDivergence, uploaded by setReference
+    private int[] referenceShape; // null until setReference
+    private DeviceReductions reductions;
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
@@ -144,11 +156,7 @@ public final class CudaForward implements AutoCloseable {
                 for (DevicePlan.Pending p : pendingByNode.get(i)) launches.add(plan.prepare(module, arena, p));
                 steps.add(new Step(graph.nodes().get(i).output(), launches));
             }
-            try (Arena t = Arena.ofConfined()) {
-                MemorySegment pp = t.allocate(ValueLayout.ADDRESS);
-                Cuda.check("cuMemAllocHost_v2(8 bytes)", cuda_h.cuMemAllocHost_v2(pp, 8));
-                pinned = Cuda.readPointer(pp).reinterpret(8);
-            }
+            reductions = new DeviceReductions(module, stream, plan.address(reductionScratch), maxRows());
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -181,9 +189,15 @@ public final class CudaForward implements AutoCloseable {
             plan.forward(n);
             pendingByNode.add(List.copyOf(plan.pending.subList(before, plan.pending.size())));
         }
-        // Scratch of the site reductions: a {min, max} pair per block, then the final pair.
-        minmaxPartials = plan.floats(2L * MINMAX_MAX_BLOCKS);
-        minmaxOut = plan.floats(2);
+        // Scratch of the site and KL reductions, and room for the reference logits of the sensitivity passes.
+        reductionScratch = plan.region(DeviceReductions.scratchBytes(maxRows()));
+        reference = plan.floats(Shapes.size(shapes.get(graph.outputName())));
+    }
+
+    /** Rows of the logits at the planned batch (dimension 0 of the output), the most a KL pass can have. */
+    private int maxRows() {
+        int[] s = shapes.get(graph.outputName());
+        return s.length == 0 ? 1 : Math.max(s[0], 1);
     }
 
     /**
@@ -275,6 +289,12 @@ public final class CudaForward implements AutoCloseable {
      * Names that are no value of the graph are ignored, as the Executor never produces them.
      */
     public Tensor run(Tensor input, SiteHandler handler, Set<String> sites) {
+        int n = forward(input, handler, sites);
+        return download(graph.outputName(), n);
+    }
+
+    /** Enqueues a forward pass (sites handled as {@link #run(Tensor, SiteHandler, Set)}); returns the batch size. */
+    private int forward(Tensor input, SiteHandler handler, Set<String> sites) {
         int n = checkInput(input);
         context.makeCurrent();
         DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
@@ -285,7 +305,46 @@ public final class CudaForward implements AutoCloseable {
             for (CudaModule.Prepared p : s.launches()) p.run(stream);
             if (sites.contains(s.output())) site(s.output(), n, handler);
         }
-        return download(graph.outputName(), n);
+        return n;
+    }
+
+    /**
+     * Keeps {@code logits} on the device as the reference of {@link #klDivergence} (the FP32 model's output for the
+     * images the sensitivity passes run): uploaded here, once, whatever the number of passes.
+     */
+    public void setReference(Tensor logits) {
+        int[] s = logits.shape();
+        int[] planned = shapes.get(graph.outputName());
+        if (s.length != planned.length || s.length == 0 || logits.size() > Shapes.size(planned)) {
+            throw new IllegalArgumentException("reference logits " + Arrays.toString(s) + " do not fit the output "
+                    + Arrays.toString(planned));
+        }
+        context.makeCurrent();
+        stream.synchronize(); // no KL of an earlier pass may still read the old reference
+        DevicePlan.uploadFloats(plan.address(reference), logits.data());
+        context.synchronize(); // the synchronous copy orders against the legacy stream only
+        referenceShape = s.clone();
+    }
+
+    /**
+     * A forward pass of {@code input} reduced on the device to the mean over images of KL(softmax(reference) ‖
+     * softmax(logits)), as {@link dev.zeroq.quant.Sensitivity#klDivergence} computes it from the downloaded logits:
+     * 16 bytes come back instead of the logits. The reference ({@link #setReference}) must have the output's shape
+     * for this batch.
+     */
+    public double klDivergence(Tensor input) {
+        if (referenceShape == null) throw new IllegalStateException("no reference logits: call setReference first");
+        int n = forward(input, v -> null, Set.of());
+        int[] out = shapes.get(graph.outputName()).clone();
+        if (batchMajor) out[0] = n;
+        if (!Arrays.equals(out, referenceShape)) {
+            throw new IllegalArgumentException("reference logits " + Arrays.toString(referenceShape) + ", this pass's "
+                    + Arrays.toString(out));
+        }
+        long size = Shapes.size(out);
+        int rows = out[0], classes = Math.toIntExact(size / rows);
+        return reductions.klDivergence(plan.address(reference), plan.address(plan.planned(graph.outputName())), rows,
+                classes);
     }
 
     /** Uses {@code value} instead of the graph's parameter {@code name} from the next run on (same shape). */
@@ -346,7 +405,17 @@ public final class CudaForward implements AutoCloseable {
 
             @Override
             public float[] minMax() {
-                return reduceMinMax(name, address, count);
+                return reductions.minMax(name, address, count);
+            }
+
+            @Override
+            public long size() {
+                return count;
+            }
+
+            @Override
+            public Clipping.Range percentileRange(double percentile, boolean symmetric) {
+                return reductions.percentileRange(name, address, count, percentile, symmetric);
             }
 
             @Override
@@ -362,22 +431,6 @@ public final class CudaForward implements AutoCloseable {
             case FakeQuantSpec.Deploy d -> module.launch("fake_quant_uint8", grid, block, 0, stream, address, count,
                     d.params().scale(), d.params().zeroPoint(), d.params().qmin(), d.params().qmax());
         }
-    }
-
-    private float[] reduceMinMax(String name, long address, long count) {
-        int blocks = (int) Math.clamp(Math.ceilDiv(count, MINMAX_TARGET_CHUNK), 1, MINMAX_MAX_BLOCKS);
-        long chunk = Math.ceilDiv(count, blocks);
-        long partials = plan.address(minmaxPartials), out = plan.address(minmaxOut);
-        module.launch("minmax_partial", new int[] {blocks, 1, 1}, DevicePlan.block(), 0, stream, address, partials, count, chunk);
-        module.launch("minmax_final", new int[] {1, 1, 1}, DevicePlan.block(), 0, stream, partials, out, blocks);
-        Cuda.check("cuMemcpyDtoHAsync_v2(min/max)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, out, 2L * Float.BYTES, stream.handle()));
-        stream.synchronize();
-        float lo = pinned.get(ValueLayout.JAVA_FLOAT, 0), hi = pinned.get(ValueLayout.JAVA_FLOAT, 4);
-        if (!Float.isFinite(lo) || !Float.isFinite(hi)) {
-            // As Clipping.minMax: a range built on NaN or infinity would quantize everything to one code.
-            throw new IllegalArgumentException("value '" + name + "' has non-finite elements (min " + lo + ", max " + hi + ")");
-        }
-        return new float[] {lo, hi};
     }
 
     /** Value {@code name} for the first {@code n} images, shaped as the graph's shape with batch n. */
@@ -398,15 +451,15 @@ public final class CudaForward implements AutoCloseable {
         RuntimeException first = null;
         List<Runnable> closers = new ArrayList<>();
         closers.add(() -> { if (stream != null) stream.close(); });
-        if (pinned != null) {
-            MemorySegment p = pinned;
-            closers.add(() -> Cuda.check("cuMemFreeHost", cuda_h.cuMemFreeHost(p)));
+        if (reductions != null) {
+            DeviceReductions r = reductions;
+            closers.add(r::close);
         }
         closers.add(() -> { if (pool != null) pool.close(); });
         closers.add(() -> { if (module != null) module.close(); });
         closers.add(arena::close);
         closers.add(context::close);
-        pinned = null;
+        reductions = null;
         pool = null;
         for (Runnable r : closers) {
             try {

@@ -74,7 +74,8 @@ final class CudaModule implements AutoCloseable {
     /**
      * Launches kernel {@code name}. Arguments must match the kernel's C parameters exactly: {@link DeviceBuffer}
      * or {@code null} for a pointer (8 bytes), {@link Long} for a raw device address, {@link Integer} for
-     * {@code int}, {@link Float} for {@code float}, an {@code int[6]} for a by-value {@code Shape6}.
+     * {@code int}, {@link Float} for {@code float}, {@link Double} for {@code double}, an {@code int[6]} for a
+     * by-value {@code Shape6}.
      */
     void launch(String name, int[] grid, int[] block, int sharedBytes, CudaStream stream, Object... args) {
         MemorySegment f = function(name);
@@ -123,6 +124,7 @@ final class CudaModule implements AutoCloseable {
             case Long l -> arena.allocateFrom(ValueLayout.JAVA_LONG, l);
             case Integer i -> arena.allocateFrom(ValueLayout.JAVA_INT, i);
             case Float x -> arena.allocateFrom(ValueLayout.JAVA_FLOAT, x);
+            case Double x -> arena.allocateFrom(ValueLayout.JAVA_DOUBLE, x);
             case int[] s when s.length == 6 -> arena.allocateFrom(ValueLayout.JAVA_INT, s);
             default -> throw new IllegalArgumentException("kernel " + kernel + " argument " + index
                     + ": unsupported type " + a.getClass().getSimpleName());

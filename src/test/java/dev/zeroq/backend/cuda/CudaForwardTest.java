@@ -1,7 +1,8 @@
 // The device-resident forward pass and its site kernels: fake_quant_affine / fake_quant_uint8 bit for bit against the
-// Java quantizers (ties at exactly .5, out-of-range, ±inf, NaN, −0), minmax exactly against a Java loop, and
-// CudaForward.run against the Executor on the CPU backend on the bundled models (full and partial batches,
-// replaced and restored weights, fake-quantized sites), with no device allocation inside a run.
+// Java quantizers (ties at exactly .5, out-of-range, ±inf, NaN, −0), minmax exactly against a Java loop, the
+// percentile histogram count for count and its range exactly as Clipping's histogram path, the softmax KL against
+// Sensitivity.klDivergence, and CudaForward.run against the Executor on the CPU backend on the bundled models (full and
+// partial batches, replaced and restored weights, fake-quantized sites), with no device allocation inside a run.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.backend.cpu.CpuBackend;
@@ -9,11 +10,14 @@ import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Op;
+import dev.zeroq.graph.ShapeInference;
 import dev.zeroq.graph.Transforms;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.onnx.OnnxImporter;
 import dev.zeroq.quant.AffineParams;
 import dev.zeroq.quant.AffineQuantizer;
+import dev.zeroq.quant.Clipping;
+import dev.zeroq.quant.Sensitivity;
 import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -27,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -190,6 +195,207 @@ class CudaForwardTest {
                 assertTrue(Float.isNaN(nan[0]) && Float.isNaN(nan[1]), "NaN among " + n + " values gave " + nan[0] + ", " + nan[1]);
             }
         }
+    }
+
+    // ---- histogram and percentile ----
+
+    /** Runs {@code body} with a DeviceReductions on fresh scratch for up to {@code maxRows} KL rows. */
+    private static <T> T withReductions(int maxRows, Function<DeviceReductions, T> body) {
+        ctx.makeCurrent();
+        try (DeviceBuffer scratch = DeviceBuffer.allocate(DeviceReductions.scratchBytes(maxRows));
+             DeviceReductions red = new DeviceReductions(mod, stream, scratch.address(), maxRows)) {
+            return body.apply(red);
+        }
+    }
+
+    /** Clipping.percentileByHistogram's counting loop, as a separate Java reference of the kernel's bins. */
+    private static long[] javaHistogram(float[] x, double lo, double width, boolean absolute) {
+        long[] c = new long[Clipping.HISTOGRAM_BINS];
+        for (float f : x) {
+            double v = absolute ? Math.abs(f) : f;
+            c[Math.min((int) ((v - lo) / width), Clipping.HISTOGRAM_BINS - 1)]++;
+        }
+        return c;
+    }
+
+    /**
+     * Test data: Gaussian; heavy-tailed (Cauchy: almost all values in the first bins, a few far out); ties (integers,
+     * every one exactly on a bin edge, since the widths come out as 1 or 2); ReLU-like (a third exact zeros, ±0);
+     * all negative (lo &lt; hi &lt; 0); and constant (width 0).
+     */
+    private static float[] dataset(String kind, int n, SplittableRandom r) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = switch (kind) {
+                case "gaussian" -> (float) (r.nextGaussian() * 3 + 0.5);
+                case "heavy" -> (float) (0.1 * Math.tan(Math.PI * (r.nextDouble() - 0.5)));
+                case "ties" -> (float) r.nextInt(-2048, 2049);
+                case "relu" -> r.nextInt(3) == 0 ? (r.nextBoolean() ? 0f : -0f) : (float) Math.abs(r.nextGaussian());
+                case "negative" -> (float) (-1 - Math.abs(r.nextGaussian()));
+                case "constant" -> 1.25f;
+                default -> throw new IllegalArgumentException(kind);
+            };
+        }
+        if (kind.equals("ties") && n > 2) { // make both ends present so that the widths are exactly 2 and 1
+            x[0] = -2048f;
+            x[1] = 2048f;
+        }
+        return x;
+    }
+
+    private static final String[] DATASETS = {"gaussian", "heavy", "ties", "relu", "negative", "constant"};
+
+    @Test
+    void histogramCountsMatchJavaExactly() {
+        SplittableRandom r = new SplittableRandom(SEED + 4);
+        for (String kind : DATASETS) {
+            if (kind.equals("constant")) continue; // width 0: no histogram is taken
+            for (int n : new int[] {3, 1000, 70_001, 1_048_583}) {
+                float[] x = dataset(kind, n, r);
+                for (boolean symmetric : new boolean[] {false, true}) {
+                    Clipping.Range full = Clipping.minMax(x, 0, n, symmetric);
+                    double lo = Clipping.histogramLow(full, symmetric), width = Clipping.histogramWidth(full, symmetric);
+                    if (width == 0) continue;
+                    long[] want = javaHistogram(x, lo, width, symmetric);
+                    long[] got;
+                    try (DeviceBuffer b = DeviceBuffer.upload(x)) {
+                        got = withReductions(1, red -> red.histogram(b.address(), n, lo, width, symmetric));
+                    }
+                    assertArrayEquals(want, got, kind + " n " + n + (symmetric ? " |x|" : " x") + ": counts per bin");
+                }
+            }
+        }
+    }
+
+    @Test
+    void percentileRangeMatchesClippingsHistogramPathExactly() {
+        SplittableRandom r = new SplittableRandom(SEED + 5);
+        int big = Clipping.EXACT_PERCENTILE_LIMIT + 48_577; // above the limit: Clipping.percentile takes the histogram
+        int checked = 0;
+        for (String kind : DATASETS) {
+            for (int n : new int[] {1, 4097, big}) {
+                float[] x = dataset(kind, n, r);
+                try (DeviceBuffer b = DeviceBuffer.upload(x)) {
+                    for (boolean symmetric : new boolean[] {false, true}) {
+                        for (double p : new double[] {Clipping.DEFAULT_PERCENTILE, 99.9, 99.0, 100.0, 50.001}) {
+                            Clipping.Range want = n > Clipping.EXACT_PERCENTILE_LIMIT
+                                    ? Clipping.percentile(x, 0, n, p, symmetric)
+                                    : Clipping.percentileByHistogram(x, 0, n, p, symmetric);
+                            Clipping.Range got = withReductions(1,
+                                    red -> red.percentileRange("test", b.address(), n, p, symmetric));
+                            assertEquals(want, got, kind + " n " + n + " p " + p + (symmetric ? " symmetric" : ""));
+                            checked++;
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(checked >= 150, "cases checked: " + checked);
+        // Non-finite values are rejected as Clipping rejects them.
+        float[] x = dataset("gaussian", 5000, r);
+        x[1234] = Float.POSITIVE_INFINITY;
+        try (DeviceBuffer b = DeviceBuffer.upload(x)) {
+            assertThrows(IllegalArgumentException.class, () -> Clipping.percentileByHistogram(x, 0, x.length, 99.99, false));
+            assertThrows(IllegalArgumentException.class,
+                    () -> withReductions(1, red -> red.percentileRange("test", b.address(), x.length, 99.99, false)));
+        }
+    }
+
+    @Test
+    void sitePercentileRangeOfALargeValueMatchesClipping() {
+        Graph g = bundledModels().getFirst();
+        // A batch that gives the largest activation more than Clipping's exact limit, so the runner would use the device.
+        Map<String, int[]> one = ShapeInference.infer(g, 1);
+        long largest = 0;
+        for (Node n : g.nodes()) {
+            if (n.op() instanceof Op.Unary) largest = Math.max(largest, dev.zeroq.tensor.Shapes.size(one.get(n.output())));
+        }
+        int batch = (int) Math.min(512, Clipping.EXACT_PERCENTILE_LIMIT / largest + 1);
+        Set<String> sites = new HashSet<>();
+        for (Node n : g.nodes()) if (n.op() instanceof Op.Unary) sites.add(n.output());
+        int[] large = new int[1];
+        try (CudaForward f = new CudaForward(g, batch, 0)) {
+            f.run(gaussian(g.inputShape(), batch, SEED + 6), v -> {
+                if (v.size() > Clipping.EXACT_PERCENTILE_LIMIT) {
+                    float[] all = v.download().data();
+                    assertEquals(v.size(), all.length, v.name());
+                    for (boolean symmetric : new boolean[] {false, true}) {
+                        assertEquals(Clipping.percentile(all, 0, all.length, Clipping.DEFAULT_PERCENTILE, symmetric),
+                                v.percentileRange(Clipping.DEFAULT_PERCENTILE, symmetric), g.name() + " site " + v.name());
+                    }
+                    large[0]++;
+                }
+                return null;
+            }, sites);
+        }
+        assertTrue(large[0] > 0, g.name() + " at batch " + batch + ": no site above " + Clipping.EXACT_PERCENTILE_LIMIT);
+    }
+
+    // ---- softmax KL ----
+
+    private static double deviceKl(float[] p, float[] q, int classes) {
+        int rows = p.length / classes;
+        ctx.makeCurrent();
+        try (DeviceBuffer bp = DeviceBuffer.upload(p); DeviceBuffer bq = DeviceBuffer.upload(q)) {
+            return withReductions(rows, red -> red.klDivergence(bp.address(), bq.address(), rows, classes));
+        }
+    }
+
+    /**
+     * 1e-9 relative: both sides work in double from the same float logits, but the kernel sums in a tree where Java
+     * loops in order, and CUDA's exp/log may round to the other neighbour of Java's (≤ 1 ulp each). A row's KL then
+     * moves by a few ulp of its log-sum-exp, |lse|·1e-16 absolute: for these inputs (KL ≥ ~1e-3, |lse| ≤ ~1e4)
+     * below 1e-12 relative, so 1e-9 leaves a wide margin and still catches any formula difference. Zero must be zero.
+     */
+    private static void assertKl(double want, double got, String what) {
+        if (Double.isNaN(want)) {
+            assertTrue(Double.isNaN(got), what + ": java NaN, cuda " + got);
+            return;
+        }
+        assertTrue(Math.abs(got - want) <= 1e-9 * Math.abs(want), what + ": java " + want + ", cuda " + got
+                + " (relative " + Math.abs(got - want) / Math.abs(want) + ")");
+    }
+
+    @Test
+    void softmaxKlMatchesSensitivity() {
+        SplittableRandom r = new SplittableRandom(SEED + 7);
+        for (int classes : new int[] {1, 2, 10, 257, 1000}) {
+            for (int rows : new int[] {1, 7, 300}) {
+                int n = rows * classes;
+                float[] p = new float[n], q = new float[n], big = new float[n], bigQ = new float[n], near = new float[n];
+                for (int i = 0; i < n; i++) {
+                    p[i] = (float) (r.nextGaussian() * 3);
+                    q[i] = (float) (r.nextGaussian() * 3);
+                    big[i] = (float) r.nextDouble(-3000, 3000);
+                    bigQ[i] = (float) r.nextDouble(-3000, 3000);
+                    near[i] = p[i] + (float) (0.05 * r.nextGaussian());
+                }
+                String at = rows + " rows of " + classes + ": ";
+                assertKl(Sensitivity.klDivergence(p, q, classes), deviceKl(p, q, classes), at + "random");
+                assertKl(Sensitivity.klDivergence(big, bigQ, classes), deviceKl(big, bigQ, classes), at + "logits in ±3000");
+                assertKl(Sensitivity.klDivergence(p, near, classes), deviceKl(p, near, classes), at + "near");
+                assertEquals(0.0, Sensitivity.klDivergence(p, p.clone(), classes), 0.0, at + "java, identical");
+                assertEquals(0.0, deviceKl(p, p.clone(), classes), 0.0, at + "cuda, identical");
+                assertEquals(0.0, deviceKl(big, big.clone(), classes), 0.0, at + "cuda, identical large");
+                // Half the rows identical: those contribute exactly 0 on both sides.
+                float[] half = q.clone();
+                for (int row = 0; row < rows; row += 2) System.arraycopy(p, row * classes, half, row * classes, classes);
+                assertKl(Sensitivity.klDivergence(p, half, classes), deviceKl(p, half, classes), at + "half identical");
+            }
+        }
+        // Non-finite maxima throw on both sides; a −∞ logit under a finite max gives the same ∞ or NaN as Java.
+        float[] p = {1f, 2f, 3f, 0.5f, -1f, 4f}, q = {0f, 1f, 2f, 3f, 2f, 1f};
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            float[] pb = p.clone();
+            pb[4] = bad;
+            assertThrows(IllegalArgumentException.class, () -> Sensitivity.klDivergence(pb, q, 3));
+            assertThrows(IllegalArgumentException.class, () -> deviceKl(pb, q, 3));
+            assertThrows(IllegalArgumentException.class, () -> deviceKl(q, pb, 3));
+        }
+        float[] qInf = q.clone();
+        qInf[1] = Float.NEGATIVE_INFINITY;
+        assertEquals(Sensitivity.klDivergence(p, qInf, 3), deviceKl(p, qInf, 3), 0.0, "−∞ in q");
+        assertKl(Sensitivity.klDivergence(qInf, p, 3), deviceKl(qInf, p, 3), "−∞ in p");
     }
 
     // ---- the forward pass ----

@@ -1,0 +1,151 @@
+// The sensitivity table with the KL reduced on the device (ForwardRunner.OnCuda: reference logits uploaded once, 16
+// bytes back per pass) against Sensitivity.klDivergence on the logits of the very same device passes, and against the
+// Executor path on the CPU backend, on the bundled resnet_fmnist; and percentile calibration through the runner.
+package dev.zeroq.pipeline;
+
+import dev.zeroq.backend.cpu.CpuBackend;
+import dev.zeroq.backend.cuda.CudaAvailability;
+import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.io.Bundled;
+import dev.zeroq.onnx.OnnxImporter;
+import dev.zeroq.quant.ClipMethod;
+import dev.zeroq.quant.Sensitivity;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Tag("gpu")
+class SensitivityCudaTest {
+    private static final long SEED = 20251126L;
+    private static final int IMAGES = 16;
+    private static final String SHA = "0".repeat(64); // the plans are compared, never matched to a file
+    private static CudaBackend cuda;
+    private static Graph graph;
+
+    @BeforeAll
+    static void open() {
+        CudaAvailability a = CudaAvailability.probe();
+        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        cuda = new CudaBackend(0);
+        graph = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) cuda.close();
+    }
+
+    private static Tensor images(int n) {
+        int[] chw = graph.inputShape();
+        SplittableRandom r = new SplittableRandom(SEED);
+        float[] x = new float[n * chw[0] * chw[1] * chw[2]];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        return new Tensor(x, n, chw[0], chw[1], chw[2]);
+    }
+
+    private static QuantizeConfig config() {
+        return QuantizeConfig.defaults().withMixed(new QuantizeConfig.MixedTarget.AverageBits(4)); // 2, 4, 8 bits
+    }
+
+    private static final class Stages implements ZeroQ.Listener {
+        final List<String> lines = new ArrayList<>();
+
+        @Override
+        public void stage(String description) {
+            lines.add(description);
+        }
+    }
+
+    @Test
+    void deviceKlTableMatchesHostKlAndTheExecutorPath() {
+        QuantizeConfig cfg = config();
+        Tensor images = images(IMAGES);
+        Stages stages = new Stages();
+        ZeroQ.SensitivityTable onDevice = new ZeroQ(graph, cuda).sensitivity(cfg, images, stages);
+        assertTrue(stages.lines.stream().anyMatch(l -> l.contains("device-resident")), "device-resident passes: " + stages.lines);
+
+        // The same passes, the logits downloaded and reduced by Sensitivity.klDivergence: the pipeline's path before
+        // the KL kernel. Same device, same deterministic kernels, so the logits are the same bits; only the KL
+        // arithmetic differs (tree order and exp/log ulps), ~1e-15 absolute against entries ≥ ~1e-6.
+        Graph working = Simulation.workingGraph(graph, cfg.scheme());
+        List<WeightLayer> layers = WeightLayer.of(working);
+        int[] bits = cfg.bitChoices();
+        assertEquals(layers.size(), onDevice.omega().length);
+        double worstHost = 0;
+        try (ForwardRunner f = ForwardRunner.open(working, cuda, IMAGES)) {
+            Tensor reference = f.run(images);
+            int classes = reference.size() / reference.dim(0);
+            for (int i = 0; i < layers.size(); i++) {
+                WeightLayer l = layers.get(i);
+                for (int j = 0; j < bits.length; j++) {
+                    FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
+                    f.replaceParam(l.weight(), w.dequantized());
+                    double host = Sensitivity.klDivergence(reference.data(), f.run(images).data(), classes);
+                    double device = f.klDivergence(reference, images);
+                    f.restoreParam(l.weight());
+                    double table = onDevice.omega()[i][j];
+                    String what = l.name() + " at " + bits[j] + " bits";
+                    // 1e-6 relative (the bound asked of this table) plus 1e-15 so that an exact 0 must stay ~0.
+                    assertTrue(Math.abs(device - host) <= 1e-6 * host + 1e-15, what + ": host KL " + host + ", device " + device);
+                    assertTrue(Math.abs(table - host) <= 1e-6 * host + 1e-15, what + ": host KL " + host + ", table " + table);
+                    if (host > 0) {
+                        worstHost = Math.max(worstHost, Math.max(Math.abs(device - host), Math.abs(table - host)) / host);
+                    }
+                }
+            }
+        }
+
+        // The Executor path on the CPU backend: the same KL on logits summed in another float order. On this table the
+        // CPU and ref backends (both Java, different summation order) already differ by up to 6.5e-5 relative at 8 bits
+        // (small entries, ~1e-6, where a 1e-6 change of a logit is a large part of the quantization's effect); the
+        // device's implicit-GEMM sums may differ a few times more. 2, 4 bits stay far closer.
+        ZeroQ.SensitivityTable onCpu = new ZeroQ(graph, new CpuBackend()).sensitivity(cfg, images, ZeroQ.Listener.NONE);
+        assertEquals(onCpu.layers(), onDevice.layers());
+        double worstCpu = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            for (int j = 0; j < bits.length; j++) {
+                double want = onCpu.omega()[i][j], got = onDevice.omega()[i][j];
+                double rel = Math.abs(got - want) / want;
+                worstCpu = Math.max(worstCpu, rel);
+                assertTrue(rel <= 1e-2, onCpu.layers().get(i) + " at " + bits[j] + " bits: cpu " + want + ", cuda " + got);
+            }
+        }
+        System.out.printf("SensitivityCudaTest: device KL vs host KL on the same logits, worst relative %.3e; "
+                + "vs the CPU Executor path %.3e (%d entries)%n", worstHost, worstCpu, layers.size() * bits.length);
+    }
+
+    @Test
+    void percentileCalibrationMatchesTheCpu() {
+        // Percentile clipping through the runner on 96 images: the largest activations then have more than
+        // Clipping.EXACT_PERCENTILE_LIMIT elements, so the device answers them from its histogram and the CPU from its
+        // own (the smaller ones exactly, from a download). Values differ by float summation order, so a value can
+        // cross a bin edge or a rounding boundary: ranges agree within a few 8-bit steps, not bit for bit.
+        int n = 96;
+        Tensor calib = images(n);
+        QuantizeConfig cfg = QuantizeConfig.defaults().withClip(ClipMethod.PERCENTILE);
+        ZeroQ.Outcome cpu = new ZeroQ(graph, new CpuBackend()).quantize(cfg, calib, null, SHA, "resnet_fmnist.onnx", ZeroQ.Listener.NONE);
+        Stages stages = new Stages();
+        ZeroQ.Outcome dev = new ZeroQ(graph, cuda).quantize(cfg, calib, null, SHA, "resnet_fmnist.onnx", stages);
+        assertTrue(stages.lines.stream().anyMatch(l -> l.contains("device-resident")), "device-resident passes: " + stages.lines);
+        var a = cpu.plan().activations();
+        var b = dev.plan().activations();
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).value(), b.get(i).value());
+            float tol = 0.02f * (a.get(i).max() - a.get(i).min()) + 1e-4f;
+            assertEquals(a.get(i).min(), b.get(i).min(), tol, a.get(i).value() + " min");
+            assertEquals(a.get(i).max(), b.get(i).max(), tol, a.get(i).value() + " max");
+        }
+    }
+}
