@@ -34,10 +34,11 @@ import java.util.Map;
  *
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose); MaxPool and GlobalAveragePool on codes have their own small kernels;
- * Flatten/Reshape/Identity of a (N, C, 1, 1) value are aliases. Weights are packed once (int8_pack_weights) when the
- * model is built. Anything else (a non-fused Add, an activation on codes outside an epilogue, grouped convs, a
- * float op between layers) throws a {@link ZeroqException} naming the node at construction.
+ * fused (the chain IntegerModel chose); MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the
+ * epilogues (in float, as the CPU engine runs them) have their own small kernels; Flatten/Reshape/Identity of a
+ * (N, C, 1, 1) value are aliases. Weights are packed once (int8_pack_weights) when the model is built. Anything else
+ * (grouped convs, other float ops, requantizing codes, broadcasting adds) throws a {@link ZeroqException} naming
+ * the node at construction.
  *
  * <p>Agreement with the CPU engine: every kernel computes the CPU engine's float expressions with the same
  * roundings (no FMA contraction, IEEE division, the global average pool's double sum in the same order), and the
@@ -151,8 +152,10 @@ public final class CudaIntegerModel implements AutoCloseable {
                 case Op.Identity i -> null;
                 case Op.Conv c -> "not quantized by the plan (float convolutions do not run here)";
                 case Op.Gemm gm -> "not quantized by the plan (float layers do not run here)";
-                case Op.Binary b -> "not fused into a conv epilogue";
-                case Op.Unary u -> "not fused into a conv epilogue";
+                case Op.Binary b -> b.kind() == dev.zeroq.backend.Backend.BinaryOp.ADD ? null
+                        : "only Add runs outside a conv epilogue";
+                case Op.Unary u -> u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip ? null
+                        : "only ReLU and Clip run outside a conv epilogue";
                 default -> "no int8 kernel";
             };
             if (why != null) bad.add(n.op().onnxType() + " (node '" + n.name() + "'): " + why);
@@ -300,14 +303,32 @@ public final class CudaIntegerModel implements AutoCloseable {
                         n, x.h(), x.w(), x.cP(), out.h(), out.w(), k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]));
             }
             case Op.GlobalAveragePool gp -> {
-                if (x.q() == null) throw ZeroqException.badInput("GlobalAveragePool (node '" + name + "') on float values is not supported");
                 Val out = want != null ? codes(x.c(), 1, 1, want) : floats(x.c(), 1, 1);
                 values.put(node.output(), out);
                 ActivationParams iq = x.q();
                 program.add(n -> prepare("int8_global_avg_pool_nhwc", grid((long) n * (want != null ? out.cP() : out.c())),
-                        x.buf(), n, x.h() * x.w(), x.cP(), x.c(), iq.scale(), iq.zeroPoint(), want != null ? 1 : 0,
+                        x.buf(), iq != null ? 1 : 0, n, x.h() * x.w(), x.cP(), x.c(), iq != null ? iq.scale() : 1f,
+                        iq != null ? iq.zeroPoint() : 0, want != null ? 1 : 0,
                         want != null ? null : out.buf(), want != null ? out.buf() : null, out.cP(),
                         want != null ? want.scale() : 1f, want != null ? want.zeroPoint() : 0, want != null ? want.qmax() : 255));
+            }
+            case Op.Binary bin -> {
+                // Add outside an epilogue (e.g. a ResNet's last block, whose ReLU output is no site): float, as the
+                // CPU engine runs it on the dequantized operands; quantized afterwards when its output is a site.
+                Val y = values.get(node.input(1));
+                if (y == null || y.c() != x.c() || y.h() != x.h() || y.w() != x.w()) {
+                    throw ZeroqException.badInput("Add (node '" + name + "'): operands of different shapes (broadcast) "
+                            + "are not supported");
+                }
+                values.put(node.output(), floatOp(x, y, 0, 0f, 0f, want, name));
+            }
+            case Op.Unary u -> {
+                if (x.q() != null) {
+                    throw ZeroqException.badInput(u.fn() + " (node '" + name + "') on codes outside a conv epilogue is not supported");
+                }
+                boolean clip = u.fn() instanceof Activation.Clip;
+                float lo = clip ? ((Activation.Clip) u.fn()).min() : 0f, hi = clip ? ((Activation.Clip) u.fn()).max() : 0f;
+                values.put(node.output(), floatOp(x, null, clip ? 2 : 1, lo, hi, want, name));
             }
             case Op.Flatten f -> values.put(node.output(), view(x, want, node, shapes));
             case Op.Reshape r -> values.put(node.output(), view(x, want, node, shapes));
@@ -319,6 +340,17 @@ public final class CudaIntegerModel implements AutoCloseable {
             default -> throw ZeroqException.badInput("the CUDA integer engine does not support " + node.op().onnxType()
                     + " (node '" + name + "')");
         }
+    }
+
+    /** act(a [+ b]) in float (int8_float_add_act), then quantized to {@code want} when the result is a site. */
+    private Val floatOp(Val a, Val b, int act, float lo, float hi, ActivationParams want, String node) {
+        Val out = floats(a.c(), a.h(), a.w());
+        program.add(n -> prepare("int8_float_add_act", grid((long) n * a.h() * a.w() * a.c()),
+                a.buf(), a.q() == null ? 1 : 2, a.cP(), a.q() == null ? 0f : a.q().scale(), a.q() == null ? 0 : a.q().zeroPoint(),
+                b == null ? null : b.buf(), b == null ? 0 : b.q() == null ? 1 : 2, b == null ? 0 : b.cP(),
+                b == null || b.q() == null ? 0f : b.q().scale(), b == null || b.q() == null ? 0 : b.q().zeroPoint(),
+                out.buf(), (long) n * a.h() * a.w(), a.c(), act, lo, hi));
+        return want == null ? out : asCodes(out, want, node);
     }
 
     /** Flatten/Reshape of (N, C, 1, 1) to (N, C): the same bytes in NHWC, so an alias. */
