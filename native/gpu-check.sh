@@ -279,7 +279,8 @@ else
     --batches 1,32,128 --warmup 5 --iters 20 > "$PARTS/infer-bench.log" 2>&1
   rc=$?
   to_bench "GpuInferenceBench resnet50 --batches 1,32,128 --warmup 5 --iters 20" "$PARTS/infer-bench.log"
-  res=$(grep -E '^(RESULT|SPEEDUP)' "$PARTS/infer-bench.log" | sed -E 's/ model=[^ ]+//; s/^RESULT infer //; s/^SPEEDUP infer/speedup/' \
+  res=$(grep -E '^(CHECK|RESULT|SPEEDUP)' "$PARTS/infer-bench.log" \
+    | sed -E 's/ model=[^ ]+//; s/^RESULT infer //; s/^SPEEDUP infer/speedup/; s/^CHECK infer/check/; s/ (cpu_s|max_abs_logit)=[^ ]+//g' \
     | tr '\n' ';' | cut -c 1-900)
   [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/infer-bench.log")
   row bench-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (infer-bench.log)"

@@ -118,6 +118,8 @@ public final class GpuInferenceBench {
                                 + m.convLayers() + " int8 convs, " + String.format("%.3f", m.convMacsPerImage() / 1e9)
                                 + " G conv MACs per image");
                     }
+                    // A wrong engine's timing means nothing: the row fails when the top-1 classes differ.
+                    if (b == batches[0] && !check(name, engine, m, x)) failed = true;
                     int8 = median(m.time(x, warmup, iters));
                     double tops = 2.0 * m.convMacsPerImage() * b / (int8 * 1e-3) / 1e12;
                     result(name, b, "int8", int8, String.format(" conv_tops=%.1f pct_of_nominal_%d=%.2f", tops,
@@ -135,6 +137,37 @@ public final class GpuInferenceBench {
                 + "a lower bound on the conv kernels' rate, since the run also holds pooling, the classifier and the input "
                 + "quantization; nominal " + (int) NOMINAL_INT8_TOPS + " TOPS is the H100/H200 SXM datasheet dense int8 peak");
         System.exit(failed ? 1 : 0);
+    }
+
+    /**
+     * That the timed int8 engine computes what the CPU integer engine computes: the first (up to) two images of the
+     * batch on both, logits compared (expected bit-identical; see CudaIntegerModel).
+     */
+    private static boolean check(String name, IntegerModel engine, CudaIntegerModel m, Tensor x) {
+        int n = Math.min(2, x.dim(0)), per = x.size() / x.dim(0);
+        Tensor few = new Tensor(Arrays.copyOf(x.data(), n * per), n, x.dim(1), x.dim(2), x.dim(3));
+        long c0 = System.nanoTime();
+        float[] cpu = engine.apply(few).data();
+        double cpuS = (System.nanoTime() - c0) / 1e9;
+        float[] dev = m.apply(few).data();
+        int exact = 0, top1 = 0, classes = cpu.length / n;
+        double maxDiff = 0, maxAbs = 0;
+        for (int i = 0; i < cpu.length; i++) {
+            exact += Float.floatToRawIntBits(cpu[i]) == Float.floatToRawIntBits(dev[i]) ? 1 : 0;
+            maxDiff = Math.max(maxDiff, Math.abs((double) cpu[i] - dev[i]));
+            maxAbs = Math.max(maxAbs, Math.abs(cpu[i]));
+        }
+        for (int i = 0; i < n; i++) {
+            int a = 0, b = 0;
+            for (int c = 1; c < classes; c++) {
+                if (cpu[i * classes + c] > cpu[i * classes + a]) a = c;
+                if (dev[i * classes + c] > dev[i * classes + b]) b = c;
+            }
+            top1 += a == b ? 1 : 0;
+        }
+        System.out.printf("CHECK infer model=%s int8_gpu_vs_cpu_engine images=%d exact_logits=%d/%d max_abs_diff=%.6g "
+                + "max_abs_logit=%.6g top1_same=%d/%d cpu_s=%.2f%n", name, n, exact, cpu.length, maxDiff, maxAbs, top1, n, cpuS);
+        return top1 == n;
     }
 
     private static void result(String model, int batch, String precision, double ms, String extra) {
