@@ -274,3 +274,81 @@ conv2d_int8_igemm_fused(const signed char* __restrict__ xh, const signed char* _
         }
     }
 }
+
+// conv2d_int8_igemm_chain: the variant CudaIntegerModel chains layer to layer on the device. Same main loop and
+// the same epilogue arithmetic as conv2d_int8_igemm_fused, but the operands of a whole-model run instead of one call:
+//   residual (resMode): 0 none; 1 float (N, outH, outW, Cout); 2 shifted codes s8 = q ^ 0x80 (N, outH, outW,
+//            resStride) of quantizer (resScale, resZp), added as (q − resZp)·resScale, the float expression of
+//            ActivationParams.dequantize that IntegerModel's epilogue adds.
+//   out (outMode): 0 shifted codes q ^ 0x80 (N, outH, outW, outStride), i.e. directly the NHWC s8 operand the next
+//            layer's main loop reads, so no transform runs between layers (channels ≥ Cout are never written: the
+//            owner fills them with the shifted zero point once); 1 float (N, outH, outW, outStride), no
+//            activation quantizer (a layer whose output is not a site, e.g. the logits).
+// The order is IntegerModel's fused chain: scale, then the residual add, then the activation, then requantize.
+extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
+conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
+                        const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
+                        void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
+                        int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
+                        int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
+    const int outHW = outH * outW;
+    const long long M = (long long)n * outHW;
+    int c[4][4][4];
+    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M);
+
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const long long mBase = (long long)blockIdx.x * I8_BM + (warp & 1) * 64 + g;
+    const int nBase = blockIdx.y * I8_BN + (warp >> 1) * 32 + 2 * t;
+    const unsigned zpShift = (unsigned)(zp - 128);
+    const float* resF = static_cast<const float*>(residual);
+    const signed char* resQ = static_cast<const signed char*>(residual);
+    float* outF = static_cast<float*>(out);
+    signed char* outQ = static_cast<signed char*>(out);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const long long m = mBase + i * 16 + half * 8;
+            if (m >= M) continue;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    const int co = nBase + j * 8 + e;
+                    if (co >= cout) continue;
+                    const int a = (int)((unsigned)c[i][j][half * 2 + e] - zpShift * (unsigned)wsum[co]);
+                    const long long v = (long long)a + bias[co];
+                    // As conv2d_int8_igemm_fused: one correctly rounded float of (double)(acc + bias)·scale.
+                    float y;
+                    if (v >= -16777216LL && v <= 16777216LL) {
+                        y = __fmul_rn((float)v, scale[co]);
+                    } else {
+                        y = __double2float_rn((double)v * (double)scale[co]);
+                    }
+                    if (resMode == 1) {
+                        y = __fadd_rn(y, resF[m * resStride + co]);
+                    } else if (resMode == 2) {
+                        // s8 ^ 0x80 back to the uint8 code; (q − zp) is an exact int, its float exact too.
+                        const int q = (int)((unsigned char)resQ[m * resStride + co] ^ 0x80u);
+                        y = __fadd_rn(y, __fmul_rn((float)(q - resZp), resScale));
+                    }
+                    if (act == 1) {
+                        y = y > 0.f ? y : 0.f;
+                    } else if (act == 2) {
+                        y = fminf(fmaxf(y, lo), hi);
+                    }
+                    const long long o = m * outStride + co;
+                    if (outMode == 1) {
+                        outF[o] = y;
+                    } else {
+                        int q = __float2int_rn(__fdiv_rn(y, outScale));
+                        q = min(max(q, -512), 512) + outZp;
+                        outQ[o] = (signed char)(unsigned char)((unsigned)min(max(q, 0), qmax) ^ 0x80u);
+                    }
+                }
+            }
+        }
+    }
+}

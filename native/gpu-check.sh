@@ -268,6 +268,41 @@ else
   row conv-bench "$(state_of $rc)" "$(why $rc "$t")${res:+; $res}(conv-layer-bench.log)"
 fi
 
+# 7f. inference on the GPU, FP32 vs int8 (GpuInferenceBench: CudaForward on the BN-folded graph vs CudaIntegerModel
+#     with a quick ZeroQ W8A8 deploy plan, ResNet-50, batch 1/32/128, CUDA events, input on the device, at most 100 s),
+#     then the PyTorch FP16 channels-last peer (torch_infer.py, same batches, at most 60 s); rows bench-infer, peer-infer.
+echo "== inference benchmark (fp32 vs int8) and the PyTorch fp16 peer"
+if [[ $HAVE_JAR == 0 ]]; then
+  row bench-infer skip "no bundle"
+elif [[ ! -f "$B/models/resnet50.onnx" ]]; then
+  row bench-infer skip "$B/models/resnet50.onnx not found"
+elif ! t=$(cap 100); then
+  row bench-infer skip "time budget spent"
+else
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.GpuInferenceBench "$B/models/resnet50.onnx" \
+    --batches 1,32,128 --warmup 5 --iters 20 > "$PARTS/infer-bench.log" 2>&1
+  rc=$?
+  to_bench "GpuInferenceBench resnet50 --batches 1,32,128 --warmup 5 --iters 20" "$PARTS/infer-bench.log"
+  res=$(grep -E '^(CHECK|RESULT|SPEEDUP)' "$PARTS/infer-bench.log" \
+    | sed -E 's/ model=[^ ]+//; s/^RESULT infer //; s/^SPEEDUP infer/speedup/; s/^CHECK infer/check/; s/ (cpu_s|max_abs_logit)=[^ ]+//g' \
+    | tr '\n' ';' | cut -c 1-900)
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/infer-bench.log")
+  row bench-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (infer-bench.log)"
+fi
+if [[ $HAVE_TORCH == 0 ]]; then
+  row peer-infer skip "no torch/torchvision/onnx"
+elif ! t=$(cap 60); then
+  row peer-infer skip "time budget spent"
+else
+  timeout -k 10 "$t" "$PY" benchmarks/peers/torch_infer.py --arch resnet50 --batches 1,32,128 --warmup 10 --iters 30 \
+    > "$PARTS/peer-infer.log" 2>&1
+  rc=$?
+  to_bench "torch_infer.py --arch resnet50 --batches 1,32,128 --warmup 10 --iters 30" "$PARTS/peer-infer.log"
+  res=$(grep -E '^(RESULT|PEER FAIL)' "$PARTS/peer-infer.log" | sed -E 's/ arch=[^ ]+//; s/ min_ms=[^ ]+//' | tr '\n' ';')
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/peer-infer.log")
+  row peer-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (peer-infer.log)"
+fi
+
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
 #     64×128 and on the 128×128 implicit GEMM everywhere (--conv igemm, --conv igemm128: what AUTO chose between, on
 #     the same card),

@@ -78,7 +78,7 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
     private final Map<String, Integer> lastUse = new HashMap<>();
 
     /** One element-wise op fused into an epilogue: an activation, or the addition of another value. */
-    private record Step(Activation fn, String addend) {}
+    public record Step(Activation fn, String addend) {}
 
     /**
      * A compiled integer layer.
@@ -88,8 +88,11 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
      * @param scale  s_x·s_w[c] in float: the float the runtime multiplies by
      * @param out    the value the layer writes (its own output, or the end of the fused chain)
      * @param outQ   the quantizer of {@code out} when the layer writes codes, else null (float output)
+     *
+     * <p>Public (read-only by contract: the arrays are the engine's own) so that another executor of the same plan,
+     * the CUDA engine, makes exactly this engine's decisions instead of repeating them.
      */
-    private record QLayer(Node node, boolean conv, ConvSpec spec, int cout, int k, byte[] wq, int[] bias,
+    public record QLayer(Node node, boolean conv, ConvSpec spec, int cout, int k, byte[] wq, int[] bias,
                           float[] scale, float alpha, float beta, ActivationParams in, List<Step> steps,
                           String out, ActivationParams outQ) {}
 
@@ -317,6 +320,21 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
             env.put(v, q == null ? t : Codes.quantize(t, q));
         }
         return runLayer(l, env);
+    }
+
+    /** The compiled integer layer of node {@code n} (do not modify its arrays), or null when n runs otherwise. */
+    public QLayer integerLayer(Node n) {
+        return layers.get(n);
+    }
+
+    /** Whether node {@code n} runs inside an integer layer's epilogue (and so produces nothing of its own). */
+    public boolean isFused(Node n) {
+        return fused.contains(n);
+    }
+
+    /** The quantizer value {@code name} is held in as codes, or null when the engine holds it as float. */
+    public ActivationParams quantizer(String name) {
+        return coded.get(name);
     }
 
     /** The value an integer layer writes: its own output, or the end of its fused chain. */

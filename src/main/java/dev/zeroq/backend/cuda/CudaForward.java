@@ -347,6 +347,36 @@ public final class CudaForward implements AutoCloseable {
                 classes);
     }
 
+    /**
+     * Times whole forward passes for benchmarks: {@code input} is uploaded once before (host copies are not timed),
+     * then each pass's launches are bracketed by CUDA events on this object's stream; the output is not downloaded.
+     * The launches are those planned for {@link #maxBatch()} images whatever the input's batch, so time a batch
+     * with an instance built for exactly that batch.
+     *
+     * @return the milliseconds of each timed pass, in order
+     */
+    public double[] time(Tensor input, int warmup, int iterations) {
+        checkInput(input);
+        context.makeCurrent();
+        DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
+        context.synchronize(); // the synchronous copy orders against the legacy stream only (ours is non-blocking)
+        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+            for (int i = 0; i < warmup; i++) {
+                for (Step s : steps) for (CudaModule.Prepared p : s.launches()) p.run(stream);
+            }
+            stream.synchronize();
+            double[] ms = new double[iterations];
+            for (int i = 0; i < iterations; i++) {
+                start.record(stream);
+                for (Step s : steps) for (CudaModule.Prepared p : s.launches()) p.run(stream);
+                end.record(stream);
+                end.synchronize();
+                ms[i] = CudaEvent.elapsedMillis(start, end);
+            }
+            return ms;
+        }
+    }
+
     /** Uses {@code value} instead of the graph's parameter {@code name} from the next run on (same shape). */
     public void replaceParam(String name, Tensor value) {
         Tensor original = graph.param(name);

@@ -1,0 +1,546 @@
+// The integer engine of a deploy plan kept on one CUDA device: IntegerModel's decisions (sites, fused chains, int8
+// weights, int32 bias, float scales) compiled into a chain of device kernels for up to a maximum batch, with the
+// activations staying on the device as uint8 codes in NHWC from one fused tensor-core conv to the next.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.Activation;
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
+import dev.zeroq.graph.ShapeInference;
+import dev.zeroq.int8.IntegerModel;
+import dev.zeroq.quant.QuantPlan;
+import dev.zeroq.quant.SymmetricQuantizer.ActivationParams;
+import dev.zeroq.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link QuantPlan.Scheme#DEPLOY} plan run on one CUDA device, as {@link IntegerModel} runs it on the CPU.
+ *
+ * <p>Layout on the device. Every coded value is held as <i>shifted</i> codes s8 = q ^ 0x80 (= q − 128) in NHWC with
+ * the channel stride padded to 16, which is exactly the A operand that conv2d_int8_igemm's main loop reads: a layer
+ * writes its codes straight into the next layer's input and nothing runs between two convs. Values the CPU engine
+ * holds as float (a layer output that is not a site, e.g. the last conv of a ResNet block whose shortcut conv adds
+ * it, or the logits) are float NHWC.
+ *
+ * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
+ * is one conv2d_int8_igemm_chain launch with bias, scale, residual (codes or float), ReLU/Clip and requantization
+ * fused (the chain IntegerModel chose); MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the
+ * epilogues (in float, as the CPU engine runs them) have their own small kernels; Flatten/Reshape/Identity of a
+ * (N, C, 1, 1) value are aliases. Weights are packed once (int8_pack_weights) when the model is built. Anything else
+ * (grouped convs, other float ops, requantizing codes, broadcasting adds) throws a {@link ZeroqException} naming
+ * the node at construction.
+ *
+ * <p>Agreement with the CPU engine: every kernel computes the CPU engine's float expressions with the same
+ * roundings (no FMA contraction, IEEE division, the global average pool's double sum in the same order), and the
+ * int32 accumulators are exact, so the logits are expected to be <b>bit-identical</b> to
+ * {@link IntegerModel#apply}; the GPU test checks this with a tolerance only as a guard (see CudaIntegerModelTest).
+ *
+ * <p>Device memory: one buffer per value, sized for {@code maxBatch}, none reused (simple, and a ResNet-50 at batch
+ * 128 needs about 1.5 GB of codes). Launches are prepared once per batch size used. Not thread-safe.
+ */
+public final class CudaIntegerModel implements AutoCloseable {
+    private static final int CHANNEL_ALIGN = 16;
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 65535;
+    private static final int PACK_THREADS = 128;
+
+    /**
+     * A value on the device: (N, c, h, w) logically; codes (q != null) as shifted NHWC with channel stride cP, or
+     * float NHWC (q == null) with channel stride c.
+     */
+    private record Val(DeviceBuffer buf, int c, int h, int w, int cP, ActivationParams q) {}
+
+    /** One step of a run, prepared for a given batch size. */
+    @FunctionalInterface
+    private interface Launcher {
+        CudaModule.Prepared prepare(int n);
+    }
+
+    private final IntegerModel engine;
+    private final Graph graph;
+    private final int maxBatch;
+    private final CudaContext context;
+    private final CudaModule module;
+    private final CudaStream stream;
+    private final Arena arena = Arena.ofShared(); // prepared kernel arguments, alive as long as this object
+    private final List<DeviceBuffer> owned = new ArrayList<>();
+    private final Map<String, Val> values = new HashMap<>();
+    private final List<Launcher> program = new ArrayList<>();
+    private final Map<Integer, List<CudaModule.Prepared>> prepared = new HashMap<>();
+    private DeviceBuffer input;
+    private long convMacsPerImage;
+    private int convLayers;
+    private boolean closed;
+
+    /**
+     * Compiles {@code plan} for {@code original} as {@link IntegerModel#compile(Graph, QuantPlan)} does, then builds
+     * the device program for up to {@code maxBatch} images on device {@code ordinal}.
+     */
+    public CudaIntegerModel(Graph original, QuantPlan plan, int maxBatch, int ordinal) {
+        this(IntegerModel.compile(original, plan), maxBatch, ordinal);
+    }
+
+    /** The device program of an already compiled CPU engine (its decisions are reused, its kernels are not). */
+    public CudaIntegerModel(IntegerModel engine, int maxBatch, int ordinal) {
+        if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
+        this.engine = engine;
+        this.graph = engine.graph();
+        this.maxBatch = maxBatch;
+        // Unsupported ops are found before any device work, so a caller without a GPU still learns what is missing.
+        List<String> bad = unsupported(engine);
+        if (!bad.isEmpty()) {
+            throw ZeroqException.badInput("the CUDA integer engine does not support " + String.join(", ", bad));
+        }
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.usable()) throw ZeroqException.internal("CUDA integer engine unavailable: " + a.reason());
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) throw ZeroqException.internal("CUDA integer engine unavailable: kernel fatbin missing from the jar");
+        CudaContext ctx = CudaContext.open(ordinal);
+        CudaModule mod = null;
+        CudaStream st = null;
+        try {
+            if (ctx.computeCapability() < 80) {
+                throw ZeroqException.internal("the CUDA integer engine needs compute capability 8.0 or newer (mma.sync "
+                        + "m16n8k32 s8), device " + ordinal + " is sm_" + ctx.computeCapability());
+            }
+            mod = CudaModule.load(fatbin);
+            // A blocking stream: the synchronous host copies (legacy stream) are then ordered with its launches.
+            st = CudaStream.create();
+        } catch (RuntimeException e) {
+            if (mod != null) mod.close();
+            ctx.close();
+            throw e;
+        }
+        this.context = ctx;
+        this.module = mod;
+        this.stream = st;
+        try {
+            build();
+            stream.synchronize(); // weight packing done before the raw weights are freed
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * The nodes of the compiled engine this class cannot run, as "Op (node 'name'): why"; empty when it runs them
+     * all. Needs no device. Covers the op set of torchvision ResNets and of the bundled resnet_fmnist (BN folded).
+     */
+    public static List<String> unsupported(IntegerModel engine) {
+        Graph g = engine.graph();
+        List<String> bad = new ArrayList<>();
+        if (engine.quantizer(g.inputName()) == null) bad.add("graph input '" + g.inputName() + "': not a site of the plan");
+        for (Node n : g.nodes()) {
+            if (engine.isFused(n)) continue;
+            IntegerModel.QLayer l = engine.integerLayer(n);
+            String why = l != null ? layerProblem(l) : switch (n.op()) {
+                case Op.MaxPool p -> null;
+                case Op.GlobalAveragePool p -> null;
+                case Op.Flatten f -> null;
+                case Op.Reshape r -> null;
+                case Op.Identity i -> null;
+                case Op.Conv c -> "not quantized by the plan (float convolutions do not run here)";
+                case Op.Gemm gm -> "not quantized by the plan (float layers do not run here)";
+                case Op.Binary b -> b.kind() == dev.zeroq.backend.Backend.BinaryOp.ADD ? null
+                        : "only Add runs outside a conv epilogue";
+                case Op.Unary u -> u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip ? null
+                        : "only ReLU and Clip run outside a conv epilogue";
+                default -> "no int8 kernel";
+            };
+            if (why != null) bad.add(n.op().onnxType() + " (node '" + n.name() + "'): " + why);
+        }
+        return bad;
+    }
+
+    private static String layerProblem(IntegerModel.QLayer l) {
+        if (l.conv() && l.spec().group() != 1) return "grouped convolution (group " + l.spec().group() + ")";
+        if (l.alpha() != 1f || l.beta() != 1f) return "Gemm alpha/beta other than 1";
+        if (l.outQ() != null && l.outQ().signed()) return "signed output codes";
+        List<IntegerModel.Step> s = l.steps();
+        for (int i = 0; i < s.size(); i++) {
+            IntegerModel.Step st = s.get(i);
+            boolean addFirst = st.addend() != null && i == 0;
+            boolean actLast = st.fn() != null && i == s.size() - 1
+                    && (st.fn() instanceof Activation.Relu || st.fn() instanceof Activation.Clip);
+            if (!addFirst && !actLast) {
+                return "fused chain " + s + " (the kernel fuses at most one add, then one ReLU or Clip)";
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- building
+
+    private void build() {
+        context.makeCurrent();
+        Map<String, int[]> shapes = ShapeInference.infer(graph, maxBatch);
+        int[] xs = shapes.get(graph.inputName());
+        if (xs.length != 4) throw ZeroqException.badInput("the CUDA integer engine needs an (N, C, H, W) input, got "
+                + Arrays.toString(xs));
+        input = own(DeviceBuffer.allocateFloats((long) maxBatch * xs[1] * xs[2] * xs[3]));
+        ActivationParams inQ = engine.quantizer(graph.inputName());
+        Val x = codes(xs[1], xs[2], xs[3], inQ);
+        values.put(graph.inputName(), x);
+        DeviceBuffer in = input;
+        program.add(n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP()), in, x.buf(), n, x.c(),
+                x.h(), x.w(), x.cP(), 1, inQ.scale(), inQ.zeroPoint(), inQ.qmax()));
+        for (Node node : graph.nodes()) {
+            if (engine.isFused(node)) continue;
+            IntegerModel.QLayer l = engine.integerLayer(node);
+            if (l != null) {
+                layer(l);
+            } else {
+                other(node, shapes);
+            }
+        }
+        if (!values.containsKey(graph.outputName())) {
+            throw ZeroqException.internal("graph output '" + graph.outputName() + "' is not produced on the device");
+        }
+    }
+
+    private void layer(IntegerModel.QLayer l) {
+        String name = l.node().name();
+        Val x = values.get(l.node().input(0));
+        if (x == null) throw ZeroqException.internal("layer " + name + ": input '" + l.node().input(0) + "' not on the device");
+        x = asCodes(x, l.in(), name);
+        ConvSpec spec = l.conv() ? l.spec()
+                : new ConvSpec(new int[] {1, 1}, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1);
+        if (!l.conv() && (x.h() != 1 || x.w() != 1)) {
+            throw ZeroqException.badInput("layer " + name + ": a Gemm needs a (N, K) input, got spatial " + x.h() + "x" + x.w());
+        }
+        CudaInt8Kernels.Geometry g = CudaInt8Kernels.Geometry.of(maxBatch, x.c(), x.h(), x.w(), l.cout(), spec);
+        if (g.weightBytes() != l.wq().length || g.cinP() != x.cP()) {
+            throw ZeroqException.internal("layer " + name + ": " + l.wq().length + " weights for geometry " + g);
+        }
+        // Weights: the int8 codes uploaded once, packed on the device into the igemm's B layout with Σw per channel.
+        DeviceBuffer raw = DeviceBuffer.allocate(Math.max(4, l.wq().length));
+        DeviceBuffer wp = own(DeviceBuffer.allocate(g.packedBytes()));
+        DeviceBuffer wsum = own(DeviceBuffer.allocate((long) g.coutP() * Integer.BYTES));
+        try {
+            raw.copyFrom(l.wq());
+            module.launch("int8_pack_weights", new int[] {g.coutP(), 1, 1}, new int[] {PACK_THREADS, 1, 1}, 0, stream,
+                    raw, wp, wsum, g.cout(), g.cin(), g.kh(), g.kw(), g.cinP(), g.kTotal(), g.kPadded());
+            stream.synchronize();
+        } finally {
+            raw.close();
+        }
+        DeviceBuffer bias = own(DeviceBuffer.allocate((long) l.cout() * Integer.BYTES));
+        bias.copyFrom(l.bias());
+        DeviceBuffer scale = own(DeviceBuffer.allocateFloats(l.cout()));
+        scale.copyFrom(l.scale());
+
+        // The fused chain: layerProblem() admitted at most one add (first) and one activation (last).
+        Val res = null;
+        int act = 0;
+        float lo = 0f, hi = 0f;
+        for (IntegerModel.Step s : l.steps()) {
+            if (s.addend() != null) {
+                res = values.get(s.addend());
+                if (res == null) throw ZeroqException.internal("layer " + name + ": addend '" + s.addend() + "' not on the device");
+                if (res.c() != g.cout() || res.h() != g.outH() || res.w() != g.outW()) {
+                    throw ZeroqException.internal("layer " + name + ": addend '" + s.addend() + "' does not match the output");
+                }
+            } else if (s.fn() instanceof Activation.Clip c) {
+                act = 2;
+                lo = c.min();
+                hi = c.max();
+            } else {
+                act = 1;
+            }
+        }
+        Val out = l.outQ() != null ? codes(g.cout(), g.outH(), g.outW(), l.outQ()) : floats(g.cout(), g.outH(), g.outW());
+        values.put(l.out(), out);
+        if (l.conv()) {
+            convLayers++;
+            convMacsPerImage += (long) g.outH() * g.outW() * g.cout() * g.kh() * g.kw() * g.cin();
+        }
+        final Val r = res, xin = x;
+        final int a = act;
+        final float lof = lo, hif = hi;
+        final int resMode = r == null ? 0 : r.q() == null ? 1 : 2;
+        final int resStride = r == null ? 0 : r.q() == null ? r.c() : r.cP();
+        final float resScale = r == null || r.q() == null ? 0f : r.q().scale();
+        final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
+        ActivationParams oq = l.outQ();
+        program.add(n -> {
+            CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xin.c(), xin.h(), xin.w(), l.cout(), spec);
+            return module.prepare(arena, "conv2d_int8_igemm_chain", gn.igemmGrid(), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
+                    0, xin.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
+                    out.buf(), oq == null ? 1 : 0, oq == null ? out.c() : out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(),
+                    gn.outH(), gn.outW(), gn.kw(), gn.sh(), gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(),
+                    gn.kTotal(), gn.kPadded(), xin.q().zeroPoint(), a, lof, hif, oq == null ? 1f : oq.scale(),
+                    oq == null ? 0 : oq.zeroPoint(), oq == null ? 255 : oq.qmax());
+        });
+    }
+
+    private void other(Node node, Map<String, int[]> shapes) {
+        String name = node.name();
+        Val x = values.get(node.input(0));
+        if (x == null) throw ZeroqException.internal("node " + name + ": input '" + node.input(0) + "' not on the device");
+        ActivationParams want = engine.quantizer(node.output());
+        switch (node.op()) {
+            case Op.MaxPool p -> {
+                if (x.q() == null) throw ZeroqException.badInput("MaxPool (node '" + name + "') on float values is not supported");
+                requireSame(want, x.q(), name);
+                int[] os = shapes.get(node.output());
+                PoolSpec s = p.spec();
+                int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
+                Val out = new Val(own(DeviceBuffer.allocate((long) maxBatch * os[2] * os[3] * x.cP())), x.c(), os[2], os[3],
+                        x.cP(), x.q());
+                values.put(node.output(), out);
+                program.add(n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP()), x.buf(), out.buf(),
+                        n, x.h(), x.w(), x.cP(), out.h(), out.w(), k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]));
+            }
+            case Op.GlobalAveragePool gp -> {
+                Val out = want != null ? codes(x.c(), 1, 1, want) : floats(x.c(), 1, 1);
+                values.put(node.output(), out);
+                ActivationParams iq = x.q();
+                program.add(n -> prepare("int8_global_avg_pool_nhwc", grid((long) n * (want != null ? out.cP() : out.c())),
+                        x.buf(), iq != null ? 1 : 0, n, x.h() * x.w(), x.cP(), x.c(), iq != null ? iq.scale() : 1f,
+                        iq != null ? iq.zeroPoint() : 0, want != null ? 1 : 0,
+                        want != null ? null : out.buf(), want != null ? out.buf() : null, out.cP(),
+                        want != null ? want.scale() : 1f, want != null ? want.zeroPoint() : 0, want != null ? want.qmax() : 255));
+            }
+            case Op.Binary bin -> {
+                // Add outside an epilogue (e.g. a ResNet's last block, whose ReLU output is no site): float, as the
+                // CPU engine runs it on the dequantized operands; quantized afterwards when its output is a site.
+                Val y = values.get(node.input(1));
+                if (y == null || y.c() != x.c() || y.h() != x.h() || y.w() != x.w()) {
+                    throw ZeroqException.badInput("Add (node '" + name + "'): operands of different shapes (broadcast) "
+                            + "are not supported");
+                }
+                values.put(node.output(), floatOp(x, y, 0, 0f, 0f, want, name));
+            }
+            case Op.Unary u -> {
+                if (x.q() != null) {
+                    throw ZeroqException.badInput(u.fn() + " (node '" + name + "') on codes outside a conv epilogue is not supported");
+                }
+                boolean clip = u.fn() instanceof Activation.Clip;
+                float lo = clip ? ((Activation.Clip) u.fn()).min() : 0f, hi = clip ? ((Activation.Clip) u.fn()).max() : 0f;
+                values.put(node.output(), floatOp(x, null, clip ? 2 : 1, lo, hi, want, name));
+            }
+            case Op.Flatten f -> values.put(node.output(), view(x, want, node, shapes));
+            case Op.Reshape r -> values.put(node.output(), view(x, want, node, shapes));
+            case Op.Identity i -> {
+                if (x.q() != null) requireSame(want, x.q(), name);
+                else if (want != null) throw ZeroqException.badInput("Identity (node '" + name + "'): quantizing a float value is not supported");
+                values.put(node.output(), x);
+            }
+            default -> throw ZeroqException.badInput("the CUDA integer engine does not support " + node.op().onnxType()
+                    + " (node '" + name + "')");
+        }
+    }
+
+    /** act(a [+ b]) in float (int8_float_add_act), then quantized to {@code want} when the result is a site. */
+    private Val floatOp(Val a, Val b, int act, float lo, float hi, ActivationParams want, String node) {
+        Val out = floats(a.c(), a.h(), a.w());
+        program.add(n -> prepare("int8_float_add_act", grid((long) n * a.h() * a.w() * a.c()),
+                a.buf(), a.q() == null ? 1 : 2, a.cP(), a.q() == null ? 0f : a.q().scale(), a.q() == null ? 0 : a.q().zeroPoint(),
+                b == null ? null : b.buf(), b == null ? 0 : b.q() == null ? 1 : 2, b == null ? 0 : b.cP(),
+                b == null || b.q() == null ? 0f : b.q().scale(), b == null || b.q() == null ? 0 : b.q().zeroPoint(),
+                out.buf(), (long) n * a.h() * a.w(), a.c(), act, lo, hi));
+        return want == null ? out : asCodes(out, want, node);
+    }
+
+    /** Flatten/Reshape of (N, C, 1, 1) to (N, C): the same bytes in NHWC, so an alias. */
+    private Val view(Val x, ActivationParams want, Node node, Map<String, int[]> shapes) {
+        int[] os = shapes.get(node.output());
+        if (x.h() != 1 || x.w() != 1 || os.length != 2 || os[0] != maxBatch || os[1] != x.c()) {
+            throw ZeroqException.badInput(node.op().onnxType() + " (node '" + node.name() + "') to " + Arrays.toString(os)
+                    + " is supported only from (N, C, 1, 1) to (N, C) (NHWC and NCHW differ otherwise)");
+        }
+        if (x.q() != null) requireSame(want, x.q(), node.name());
+        else if (want != null) throw ZeroqException.badInput(node.op().onnxType() + " (node '" + node.name()
+                + "'): quantizing a float value is not supported");
+        return x;
+    }
+
+    private static void requireSame(ActivationParams want, ActivationParams have, String node) {
+        if (want != null && !want.equals(have)) {
+            throw ZeroqException.badInput("node '" + node + "': requantizing codes between two quantizers is not supported");
+        }
+    }
+
+    /** x as codes of q: as is, or quantized on the device when it is float. */
+    private Val asCodes(Val x, ActivationParams q, String layer) {
+        if (x.q() != null) {
+            if (!x.q().equals(q)) {
+                throw ZeroqException.badInput("layer " + layer + ": its input codes have another quantizer than its own; "
+                        + "requantizing is not supported");
+            }
+            return x;
+        }
+        Val c = codes(x.c(), x.h(), x.w(), q);
+        program.add(n -> prepare("int8_quantize_nhwc", grid((long) n * c.h() * c.w() * c.cP()), x.buf(), c.buf(), n,
+                x.c(), x.h(), x.w(), c.cP(), 0, q.scale(), q.zeroPoint(), q.qmax()));
+        return c;
+    }
+
+    private Val codes(int c, int h, int w, ActivationParams q) {
+        int cP = Math.multiplyExact(Math.ceilDiv(c, CHANNEL_ALIGN), CHANNEL_ALIGN);
+        DeviceBuffer b = own(DeviceBuffer.allocate(Math.max(4, Math.multiplyExact((long) maxBatch * h * w, cP))));
+        if (cP != c) {
+            // Channels ≥ c are never written by the conv kernel: they must read as x = 0, the shifted zero point.
+            int pad = (q.zeroPoint() ^ 0x80) & 0xFF;
+            b.fill32(pad * 0x01010101);
+        }
+        return new Val(b, c, h, w, cP, q);
+    }
+
+    private Val floats(int c, int h, int w) {
+        return new Val(own(DeviceBuffer.allocateFloats((long) maxBatch * h * w * c)), c, h, w, c, null);
+    }
+
+    private DeviceBuffer own(DeviceBuffer b) {
+        owned.add(b);
+        return b;
+    }
+
+    private CudaModule.Prepared prepare(String kernel, int[] grid, Object... args) {
+        return module.prepare(arena, kernel, grid, new int[] {THREADS, 1, 1}, 0, args);
+    }
+
+    private static int[] grid(long count) {
+        return new int[] {(int) Math.max(1, Math.min(MAX_BLOCKS, Math.ceilDiv(count, THREADS))), 1, 1};
+    }
+
+    // ---------------------------------------------------------------- running
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** Kernel launches per run. */
+    public int launchesPerRun() {
+        return program.size();
+    }
+
+    /** Number of integer conv layers, and their multiply-accumulates per image (kh·kw·Cin·Cout·outH·outW, unpadded). */
+    public int convLayers() {
+        return convLayers;
+    }
+
+    public long convMacsPerImage() {
+        return convMacsPerImage;
+    }
+
+    /** Device name, compute capability and driver. */
+    public String describe() {
+        context.makeCurrent();
+        return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion();
+    }
+
+    /** The logits (the graph output, as float) of a batch of at most {@link #maxBatch()} images. */
+    public Tensor apply(Tensor x) {
+        int n = upload(x);
+        for (CudaModule.Prepared p : launches(n)) p.run(stream);
+        stream.synchronize();
+        return download(n);
+    }
+
+    /**
+     * Times whole runs on the device: {@code x} is uploaded once before (host copies are not timed), then each run's
+     * launches (input quantization to logits) are bracketed by CUDA events; the output is not downloaded.
+     *
+     * @return the milliseconds of each timed run, in order
+     */
+    public double[] time(Tensor x, int warmup, int iterations) {
+        int n = upload(x);
+        List<CudaModule.Prepared> ls = launches(n);
+        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+            for (int i = 0; i < warmup; i++) {
+                for (CudaModule.Prepared p : ls) p.run(stream);
+            }
+            stream.synchronize();
+            double[] ms = new double[iterations];
+            for (int i = 0; i < iterations; i++) {
+                start.record(stream);
+                for (CudaModule.Prepared p : ls) p.run(stream);
+                end.record(stream);
+                end.synchronize();
+                ms[i] = CudaEvent.elapsedMillis(start, end);
+            }
+            return ms;
+        }
+    }
+
+    private int upload(Tensor x) {
+        int[] want = graph.inputShape(), got = x.shape();
+        if (got.length != 4 || got[1] != want[0] || got[2] != want[1] || got[3] != want[2] || got[0] < 1 || got[0] > maxBatch) {
+            throw ZeroqException.badInput("input shape " + Arrays.toString(got) + " does not fit this CUDA integer engine: "
+                    + "expected (N, " + want[0] + ", " + want[1] + ", " + want[2] + ") with 1 <= N <= " + maxBatch);
+        }
+        context.makeCurrent();
+        input.copyFrom(x.data());
+        return got[0];
+    }
+
+    private List<CudaModule.Prepared> launches(int n) {
+        List<CudaModule.Prepared> ls = prepared.get(n);
+        if (ls == null) {
+            ls = new ArrayList<>(program.size());
+            for (Launcher l : program) ls.add(l.prepare(n));
+            prepared.put(n, ls);
+        }
+        return ls;
+    }
+
+    /** The graph output for n images in NCHW float: float values are transposed, codes dequantized, on the host. */
+    private Tensor download(int n) {
+        Val v = values.get(graph.outputName());
+        int hw = v.h() * v.w();
+        float[] out = new float[Math.multiplyExact(n * hw, v.c())];
+        if (v.q() == null) {
+            float[] nhwc = new float[out.length];
+            v.buf().copyTo(nhwc);
+            for (int b = 0; b < n; b++)
+                for (int p = 0; p < hw; p++)
+                    for (int c = 0; c < v.c(); c++) out[(b * v.c() + c) * hw + p] = nhwc[(b * hw + p) * v.c() + c];
+        } else {
+            byte[] q = new byte[Math.multiplyExact(n * hw, v.cP())];
+            v.buf().copyTo(q);
+            for (int b = 0; b < n; b++)
+                for (int p = 0; p < hw; p++)
+                    for (int c = 0; c < v.c(); c++) {
+                        out[(b * v.c() + c) * hw + p] = v.q().dequantize((q[(b * hw + p) * v.cP() + c] ^ 0x80) & 0xFF);
+                    }
+        }
+        int[] shape = ShapeInference.infer(graph, n).get(graph.outputName());
+        return new Tensor(out, shape);
+    }
+
+    @Override
+    public void close() {
+        if (context == null || closed) return;
+        closed = true;
+        context.makeCurrent();
+        RuntimeException first = null;
+        List<AutoCloseable> closers = new ArrayList<>(owned);
+        owned.clear();
+        closers.add(stream);
+        closers.add(module);
+        closers.add(arena);
+        for (AutoCloseable c : closers) {
+            try {
+                if (c != null) c.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            } catch (Exception e) {
+                if (first == null) first = new IllegalStateException(e);
+            }
+        }
+        context.close();
+        if (first != null) throw first;
+    }
+}
