@@ -136,10 +136,12 @@ class PipelineCudaTest {
                     + "], cuda [" + g.min() + ", " + g.max() + "] differ by more than one step (" + step + ")");
         }
         System.out.printf("%s: %d of %d activation ranges within 1e-4 relative; worst %.2e (%s)%n", what, tight, n, worstRel, worst);
-        // The first H200 run (2026-11-26) saw 8 of 9 ranges within 1e-4 and the worst at 1.4e-4 (a near-tie code upstream);
-        // a wrong kernel moves ranges by whole steps (≥ 4e-3 relative at 8 bits), so 1e-3 still catches one.
-        assertTrue(worstRel <= 1e-3, what + ": activation range " + worst + " differs by " + worstRel
-                + " relative (> 1e-3); " + tight + " of " + n + " within 1e-4");
+        // Observed on an H200 (2026-11-26): 8 of 9 and 18 of 21 ranges within 1e-4 relative; the others up to 3.7e-3,
+        // i.e. about one 8-bit step, from a value at a rounding boundary taking the neighbouring code upstream. The
+        // per-range bound is therefore the one-step check above; on top, most ranges must agree to float precision,
+        // which a wrong kernel (every range off) would not.
+        assertTrue(2 * tight >= n, what + ": only " + tight + " of " + n + " activation ranges within 1e-4 relative of"
+                + " the CPU's; worst " + worstRel + " at " + worst);
     }
 
     private static double top1(Graph g, QuantPlan plan, Backend b) {

@@ -485,7 +485,10 @@ public final class CudaForward implements AutoCloseable {
             DeviceReductions r = reductions;
             closers.add(r::close);
         }
-        closers.add(() -> { if (pool != null) pool.close(); });
+        // Captured now: the fields are cleared below, before the closers run (the first GPU run of the CUDA
+        // reliability tests found the pool read as null here and never freed: one leaked buffer per closed pass).
+        DeviceBuffer poolToFree = pool;
+        closers.add(() -> { if (poolToFree != null) poolToFree.close(); });
         closers.add(() -> { if (module != null) module.close(); });
         closers.add(arena::close);
         closers.add(context::close);
