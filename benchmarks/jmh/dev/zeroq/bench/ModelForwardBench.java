@@ -1,8 +1,9 @@
 package dev.zeroq.bench;
 
 /*
- * FP32 forward of each bundled fixture model at batch 1 and 32: zeroq's cpu backend against ONNX Runtime
- * Java (CPU execution provider, all graph optimizations) measured in the same JMH run.
+ * Forward passes of each bundled fixture model at batch 1 and 32 on the CPU, all in one JMH run: zeroq FP32 (cpu
+ * backend) and int8 (the integer engine on a W8A8 deploy plan), against ONNX Runtime Java (CPU execution provider,
+ * all graph optimizations) on the FP32 model and on our QDQ export of the same plan.
  */
 
 import ai.onnxruntime.OnnxTensor;
@@ -56,6 +57,8 @@ public class ModelForwardBench {
     private OrtEnvironment env;
     private OrtSession ort;
     private OnnxTensor ortInput;
+    private dev.zeroq.int8.IntegerModel int8;
+    private OrtSession ortQdq;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -70,17 +73,41 @@ public class ModelForwardBench {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         ort = env.createSession(bytes, o);
         ortInput = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.data()), new long[] {batch, chw[0], chw[1], chw[2]});
+        // A W8A8 deploy plan from 32 Gaussian images: calibration quality does not matter for timing, only the shapes.
+        var graph = zeroq.graph();
+        var cfg = dev.zeroq.pipeline.QuantizeConfig.defaults().withScheme(dev.zeroq.quant.QuantPlan.Scheme.DEPLOY)
+                .withCalibration(dev.zeroq.quant.QuantPlan.Calibration.GAUSSIAN, null);
+        var plan = new dev.zeroq.pipeline.ZeroQ(graph, new CpuBackend()).quantize(cfg,
+                dev.zeroq.quant.QuantPlan.sha256(bytes), model, dev.zeroq.pipeline.ZeroQ.Listener.NONE).plan();
+        int8 = dev.zeroq.int8.IntegerModel.compile(graph, plan);
+        java.nio.file.Path qdq = java.nio.file.Files.createTempFile("zeroq-bench-", ".onnx");
+        dev.zeroq.onnx.QdqExporter.export(graph, plan, qdq);
+        ortQdq = env.createSession(java.nio.file.Files.readAllBytes(qdq), o);
+        java.nio.file.Files.deleteIfExists(qdq);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
         ortInput.close();
         ort.close();
+        ortQdq.close();
     }
 
     @Benchmark
     public Tensor zeroqCpu() {
         return zeroq.run(input);
+    }
+
+    @Benchmark
+    public Tensor zeroqInt8() {
+        return int8.apply(input);
+    }
+
+    @Benchmark
+    public Object onnxRuntimeQdq() throws Exception {
+        try (OrtSession.Result r = ortQdq.run(Map.of(zeroq.graph().inputName(), ortInput))) {
+            return ((OnnxTensor) r.get(0)).getFloatBuffer();
+        }
     }
 
     @Benchmark
