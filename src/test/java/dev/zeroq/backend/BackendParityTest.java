@@ -97,7 +97,9 @@ class BackendParityTest {
                 conv("large 2x32x17x19 3x3 -> 48", new int[] {2, 32, 17, 19}, 48, 3, 1, pads(1), 1, 1, true),
                 conv("large 2x16x17x19 3x3 s2 -> 130", new int[] {2, 16, 17, 19}, 130, 3, 2, pads(1), 1, 1, true),
                 conv("large pointwise 2x150x17x19 -> 70", new int[] {2, 150, 17, 19}, 70, 1, 1, pads(0), 1, 1, false),
-                conv("large depthwise 2x32x17x19 s1", new int[] {2, 32, 17, 19}, 32, 3, 1, pads(1), 1, 32, true)));
+                conv("large depthwise 2x32x17x19 s1", new int[] {2, 32, 17, 19}, 32, 3, 1, pads(1), 1, 32, true),
+                // Above the size where the cpu backend splits depthwise planes over threads (small ones run serially).
+                conv("large depthwise 2x64x31x29 s1", new int[] {2, 64, 31, 29}, 64, 3, 1, pads(1), 1, 64, true)));
     }
 
     @ParameterizedTest(name = "{0}: conv {1}")
@@ -148,7 +150,9 @@ class BackendParityTest {
     @MethodSource("poolCases")
     void pool(Backend backend, PoolCase c) {
         // 40 columns: full vectors plus a ragged tail, besides the small planes that fit in one vector.
-        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 5, 17, 40})) {
+        // 3×7×70×50 is above the size where the cpu backend goes multi-threaded; the others run serially.
+        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 5, 17, 40},
+                new int[] {3, 7, 70, 50})) {
             Tensor x = random(new Random(SEED), shape);
             Tensor want = c.max() ? REF.maxPool(x, c.spec()) : REF.avgPool(x, c.spec());
             Tensor got = c.max() ? backend.maxPool(x, c.spec()) : backend.avgPool(x, c.spec());
@@ -189,7 +193,8 @@ class BackendParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backendsOnly")
     void globalAvgPool(Backend backend) {
-        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 16, 17, 19})) {
+        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 16, 17, 19},
+                new int[] {3, 7, 70, 50})) {
             Tensor x = random(new Random(SEED), shape);
             assertClose(REF.globalAvgPool(x), backend.globalAvgPool(x));
         }
@@ -200,7 +205,8 @@ class BackendParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backendsOnly")
     void batchNorm(Backend backend) {
-        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 7})) {
+        // The 3×7×70×50 case (73,500 values) is above the size where the cpu backend goes multi-threaded.
+        for (int[] shape : List.of(new int[] {3, 7, 5, 5}, new int[] {3, 7, 7, 5}, new int[] {2, 7}, new int[] {3, 7, 70, 50})) {
             Random r = new Random(SEED);
             Tensor x = random(r, shape);
             Tensor scale = random(r, 7), bias = random(r, 7), mean = random(r, 7);

@@ -23,6 +23,8 @@ final class ConvLowering {
      * (so A is packed rarely), small enough that threads × budget stays modest and the tile stays in L2/L3.
      */
     static final int COL_BUDGET = 1 << 18;
+    /** Below this many multiply-adds (about 50 µs of one core) a conv runs on the caller's thread. */
+    static final long SERIAL_MAX_FMAS = 1L << 22;
 
     static Tensor conv2d(Parallel par, Tensor x, Tensor w, Tensor bias, ConvSpec s) {
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
@@ -69,7 +71,10 @@ final class ConvLowering {
 
         int maxCols = pointwise ? ohw : Math.max(Sgemm.NR, COL_BUDGET / Math.max(k, 1) / Sgemm.NR * Sgemm.NR);
         long planes = (long) n * g;
-        int wanted = (int) Math.min(Math.ceilDiv(2L * par.threads(), planes), Math.ceilDiv(ohw, Sgemm.NR));
+        // A small conv (a batch-1 layer of a small CNN) costs less than handing tiles to other threads and
+        // waiting for them: run it on the caller's thread.
+        boolean serial = (long) n * cout * ohw * k < SERIAL_MAX_FMAS;
+        int wanted = serial ? 1 : (int) Math.min(Math.ceilDiv(2L * par.threads(), planes), Math.ceilDiv(ohw, Sgemm.NR));
         int tilesPerPlane = Math.max(Math.ceilDiv(ohw, maxCols), wanted);
         // Round tiles to whole NR strips so only a plane's last tile has a ragged micro-kernel edge.
         int tile = Math.min(Sgemm.roundUp(Math.ceilDiv(ohw, tilesPerPlane), Sgemm.NR), Math.max(maxCols, 1));
@@ -78,7 +83,7 @@ final class ConvLowering {
 
         float[] xd = x.data(), wdat = w.data(), o = out.data();
         float[] bd = bias == null ? null : bias.data();
-        par.forEach(tasks, t -> {
+        java.util.function.IntConsumer task = t -> {
             int b = t / (g * tiles), grp = (t / tiles) % g, j0 = (t % tiles) * tile;
             int cols = Math.min(tile, ohw - j0);
             int cOff = (b * cout + grp * coutG) * ohw + j0;
@@ -100,7 +105,14 @@ final class ConvLowering {
                 Sgemm.gemm(coutG, cols, k, 1f, wdat, grp * coutG * k, k, false,
                         col, 0, cols, false, beta, o, cOff, ohw);
             }
-        });
+        };
+        if (serial) {
+            for (int t = 0; t < tasks; t++) {
+                task.accept(t);
+            }
+        } else {
+            par.forEach(tasks, task);
+        }
     }
 
     /**
@@ -164,31 +176,33 @@ final class ConvLowering {
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
         float[] xd = x.data(), wdat = w.data(), o = out.data();
         float[] bd = bias == null ? null : bias.data();
-        par.forEach(n * c, plane -> {
-            int ch = plane % c;
-            float[] buf = Scratch.get(Scratch.PLANE, pp.length);
-            pp.fill(xd, plane * hw, h, 0f, buf);
-            int wOff = ch * taps;
-            float b0 = bd == null ? 0f : bd[ch];
-            int oOff = plane * ohw;
-            for (int oy = 0; oy < oh; oy++) {
-                for (int ox = 0; ox < ow; ox += V) {
-                    FloatVector acc = FloatVector.broadcast(S, b0);
-                    for (int ky = 0; ky < kh; ky++) {
-                        int iy = oy * st[0] - p[0] + ky * d[0];
-                        if (iy < 0 || iy >= h) {
-                            continue; // a padded row contributes zero
+        par.forChunks(n * c, par.chunksFor(out.size()), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int ch = plane % c;
+                float[] buf = Scratch.get(Scratch.PLANE, pp.length);
+                pp.fill(xd, plane * hw, h, 0f, buf);
+                int wOff = ch * taps;
+                float b0 = bd == null ? 0f : bd[ch];
+                int oOff = plane * ohw;
+                for (int oy = 0; oy < oh; oy++) {
+                    for (int ox = 0; ox < ow; ox += V) {
+                        FloatVector acc = FloatVector.broadcast(S, b0);
+                        for (int ky = 0; ky < kh; ky++) {
+                            int iy = oy * st[0] - p[0] + ky * d[0];
+                            if (iy < 0 || iy >= h) {
+                                continue; // a padded row contributes zero
+                            }
+                            for (int kx = 0; kx < kw; kx++) {
+                                acc = FloatVector.fromArray(S, buf, pp.index(iy, kx, ox))
+                                        .fma(FloatVector.broadcast(S, wdat[wOff + ky * kw + kx]), acc);
+                            }
                         }
-                        for (int kx = 0; kx < kw; kx++) {
-                            acc = FloatVector.fromArray(S, buf, pp.index(iy, kx, ox))
-                                    .fma(FloatVector.broadcast(S, wdat[wOff + ky * kw + kx]), acc);
+                        int dst = oOff + oy * ow + ox;
+                        if (ox + V <= ow) {
+                            acc.intoArray(o, dst);
+                        } else {
+                            acc.intoArray(o, dst, S.indexInRange(ox, ow));
                         }
-                    }
-                    int dst = oOff + oy * ow + ox;
-                    if (ox + V <= ow) {
-                        acc.intoArray(o, dst);
-                    } else {
-                        acc.intoArray(o, dst, S.indexInRange(ox, ow));
                     }
                 }
             }

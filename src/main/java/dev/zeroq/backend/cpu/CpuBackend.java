@@ -129,7 +129,7 @@ public final class CpuBackend extends RefBackend {
             mul[ch] = (float) (scale.data()[ch] / Math.sqrt((double) var.data()[ch] + eps));
         }
         float[] xd = x.data(), o = new float[xd.length], md = mean.data(), bd = bias.data();
-        par.forChunks(n * c, 4 * par.threads(), (lo, hi) -> {
+        par.forChunks(n * c, par.chunksFor(xd.length), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int ch = plane % c, off = plane * inner;
                 FloatVector mv = FloatVector.broadcast(S, md[ch]);
@@ -215,7 +215,7 @@ public final class CpuBackend extends RefBackend {
                     par.forElements(inner, (lo, hi) -> withConstant(op, full, k, constFirst, o, off + lo, off + hi));
                 }
             } else {
-                par.forChunks(planes, 4 * par.threads(), (lo, hi) -> {
+                par.forChunks(planes, par.chunksFor(o.length), (lo, hi) -> {
                     for (int pl = lo; pl < hi; pl++) {
                         withConstant(op, full, consts[pl % channels], constFirst, o, pl * inner, (pl + 1) * inner);
                     }
@@ -291,7 +291,7 @@ public final class CpuBackend extends RefBackend {
         int n = x.dim(0), c = x.dim(1);
         int hw = x.size() / Math.max(1, n * c);
         float[] xd = x.data(), o = new float[n * c];
-        par.forChunks(n * c, 4 * par.threads(), (lo, hi) -> {
+        par.forChunks(n * c, par.chunksFor(xd.length), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int off = plane * hw, i = 0;
                 FloatVector acc = FloatVector.zero(S);

@@ -73,6 +73,18 @@ final class Parallel {
         }
     }
 
+    /**
+     * How many chunks a per-plane loop over {@code elements} values in all should use: one (the caller's thread)
+     * when the whole op is small, where handing work to other threads costs more than it saves (a batch-1 layer
+     * of a small CNN), else enough to balance the threads.
+     */
+    int chunksFor(long elements) {
+        return elements < SMALL_OP_ELEMENTS ? 1 : 4 * threads;
+    }
+
+    /** About 25 µs of streaming work on one core: below this an op runs serially. */
+    static final long SMALL_OP_ELEMENTS = 1L << 15;
+
     /** Element-wise ops: enough chunks to balance the threads, none so small that scheduling dominates. */
     void forElements(int count, RangeBody body) {
         int minChunk = 1 << 14; // 64 KiB of floats per chunk: task overhead (~µs) stays below the work

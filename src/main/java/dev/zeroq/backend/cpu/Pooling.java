@@ -39,7 +39,7 @@ final class Pooling {
                         : Math.max(0, rows.hi[y] - rows.lo[y]) * Math.max(0, cols.hi[xo] - cols.lo[xo]);
             }
         }
-        par.forChunks(n * c, 4 * par.threads(), (lo, hi) -> {
+        par.forChunks(n * c, par.chunksFor(xd.length), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 plane(xd, plane * hw, h, pp, o, plane * ohw, oh, ow, k[1], rows, d[0], max, divisor);
             }
