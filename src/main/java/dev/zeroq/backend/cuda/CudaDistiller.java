@@ -117,14 +117,6 @@ public final class CudaDistiller implements AutoCloseable {
             throw ZeroqException.badInput("CUDA distillation does not support " + String.join(", ", bad)
                     + " on the path to a BatchNorm input; distill on the CPU backend instead");
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.usable()) {
-            throw ZeroqException.internal("CUDA distillation unavailable: " + a.reason());
-        }
-        byte[] fatbin = CudaModule.bundledKernels();
-        if (fatbin == null) {
-            throw ZeroqException.internal("CUDA distillation unavailable: kernel fatbin missing from the jar");
-        }
         this.graph = graph;
         this.batch = batch;
         this.options = options;
@@ -134,21 +126,11 @@ public final class CudaDistiller implements AutoCloseable {
         this.inputSize = Math.toIntExact(Shapes.size(in));
         collectTargets();
         this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
-        CudaContext ctx = CudaContext.open(ordinal);
-        CudaModule mod = null;
-        CudaStream st = null;
-        try {
-            mod = CudaModule.load(fatbin);
-            // Non-blocking: a captured stream must not order against the legacy stream; uploads synchronize the context.
-            st = CudaStream.create(true);
-        } catch (RuntimeException e) {
-            if (mod != null) mod.close();
-            ctx.close();
-            throw e;
-        }
-        this.context = ctx;
-        this.module = mod;
-        this.stream = st;
+        // Non-blocking: a captured stream must not order against the legacy stream; uploads synchronize the context.
+        DeviceHandles h = DeviceHandles.open(ordinal, "CUDA distillation", true);
+        this.context = h.context();
+        this.module = h.module();
+        this.stream = h.stream();
         try {
             plan();
             allocateAndUpload();

@@ -131,24 +131,10 @@ public final class CudaForward implements AutoCloseable {
             this.stream = null;
             return;
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.usable()) throw ZeroqException.internal("CUDA forward unavailable: " + a.reason());
-        byte[] fatbin = CudaModule.bundledKernels();
-        if (fatbin == null) throw ZeroqException.internal("CUDA forward unavailable: kernel fatbin missing from the jar");
-        CudaContext ctx = CudaContext.open(ordinal);
-        CudaModule mod = null;
-        CudaStream st = null;
-        try {
-            mod = CudaModule.load(fatbin);
-            st = CudaStream.create(true);
-        } catch (RuntimeException e) {
-            if (mod != null) mod.close();
-            ctx.close();
-            throw e;
-        }
-        this.context = ctx;
-        this.module = mod;
-        this.stream = st;
+        DeviceHandles h = DeviceHandles.open(ordinal, "CUDA forward", true);
+        this.context = h.context();
+        this.module = h.module();
+        this.stream = h.stream();
         try {
             pool = plan.allocate(context);
             for (int i = 0; i < pendingByNode.size(); i++) {

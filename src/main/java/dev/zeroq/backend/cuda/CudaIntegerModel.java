@@ -101,29 +101,17 @@ public final class CudaIntegerModel implements AutoCloseable {
         if (!bad.isEmpty()) {
             throw ZeroqException.badInput("the CUDA integer engine does not support " + String.join(", ", bad));
         }
-        CudaAvailability a = CudaAvailability.probe();
-        if (!a.usable()) throw ZeroqException.internal("CUDA integer engine unavailable: " + a.reason());
-        byte[] fatbin = CudaModule.bundledKernels();
-        if (fatbin == null) throw ZeroqException.internal("CUDA integer engine unavailable: kernel fatbin missing from the jar");
-        CudaContext ctx = CudaContext.open(ordinal);
-        CudaModule mod = null;
-        CudaStream st = null;
-        try {
-            if (ctx.computeCapability() < 80) {
-                throw ZeroqException.internal("the CUDA integer engine needs compute capability 8.0 or newer (mma.sync "
-                        + "m16n8k32 s8), device " + ordinal + " is sm_" + ctx.computeCapability());
-            }
-            mod = CudaModule.load(fatbin);
-            // A blocking stream: the synchronous host copies (legacy stream) are then ordered with its launches.
-            st = CudaStream.create();
-        } catch (RuntimeException e) {
-            if (mod != null) mod.close();
-            ctx.close();
-            throw e;
+        // A blocking stream: the synchronous host copies (legacy stream) are then ordered with its launches.
+        DeviceHandles h = DeviceHandles.open(ordinal, "CUDA integer engine", false);
+        if (h.context().computeCapability() < 80) {
+            int cc = h.context().computeCapability();
+            h.close();
+            throw ZeroqException.internal("the CUDA integer engine needs compute capability 8.0 or newer (mma.sync "
+                    + "m16n8k32 s8), device " + ordinal + " is sm_" + cc);
         }
-        this.context = ctx;
-        this.module = mod;
-        this.stream = st;
+        this.context = h.context();
+        this.module = h.module();
+        this.stream = h.stream();
         try {
             build();
             stream.synchronize(); // weight packing done before the raw weights are freed

@@ -1,0 +1,48 @@
+// The context, kernel module and stream every device-resident pass opens, in one place: availability and the
+// bundled fatbin checked first, each handle closed again if a later one fails, so a caller gets all or nothing.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+
+/** An open context on one device, the bundled kernels loaded into it, and a stream. */
+record DeviceHandles(CudaContext context, CudaModule module, CudaStream stream) {
+
+    /**
+     * @param what          the component opening them, for messages ("CUDA distillation")
+     * @param nonBlocking   a non-blocking stream (needed for graph capture) rather than one ordered with the
+     *                      legacy stream that synchronous copies use
+     */
+    static DeviceHandles open(int ordinal, String what, boolean nonBlocking) {
+        CudaAvailability a = CudaAvailability.probe();
+        if (!a.usable()) {
+            throw ZeroqException.internal(what + " unavailable: " + a.reason());
+        }
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) {
+            throw ZeroqException.internal(what + " unavailable: kernel fatbin missing from the jar");
+        }
+        CudaContext ctx = CudaContext.open(ordinal);
+        CudaModule mod = null;
+        try {
+            mod = CudaModule.load(fatbin);
+            return new DeviceHandles(ctx, mod, nonBlocking ? CudaStream.create(true) : CudaStream.create());
+        } catch (RuntimeException e) {
+            if (mod != null) mod.close();
+            ctx.close();
+            throw e;
+        }
+    }
+
+    /** Closes the stream, the module and the context, in that order. */
+    void close() {
+        try {
+            stream.close();
+        } finally {
+            try {
+                module.close();
+            } finally {
+                context.close();
+            }
+        }
+    }
+}
