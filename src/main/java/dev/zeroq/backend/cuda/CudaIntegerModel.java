@@ -102,13 +102,7 @@ public final class CudaIntegerModel implements AutoCloseable {
             throw ZeroqException.badInput("the CUDA integer engine does not support " + String.join(", ", bad));
         }
         // A blocking stream: the synchronous host copies (legacy stream) are then ordered with its launches.
-        DeviceHandles h = DeviceHandles.open(ordinal, "CUDA integer engine", false);
-        if (h.context().computeCapability() < 80) {
-            int cc = h.context().computeCapability();
-            h.close();
-            throw ZeroqException.internal("the CUDA integer engine needs compute capability 8.0 or newer (mma.sync "
-                    + "m16n8k32 s8), device " + ordinal + " is sm_" + cc);
-        }
+        DeviceHandles h = DeviceHandles.open(ordinal, "the CUDA integer engine", false, 80, "mma.sync m16n8k32 s8");
         this.context = h.context();
         this.module = h.module();
         this.stream = h.stream();

@@ -13,6 +13,14 @@ record DeviceHandles(CudaContext context, CudaModule module, CudaStream stream) 
      *                      legacy stream that synchronous copies use
      */
     static DeviceHandles open(int ordinal, String what, boolean nonBlocking) {
+        return open(ordinal, what, nonBlocking, 0, null);
+    }
+
+    /**
+     * As {@link #open(int, String, boolean)}, refusing a device below compute capability {@code minCc} (e.g. 80)
+     * with {@code needs} as the reason, before any kernel is loaded.
+     */
+    static DeviceHandles open(int ordinal, String what, boolean nonBlocking, int minCc, String needs) {
         CudaAvailability a = CudaAvailability.probe();
         if (!a.usable()) {
             throw ZeroqException.internal(what + " unavailable: " + a.reason());
@@ -24,6 +32,10 @@ record DeviceHandles(CudaContext context, CudaModule module, CudaStream stream) 
         CudaContext ctx = CudaContext.open(ordinal);
         CudaModule mod = null;
         try {
+            if (ctx.computeCapability() < minCc) {
+                throw ZeroqException.internal(what + " needs compute capability " + minCc / 10 + "." + minCc % 10
+                        + " or newer (" + needs + "), device " + ordinal + " is sm_" + ctx.computeCapability());
+            }
             mod = CudaModule.load(fatbin);
             return new DeviceHandles(ctx, mod, nonBlocking ? CudaStream.create(true) : CudaStream.create());
         } catch (RuntimeException e) {
