@@ -44,17 +44,4 @@ record DeviceHandles(CudaContext context, CudaModule module, CudaStream stream) 
             throw e;
         }
     }
-
-    /** Closes the stream, the module and the context, in that order. */
-    void close() {
-        try {
-            stream.close();
-        } finally {
-            try {
-                module.close();
-            } finally {
-                context.close();
-            }
-        }
-    }
 }
