@@ -58,8 +58,9 @@ public final class Main {
         });
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("zeroq: error: " + ex.getMessage() + " (see: zeroq "
-                    + ex.getCommandLine().getCommandName().replace("zeroq", "").trim() + " --help)");
+            String sub = ex.getCommandLine().getCommandName();
+            err.println("zeroq: error: " + ex.getMessage() + " (see: " + (sub.equals("zeroq") ? "zeroq" : "zeroq " + sub)
+                    + " --help)");
             err.flush();
             return EXIT_BAD_INPUT;
         });
