@@ -36,8 +36,6 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     /** Output channels per micro-kernel. */
     private static final int CO_BLOCK = 4;
-    /** Below this many multiply-adds (tens of µs of one core) a conv runs on the caller's thread. */
-    private static final long SERIAL_MAX_MACS = 1L << 22;
     /** Columns (output positions) per packed panel: the micro-kernel's two int vectors. */
     private static final int NR = 2 * L;
     /**
@@ -88,12 +86,7 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     private void parallel(int tasks, IntConsumer body) {
-        parallel(tasks, tasks, body);
-    }
-
-    /** Runs {@code body(0 … tasks−1)}, on the caller's thread when {@code spread} is 1, else over the pool. */
-    private void parallel(int spread, int tasks, IntConsumer body) {
-        if (pool == null || spread == 1 || tasks == 1) {
+        if (pool == null || tasks == 1) {
             for (int t = 0; t < tasks; t++) body.accept(t);
         } else {
             pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
@@ -112,20 +105,17 @@ final class VectorInt8Kernels implements Int8Kernels {
         // batch 32 is 1,568 columns of full vectors instead of 49 with a scalar tail of 17 per image.
         int cols = Math.multiplyExact(n, geo.plane);
         int maxTile = Math.max(NR, COL_BUDGET / Math.max(geo.k, 1) / NR * NR);
-        // A small conv (a batch-1 layer of a small CNN) costs less than handing tiles to other threads and waiting
-        // for them: it runs on the caller's thread, as the cpu backend's float convs do.
-        int workers = (long) cols * cout * geo.k < SERIAL_MAX_MACS ? 1 : threads;
         // At least two tasks per thread when the columns allow it (load balance on a shared machine) …
         int tiles = Math.max(Math.ceilDiv(cols, maxTile),
-                Math.min(Math.ceilDiv(2 * workers, geo.g), Math.ceilDiv(cols, NR)));
+                Math.min(Math.ceilDiv(2 * threads, geo.g), Math.ceilDiv(cols, NR)));
         int tile = Math.ceilDiv(Math.ceilDiv(cols, tiles), NR) * NR;
         int nTiles = Math.ceilDiv(cols, tile);
         // … and when they do not (batch 1, small planes), split the channel blocks too; each such task packs its
         // own copy of the tile, which costs K·tile bytes against K·tile·channels multiply-adds.
-        int chunks = Math.min(blocks, Math.max(1, Math.ceilDiv(2 * workers, geo.g * nTiles)));
+        int chunks = Math.min(blocks, Math.max(1, Math.ceilDiv(2 * threads, geo.g * nTiles)));
         int perChunk = Math.ceilDiv(blocks, chunks);
         int nChunks = Math.ceilDiv(blocks, perChunk);
-        parallel(workers == 1 ? 1 : geo.g * nTiles * nChunks, geo.g * nTiles * nChunks, t -> {
+        parallel(geo.g * nTiles * nChunks, t -> {
             int grp = t / (nTiles * nChunks), rest = t % (nTiles * nChunks);
             int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
             int b0 = (rest % nChunks) * perChunk, b1 = Math.min(blocks, b0 + perChunk);
