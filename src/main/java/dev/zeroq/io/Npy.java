@@ -9,10 +9,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -222,35 +220,11 @@ public final class Npy {
      * half-written file under the final name, and the move stays on one file system.
      */
     public static void write(Path path, Tensor tensor) {
-        Path abs = path.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw ZeroqException.badInput("cannot write " + path + ": folder " + dir + " does not exist; create it first");
-        }
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        AtomicFiles.write(path, ".npy file", tmp -> {
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), CHUNK)) {
                 write(out, tensor);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw ZeroqException.badInput("cannot write " + path + ": " + e + "; check the folder is writable "
-                    + "and has space", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one worth reporting
-                }
-            }
-        }
+        });
     }
 
     /** Writes .npy content (float32, C order) to a stream; does not close it. */

@@ -4,6 +4,7 @@ package dev.zeroq.onnx;
 
 import com.google.protobuf.ByteString;
 import dev.zeroq.ZeroqException;
+import dev.zeroq.io.AtomicFiles;
 import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.PoolSpec;
@@ -28,13 +29,10 @@ import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.tensor.Tensor;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,26 +54,7 @@ public final class QdqExporter {
     /** Writes the model atomically (temporary file beside the target, then moved over it). */
     public static void export(Graph original, QuantPlan plan, Path out) {
         byte[] bytes = toModel(original, plan).toByteArray();
-        Path abs = out.toAbsolutePath();
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(abs.getParent(), abs.getFileName() + ".", ".tmp");
-            Files.write(tmp, bytes);
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The original failure is the one to report.
-                }
-            }
-            throw ZeroqException.badInput("cannot write QDQ model " + out + ": " + e, e);
-        }
+        AtomicFiles.write(out, "QDQ model", tmp -> Files.write(tmp, bytes));
     }
 
     /** The QDQ model as a protobuf message. */

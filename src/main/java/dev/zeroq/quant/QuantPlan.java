@@ -18,10 +18,8 @@ import dev.zeroq.ZeroqException;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -395,26 +393,8 @@ public record QuantPlan(
      * full disk never leaves a half-written plan where a good one was.
      */
     public void write(Path path) {
-        Path abs = path.toAbsolutePath();
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(abs.getParent(), abs.getFileName() + ".", ".tmp");
-            Files.writeString(tmp, toJson() + "\n");
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The original failure is the one to report.
-                }
-            }
-            throw ZeroqException.badInput("cannot write plan " + path + ": " + e, e);
-        }
+        String json = toJson() + "\n";
+        dev.zeroq.io.AtomicFiles.write(path, "plan", tmp -> Files.writeString(tmp, json));
     }
 
     // ---------------------------------------------------------------- model identity
