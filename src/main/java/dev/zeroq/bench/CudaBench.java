@@ -5,6 +5,7 @@ package dev.zeroq.bench;
 
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.cuda.CudaDeviceInfo;
+import dev.zeroq.backend.cuda.CudaException;
 import dev.zeroq.backend.cuda.CudaForward;
 import dev.zeroq.backend.cuda.CudaIntegerModel;
 import dev.zeroq.graph.Graph;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 
 /**
  * What is timed, for both precisions: the device work of one forward pass, between two CUDA events on the engine's
@@ -114,12 +116,17 @@ public final class CudaBench {
         for (int b : batches) {
             Tensor x = Bench.input(b, graph.inputShape(), seed);
             if (fp32) {
-                try (CudaForward f = new CudaForward(folded, b, ordinal)) {
+                int batch = b;
+                try (CudaForward f = outOfMemoryAsBadInput(() -> new CudaForward(folded, batch, ordinal),
+                        "fp32 on '" + model + "' at batch " + b, CudaForward.plannedPoolBytes(folded, b), ordinal)) {
                     results.add(measure("fp32", b, (w, n) -> f.time(x, w, n), s, null, notes));
                 }
             }
             if (int8) {
-                try (CudaIntegerModel m = new CudaIntegerModel(engine, b, ordinal)) {
+                int batch = b;
+                IntegerModel e = engine;
+                try (CudaIntegerModel m = outOfMemoryAsBadInput(() -> new CudaIntegerModel(e, batch, ordinal),
+                        "int8 on '" + model + "' at batch " + b, CudaIntegerModel.plannedBytes(engine, b), ordinal)) {
                     if (check == null) check = check(engine, m, x);
                     results.add(measure("int8", b, (w, n) -> m.time(x, w, n), s, ops, notes));
                 }
@@ -147,6 +154,26 @@ public final class CudaBench {
             }
         }
     }
+
+    /**
+     * Builds an engine; when its allocations run out of device memory although the planned bytes fitted (the plan is a
+     * lower bound, or another process took memory meanwhile), the same kind of one-line error as the plan's check.
+     * The engines free what they allocated before they throw.
+     */
+    private static <T> T outOfMemoryAsBadInput(Supplier<T> build, String what, long planned, int ordinal) {
+        try {
+            return build.get();
+        } catch (CudaException e) {
+            if (e.result() != CUDA_ERROR_OUT_OF_MEMORY) throw e;
+            CudaDeviceInfo now = CudaDeviceInfo.query(ordinal);
+            throw ZeroqException.badInput(String.format(Locale.ROOT, "%s ran out of device memory on %s (planned %.3f GiB; "
+                    + "%.3f GiB of %.3f GiB free now); use a smaller batch", what, now.device(), planned / GIB,
+                    now.freeBytes() / GIB, now.totalBytes() / GIB), e);
+        }
+    }
+
+    private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+    private static final double GIB = 1L << 30;
 
     /** Warm-up, then rounds until stable (see the class comment). {@code opsPerImage} null: no TOPS. */
     static Bench.Result measure(String precision, int batch, EventTimer timer, Settings s, Long opsPerImage,

@@ -17,6 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -116,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("notes", r.notes());
             Output.json(System.out, o);
         } else {
-            print(r);
+            print(r, System.out);
         }
         if (r.check() != null && !r.check().passed()) {
             System.err.println("zeroq: error: the device int8 engine's top-1 class differs from the CPU integer engine's on "
@@ -127,21 +128,22 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void print(Bench.Report r) {
+    /** The human report (what --json replaces). */
+    static void print(Bench.Report r, PrintStream out) {
         Bench.Machine mc = r.machine();
         Bench.Gpu g = r.gpu();
         if (g == null) {
-            System.out.printf("%s on %s (%d cores), %s, %s, fp32 backend %s%n", r.model(), mc.cpu(), mc.cores(), mc.jvm(),
+            out.printf("%s on %s (%d cores), %s, %s, fp32 backend %s%n", r.model(), mc.cpu(), mc.cores(), mc.jvm(),
                     mc.os(), r.device());
         } else {
-            System.out.printf("%s on %s: %s (%s, %d SMs at %d MHz, %.1f GiB), driver %s; host %s (%d cores), %s%n", r.model(),
+            out.printf("%s on %s: %s (%s, %d SMs at %d MHz, %.1f GiB), driver %s; host %s (%d cores), %s%n", r.model(),
                     g.device(), g.name(), g.arch(), g.multiprocessors(), g.clockMHz(), g.memoryGiB(), g.driver(), mc.cpu(),
                     mc.cores(), mc.jvm());
         }
-        System.out.println("timing: " + r.timing());
+        out.println("timing: " + r.timing());
         boolean peak = g != null && g.nominalInt8Tops() != null;
         if (g != null) {
-            System.out.println(peak ? String.format(Locale.ROOT, "int8 nominal peak: %.0f TOPS (%s; arithmetic, not measured)",
+            out.println(peak ? String.format(Locale.ROOT, "int8 nominal peak: %.0f TOPS (%s; arithmetic, not measured)",
                     g.nominalInt8Tops(), g.peakBasis()) : "int8 nominal peak: omitted: " + g.peakBasis());
         }
         Output.Table t = peak ? new Output.Table("precision", "batch", "samples", "p50 ms", "p99 ms", "images/s", "TOPS",
@@ -155,21 +157,21 @@ final class BenchCommand implements Callable<Integer> {
                 t.row(x.precision(), x.batch(), x.samples(), fmt(x.p50Ms()), fmt(x.p99Ms()), fmt(x.imagesPerSecond()), tops);
             }
         }
-        t.print(System.out);
+        t.print(out);
         for (Bench.Speedup sp : r.speedups()) {
-            System.out.printf("batch %d: int8 %.2fx faster than fp32 (p50 %.3f ms vs %.3f ms)%n", sp.batch(), sp.speedup(),
+            out.printf("batch %d: int8 %.2fx faster than fp32 (p50 %.3f ms vs %.3f ms)%n", sp.batch(), sp.speedup(),
                     sp.int8P50Ms(), sp.fp32P50Ms());
         }
         if (r.results().stream().anyMatch(x -> x.tops() != null)) {
-            System.out.println("TOPS = 2 x int8 conv/gemm MACs x batch / p50 (MACs counted from the graph, padding not counted)");
+            out.println("TOPS = 2 x int8 conv/gemm MACs x batch / p50 (MACs counted from the graph, padding not counted)");
         }
         Bench.Check c = r.check();
         if (c != null) {
-            System.out.printf("int8 check against the CPU integer engine (%d image(s)): %d/%d logits bit-identical, max |diff| "
+            out.printf("int8 check against the CPU integer engine (%d image(s)): %d/%d logits bit-identical, max |diff| "
                     + "%.3g, top-1 same %d/%d: %s%n", c.images(), c.exactLogits(), c.logits(), c.maxAbsDiff(), c.top1Same(),
                     c.images(), c.passed() ? "ok" : "FAILED (the int8 timings are of a wrong engine)");
         }
-        for (String n : r.notes()) System.out.println("note: " + n);
+        for (String n : r.notes()) out.println("note: " + n);
     }
 
     private static String fmt(double v) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.cuda.CudaAvailability;
+import dev.zeroq.bench.Bench;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.int8.TestCnn;
 import dev.zeroq.onnx.OnnxTestModels;
@@ -77,6 +78,38 @@ class BenchCommandTest {
         assertEquals(2, j.get("speedups").size());
         assertEquals(List.of("batch", "fp32P50Ms", "int8P50Ms", "speedup"), fieldNames(j.get("speedups").get(0)));
         assertTrue(j.get("notes").isArray());
+    }
+
+    @Test
+    void aCudaReportNamesTheCardThePeakAndTheCheck() {
+        // A made-up card and made-up timings: only the rendering is under test (no GPU ran here).
+        Bench.Gpu gpu = new Bench.Gpu("cuda:0", "Test Card", "sm_90", 132, 1980, "13.0", 79.6, 2141.06, "132 SMs × 1980 MHz "
+                + "× 8192 dense int8 ops/clock/SM (sm_90)");
+        Bench.Report r = new Bench.Report("m.onnx", "cuda:0", "CUDA events around whole forward passes",
+                new Bench.Machine("Test CPU", 16, "JVM", "OS"), gpu,
+                List.of(new Bench.Result("fp32", 8, 20, 4.0, 5.0, 4.2, 1900, null),
+                        new Bench.Result("int8", 8, 20, 1.0, 1.5, 1.1, 7300, 21.4)),
+                List.of(new Bench.Speedup(8, 4.0, 1.0, 4.0)), new Bench.Check(1, 10, 10, 0, 1, true),
+                List.of("fp32 at batch 8: a note"));
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        BenchCommand.print(r, new PrintStream(buf, true));
+        String out = buf.toString();
+        assertTrue(out.startsWith("m.onnx on cuda:0: Test Card (sm_90, 132 SMs at 1980 MHz, 79.6 GiB), driver 13.0; host "
+                + "Test CPU (16 cores), JVM"), out);
+        assertTrue(out.contains("int8 nominal peak: 2141 TOPS (132 SMs × 1980 MHz × 8192 dense int8 ops/clock/SM (sm_90); "
+                + "arithmetic, not measured)"), out);
+        assertTrue(out.contains("% of nominal") && out.contains("21.4") && out.contains("1.00"), out); // 21.4 / 2141 = 1.00 %
+        assertTrue(out.contains("batch 8: int8 4.00x faster than fp32"), out);
+        assertTrue(out.contains("10/10 logits bit-identical") && out.contains("top-1 same 1/1: ok"), out);
+        assertTrue(out.contains("note: fp32 at batch 8: a note"), out);
+
+        Bench.Report unknown = new Bench.Report("m.onnx", "cuda:0", "t", r.machine(), new Bench.Gpu("cuda:0", "Other", "sm_100",
+                148, 1965, "13.0", 180, null, "no dense int8 rate on record for sm_100"), r.results(), r.speedups(), null,
+                List.of());
+        buf.reset();
+        BenchCommand.print(unknown, new PrintStream(buf, true));
+        assertTrue(buf.toString().contains("int8 nominal peak: omitted: no dense int8 rate on record for sm_100"), buf.toString());
+        assertFalse(buf.toString().contains("% of nominal"), buf.toString());
     }
 
     private static List<String> fieldNames(JsonNode n) {

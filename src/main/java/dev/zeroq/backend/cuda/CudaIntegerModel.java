@@ -139,16 +139,16 @@ public final class CudaIntegerModel implements AutoCloseable {
     /**
      * Device memory the engine allocates for {@code maxBatch} images, in bytes, without a device: every value's buffer
      * (codes padded to 16 channels, or float), the packed weights, bias and scales, plus the largest layer's raw weights
-     * (freed once packed), each rounded up to {@link #ALLOCATION_ALIGN}. The driver's own context and module memory is
-     * not included: it is already taken when the free memory is read. Throws as the constructor does for an
-     * unsupported engine.
+     * (freed once packed), each rounded up to {@link #ALLOCATION_ALIGN}. A lower bound: the driver may round
+     * allocations more coarsely. Its own context and module memory is not included: it is already taken when the free
+     * memory is read. Throws as the constructor does for an unsupported engine.
      */
     public static long plannedBytes(IntegerModel engine, int maxBatch) {
         CudaIntegerModel dry = new CudaIntegerModel(engine, maxBatch, 0, false);
         return Math.addExact(dry.bufferBytes, dry.largestTemporary);
     }
 
-    /** cuMemAlloc's alignment: every allocation takes at least a multiple of this. */
+    /** cuMemAlloc aligns every allocation to at least 256 bytes, so each buffer takes at least a multiple of this. */
     static final long ALLOCATION_ALIGN = 256;
 
     /**
