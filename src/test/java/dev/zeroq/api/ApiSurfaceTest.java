@@ -1,4 +1,4 @@
-// Enforces "only dev.zeroq.api is public API" without a module descriptor: every type reachable from a
+// Enforces "only dev.zeroq.api is public API" at the level of signatures (module-info enforces it for packages): every type reachable from a
 // public signature in the package must be the package's own, ZeroqException, or plain JDK (not FFM).
 package dev.zeroq.api;
 
