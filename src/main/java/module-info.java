@@ -1,12 +1,12 @@
 // The zeroq module: exports the public API only. dev.zeroq holds nothing but ZeroqException, the one exception the
-// API throws, so a caller can catch it by type; every other package is internal (ModuleDescriptorTest keeps it so).
+// API throws, so a caller can catch it by type; every other package is internal (ModulePathTest keeps it so).
 // On the class path (the zeroq launcher, the shaded zeroq.jar, the GPU bundle, the tests) this file is ignored.
 
 /**
  * zeroq: data-free post-training quantization of CNNs (ZeroQ) and in-process inference. Import
- * {@code dev.zeroq.api}; run with {@code --add-modules jdk.incubator.vector --enable-native-access=dev.zeroq}.
+ * {@code dev.zeroq.api}; run with {@code --enable-native-access=dev.zeroq} (the Vector API module comes with the requires).
  */
-@SuppressWarnings("requires-automatic") // protobuf, jline-terminal, jfreechart and JCuda ship no module descriptor
+@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // protobuf, jfreechart, JCuda: no descriptor
 module dev.zeroq {
     exports dev.zeroq;
     exports dev.zeroq.api;
@@ -18,9 +18,10 @@ module dev.zeroq {
     requires info.picocli;           // the zeroq command
     requires me.tongfei.progressbar; // the command's progress bars
     requires org.jfree.jfreechart;   // report charts (Automatic-Module-Name)
-    // JCuda is optional (provided scope): only dev.zeroq.api.JCudaSession and the backend class behind it use it; a
-    // caller that uses them puts JCuda on its module path (module name jcuda, derived from jcuda-VERSION.jar).
-    requires static jcuda;
+    // JCuda is optional (provided scope): only dev.zeroq.api.JCudaSession and the backend class behind it use it.
+    // Static: resolved only when the caller's module requires it (module name jcuda, derived from jcuda-VERSION.jar,
+    // which has no Automatic-Module-Name). Transitive: JCudaSession's signatures name JCuda types.
+    requires static transitive jcuda;
 
     // picocli builds the command tree by reflection on the annotated command classes.
     opens dev.zeroq.cli to info.picocli;
