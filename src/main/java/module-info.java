@@ -4,9 +4,10 @@
 
 /**
  * zeroq: data-free post-training quantization of CNNs (ZeroQ) and in-process inference. Import
- * {@code dev.zeroq.api}; run with {@code --enable-native-access=dev.zeroq} (the Vector API module comes with the requires).
+ * {@code dev.zeroq.api}; run with {@code --enable-native-access=dev.zeroq} (the Vector API module comes with the
+ * requires).
  */
-@SuppressWarnings({"requires-automatic", "requires-transitive-automatic"}) // protobuf, jfreechart, JCuda: no descriptor
+@SuppressWarnings("requires-automatic") // protobuf, jline-terminal, jfreechart and JCuda ship no module descriptor
 module dev.zeroq {
     exports dev.zeroq;
     exports dev.zeroq.api;
@@ -20,8 +21,10 @@ module dev.zeroq {
     requires org.jfree.jfreechart;   // report charts (Automatic-Module-Name)
     // JCuda is optional (provided scope): only dev.zeroq.api.JCudaSession and the backend class behind it use it.
     // Static: resolved only when the caller's module requires it (module name jcuda, derived from jcuda-VERSION.jar,
-    // which has no Automatic-Module-Name). Transitive: JCudaSession's signatures name JCuda types.
-    requires static transitive jcuda;
+    // which has no Automatic-Module-Name). Not transitive, although JCudaSession's signatures name JCuda types: javac
+    // would then ask every consumer for JCuda at compile time ("module not found: jcuda"); a JCudaSession user
+    // requires jcuda itself, since it holds the JCuda handles it passes.
+    requires static jcuda;
 
     // picocli builds the command tree by reflection on the annotated command classes.
     opens dev.zeroq.cli to info.picocli;

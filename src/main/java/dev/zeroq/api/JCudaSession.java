@@ -47,6 +47,9 @@ import java.util.Objects;
  * <p><b>Class path.</b> JCuda (org.jcuda:jcuda, with its natives for this platform) is not a dependency zeroq brings:
  * the caller has it. On the module path the caller's module {@code requires jcuda}.
  */
+// "exports": the JCuda types of the signatures come from a module zeroq requires statically, not transitively (see
+// module-info); a caller of this class requires jcuda itself.
+@SuppressWarnings("exports")
 public final class JCudaSession implements AutoCloseable {
     private final Model model;
     private final JCudaInterop.Session session;

@@ -1,5 +1,6 @@
-// Enforces "only dev.zeroq.api is public API" at the level of signatures (module-info enforces it for packages): every type reachable from a
-// public signature in the package must be the package's own, ZeroqException, or plain JDK (not FFM).
+// Enforces "only dev.zeroq.api is public API" for signatures (module-info does it for packages): every type reachable
+// from a public signature in the package must be the package's own, ZeroqException, or plain JDK (not FFM); JCudaSession
+// may also name the caller's JCuda handles.
 package dev.zeroq.api;
 
 import org.junit.jupiter.api.Test;

@@ -3,7 +3,7 @@
 // bundled model and gets the same logits as this (class-path) JVM; the command line runs on the module path too.
 package dev.zeroq.api;
 
-import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.io.Bundled;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,6 +39,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 class ModulePathTest {
     @TempDir
@@ -157,6 +158,45 @@ class ModulePathTest {
     }
 
     @Test
+    void aJCudaConsumerModuleReachesJCudaSession() throws Exception {
+        // Where CUDA works, opening would load JCuda's natives, which this test does not put on the module path.
+        CudaAvailability a = CudaAvailability.probe();
+        assumeFalse(a.usable(), "CUDA is usable here: JCudaInteropTest runs JCudaSession (class path)");
+        // JCuda is `requires static`: resolved because this consumer requires it, and then read by dev.zeroq too.
+        Path jcuda = Stream.of(System.getProperty("java.class.path").split(File.pathSeparator)).map(Path::of)
+                .filter(p -> p.getFileName().toString().matches("jcuda-[0-9.]+\\.jar")).findFirst().orElseThrow();
+        Path src = dir.resolve("jcuda-src"), out = dir.resolve("jcuda-out");
+        write(src.resolve("module-info.java"), "module zeroq.jcuda.consumer { requires dev.zeroq; requires jcuda; }");
+        write(src.resolve("jc/Main.java"), """
+                package jc;
+
+                import dev.zeroq.ZeroqException;
+                import dev.zeroq.api.JCudaSession;
+                import dev.zeroq.api.Model;
+                import jcuda.driver.CUcontext;
+                import jcuda.driver.CUstream;
+
+                public class Main {
+                    public static void main(String[] args) {
+                        try (JCudaSession s = JCudaSession.open(Model.bundled("resnet_fmnist"), new CUcontext(),
+                                new CUstream(), 1)) {
+                            System.out.println("OPENED");
+                        } catch (ZeroqException e) {
+                            System.out.println("REFUSED " + e.getMessage());
+                        }
+                    }
+                }
+                """);
+        String errors = compile(src, out, jcuda);
+        assertEquals("", errors);
+        Proc p = java(List.of("--module-path", modulePath(out) + File.pathSeparator + jcuda, "-m", "zeroq.jcuda.consumer/jc.Main"));
+        assertEquals(0, p.code(), p.err());
+        // The availability check answers before any JCuda native call: JCudaSession and the internal class behind it
+        // linked against JCuda's classes on the module path.
+        assertTrue(p.out().startsWith("REFUSED CUDA unavailable"), p.out() + p.err());
+    }
+
+    @Test
     void aConsumerModuleCannotCompileAgainstInternalPackages() throws Exception {
         Path src = dir.resolve("intruder-src"), out = dir.resolve("intruder-out");
         write(src.resolve("module-info.java"), "module zeroq.intruder { requires dev.zeroq; }");
@@ -241,7 +281,7 @@ class ModulePathTest {
     }
 
     /** javac of a module source tree against the zeroq module; returns the error diagnostics, "" when it compiles. */
-    static String compile(Path src, Path out) throws IOException {
+    static String compile(Path src, Path out, Path... extraModules) throws IOException {
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         DiagnosticCollector<JavaFileObject> diags = new DiagnosticCollector<>();
         List<Path> files;
@@ -249,7 +289,9 @@ class ModulePathTest {
             files = s.filter(p -> p.toString().endsWith(".java")).toList();
         }
         try (StandardJavaFileManager fm = javac.getStandardFileManager(diags, null, StandardCharsets.UTF_8)) {
-            List<String> options = List.of("--module-path", modulePath(null), "-d", out.toString());
+            StringBuilder mp = new StringBuilder(modulePath(null));
+            for (Path m : extraModules) mp.append(File.pathSeparator).append(m);
+            List<String> options = List.of("--module-path", mp.toString(), "-d", out.toString());
             javac.getTask(null, fm, diags, options, null, fm.getJavaFileObjectsFromPaths(files)).call();
         }
         return diags.getDiagnostics().stream().filter(d -> d.getKind() == javax.tools.Diagnostic.Kind.ERROR)
