@@ -119,6 +119,9 @@ else
   # "info" (their pass or fail is already in the gpu-tests row above).
   rel=$(grep -E '^RELIABILITY ' "$OUT/gpu-tests.log" | sed -E 's/^RELIABILITY //' | tr '\n' ';' | cut -c 1-2000)
   row reliability info "${rel:-no RELIABILITY lines in gpu-tests.log}"
+  # JCudaInteropTest (run above, JCuda from bundle/lib/test) prints one JCUDA line when the in-place run passed.
+  jc=$(grep -E '^JCUDA ' "$OUT/gpu-tests.log" | head -n 1 | sed -E 's/^JCUDA //' | cut -c 1-400)
+  row jcuda info "${jc:-no JCUDA line in gpu-tests.log: JCudaInteropTest was skipped or failed (see gpu-tests.log)}"
   [[ -f "$PARTS/junit/TEST-junit-jupiter.xml" ]] && cp "$PARTS/junit/TEST-junit-jupiter.xml" "$OUT/junit-jupiter.xml"
 fi
 

@@ -44,3 +44,8 @@
 /* cuGraphLaunch */
 /* cuGraphExecDestroy */
 /* cuGraphDestroy */
+/* cuCtxGetCurrent */
+/* cuCtxGetDevice */
+/* cuMemcpyDtoDAsync_v2 */
+/* cuPointerGetAttribute */
+/* cuStreamGetId */

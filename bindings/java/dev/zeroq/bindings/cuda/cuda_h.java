@@ -1567,4 +1567,180 @@ public class cuda_h {
             throw rethrow(ex$);
         }
     }
+
+    private static class cuCtxGetCurrent {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuCtxGetCurrent", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuCtxGetCurrent(void ** pctx)}
+     */
+    public static FunctionDescriptor cuCtxGetCurrent$descriptor() {
+        return cuCtxGetCurrent.DESC;
+    }
+
+    public static MethodHandle cuCtxGetCurrent$handle() {
+        return cuCtxGetCurrent.HANDLE;
+    }
+
+    public static MemorySegment cuCtxGetCurrent$address() {
+        return findSymbol("cuCtxGetCurrent");
+    }
+
+    public static int cuCtxGetCurrent(MemorySegment pctx) {
+        var mh$ = cuCtxGetCurrent.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pctx);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
+
+    private static class cuCtxGetDevice {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuCtxGetDevice", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuCtxGetDevice(int * device)}
+     */
+    public static FunctionDescriptor cuCtxGetDevice$descriptor() {
+        return cuCtxGetDevice.DESC;
+    }
+
+    public static MethodHandle cuCtxGetDevice$handle() {
+        return cuCtxGetDevice.HANDLE;
+    }
+
+    public static MemorySegment cuCtxGetDevice$address() {
+        return findSymbol("cuCtxGetDevice");
+    }
+
+    public static int cuCtxGetDevice(MemorySegment device) {
+        var mh$ = cuCtxGetDevice.HANDLE;
+        try {
+            return (int) mh$.invokeExact(device);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
+
+    private static class cuMemcpyDtoDAsync_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuMemcpyDtoDAsync_v2", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuMemcpyDtoDAsync_v2(unsigned long long dstDevice, unsigned long long srcDevice, unsigned long long ByteCount, void * hStream)}
+     */
+    public static FunctionDescriptor cuMemcpyDtoDAsync_v2$descriptor() {
+        return cuMemcpyDtoDAsync_v2.DESC;
+    }
+
+    public static MethodHandle cuMemcpyDtoDAsync_v2$handle() {
+        return cuMemcpyDtoDAsync_v2.HANDLE;
+    }
+
+    public static MemorySegment cuMemcpyDtoDAsync_v2$address() {
+        return findSymbol("cuMemcpyDtoDAsync_v2");
+    }
+
+    public static int cuMemcpyDtoDAsync_v2(long dstDevice, long srcDevice, long ByteCount, MemorySegment hStream) {
+        var mh$ = cuMemcpyDtoDAsync_v2.HANDLE;
+        try {
+            return (int) mh$.invokeExact(dstDevice, srcDevice, ByteCount, hStream);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
+
+    private static class cuPointerGetAttribute {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_INT,
+            cuda_h.C_LONG_LONG
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuPointerGetAttribute", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuPointerGetAttribute(void * data, CUpointer_attribute attribute, unsigned long long ptr)}
+     */
+    public static FunctionDescriptor cuPointerGetAttribute$descriptor() {
+        return cuPointerGetAttribute.DESC;
+    }
+
+    public static MethodHandle cuPointerGetAttribute$handle() {
+        return cuPointerGetAttribute.HANDLE;
+    }
+
+    public static MemorySegment cuPointerGetAttribute$address() {
+        return findSymbol("cuPointerGetAttribute");
+    }
+
+    public static int cuPointerGetAttribute(MemorySegment data, int attribute, long ptr) {
+        var mh$ = cuPointerGetAttribute.HANDLE;
+        try {
+            return (int) mh$.invokeExact(data, attribute, ptr);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
+
+    private static class cuStreamGetId {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuStreamGetId", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuStreamGetId(void * hStream, unsigned long long * streamId)}
+     */
+    public static FunctionDescriptor cuStreamGetId$descriptor() {
+        return cuStreamGetId.DESC;
+    }
+
+    public static MethodHandle cuStreamGetId$handle() {
+        return cuStreamGetId.HANDLE;
+    }
+
+    public static MemorySegment cuStreamGetId$address() {
+        return findSymbol("cuStreamGetId");
+    }
+
+    public static int cuStreamGetId(MemorySegment hStream, MemorySegment streamId) {
+        var mh$ = cuStreamGetId.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hStream, streamId);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
 }

@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Device-resident forward pass of a graph for up to {@code maxBatch} images. The constructor plans every node (as
@@ -108,11 +109,15 @@ public final class CudaForward implements AutoCloseable {
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
-        this(graph, maxBatch, ordinal, true);
+        this(graph, maxBatch, () -> DeviceHandles.open(ordinal, "CUDA forward", true));
     }
 
-    /** Plans; with {@code device}, also opens the device, allocates the pool, uploads and prepares every launch. */
-    private CudaForward(Graph graph, int maxBatch, int ordinal, boolean device) {
+    /**
+     * Plans, then (with non-null {@code handles}) opens them, allocates the pool, uploads and prepares every launch.
+     * The handles are opened only once planning has succeeded; close() closes them as each says (a borrowed context
+     * or stream, JCudaInterop's, is only forgotten).
+     */
+    CudaForward(Graph graph, int maxBatch, Supplier<DeviceHandles> handles) {
         if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {
@@ -125,13 +130,13 @@ public final class CudaForward implements AutoCloseable {
         this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, true);
         this.batchMajor = batchMajor(graph, shapes, maxBatch);
         planAll();
-        if (!device) {
+        if (handles == null) {
             this.context = null;
             this.module = null;
             this.stream = null;
             return;
         }
-        DeviceHandles h = DeviceHandles.open(ordinal, "CUDA forward", true);
+        DeviceHandles h = handles.get();
         this.context = h.context();
         this.module = h.module();
         this.stream = h.stream();
@@ -191,7 +196,7 @@ public final class CudaForward implements AutoCloseable {
      * the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int maxBatch) {
-        CudaForward f = new CudaForward(graph, maxBatch, 0, false);
+        CudaForward f = new CudaForward(graph, maxBatch, null);
         long total = f.plan.layout();
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
     }
@@ -201,7 +206,7 @@ public final class CudaForward implements AutoCloseable {
      * (the constructor checks the same figure against free memory before it allocates).
      */
     public static long plannedPoolBytes(Graph graph, int maxBatch) {
-        return new CudaForward(graph, maxBatch, 0, false).plan.layout();
+        return new CudaForward(graph, maxBatch, null).plan.layout();
     }
 
     /** The nodes of {@code graph} this class cannot run, as "Op (node 'name')"; empty when the whole graph runs. */
@@ -295,6 +300,54 @@ public final class CudaForward implements AutoCloseable {
             if (sites.contains(s.output())) site(s.output(), n, handler);
         }
         return n;
+    }
+
+    /**
+     * A forward pass of {@code n} images read from device memory {@code input} (NCHW floats, at least
+     * {@link #inputBytes(int)}), writing the graph output for them ({@link #outputShape(int)}, row-major floats) into
+     * device memory {@code output} (at least {@link #outputBytes(int)}). Everything is enqueued on this pass's stream
+     * and nothing waits, so the work is ordered after what the stream holds and before what is queued on it later:
+     * one device-to-device copy of the input into the planned input value (the prepared launches read fixed
+     * addresses), the launches, one device-to-device copy of the output. {@code input} and {@code output} may be the
+     * same memory. Neither buffer is kept after the call.
+     */
+    void runOnDevice(DeviceBuffer input, int n, DeviceBuffer output) {
+        int[] want = graph.inputShape();
+        checkInput(new int[] {n, want[0], want[1], want[2]});
+        long in = inputBytes(n), out = outputBytes(n);
+        if (input.bytes() < in || output.bytes() < out) {
+            throw new IllegalArgumentException("device buffers of " + input.bytes() + " and " + output.bytes()
+                    + " bytes for " + n + " image(s): need " + in + " and " + out);
+        }
+        context.makeCurrent();
+        DeviceBuffer.copyAsync(plan.address(plan.planned(graph.inputName())), input, in, stream);
+        for (Step s : steps) {
+            for (CudaModule.Prepared p : s.launches()) p.run(stream);
+        }
+        output.copyFromAsync(plan.address(plan.planned(graph.outputName())), out, stream);
+    }
+
+    /** Bytes of the input of {@code n} images (n·C·H·W floats). */
+    long inputBytes(int n) {
+        return Math.multiplyExact(count(graph.inputName(), n), (long) Float.BYTES);
+    }
+
+    /** Bytes of the graph output for {@code n} images. */
+    long outputBytes(int n) {
+        return Math.multiplyExact(count(graph.outputName(), n), (long) Float.BYTES);
+    }
+
+    /** The graph output's shape for {@code n} images, e.g. (n, 10) for a classifier. */
+    int[] outputShape(int n) {
+        int[] shape = shapes.get(graph.outputName()).clone();
+        if (batchMajor) shape[0] = n;
+        return shape;
+    }
+
+    /** Waits for everything queued on this pass's stream. */
+    void synchronize() {
+        context.makeCurrent();
+        stream.synchronize();
     }
 
     /**
@@ -394,7 +447,12 @@ public final class CudaForward implements AutoCloseable {
     }
 
     private int checkInput(Tensor input) {
-        int[] want = graph.inputShape(), got = input.shape();
+        return checkInput(input.shape());
+    }
+
+    /** Throws unless {@code got} is (N, C, H, W) of the graph with an N this pass runs; returns N. */
+    int checkInput(int[] got) {
+        int[] want = graph.inputShape();
         if (got.length != 4 || got[1] != want[0] || got[2] != want[1] || got[3] != want[2] || got[0] < 1
                 || got[0] > maxBatch) {
             throw ZeroqException.badInput("input shape " + Arrays.toString(got) + " does not fit this CUDA forward pass: expected (N, "

@@ -1,5 +1,5 @@
-// Linear device memory: cuMemAlloc on create, cuMemFree on close, synchronous copies to and from Java arrays.
-// Synchronous copies keep the first CUDA backend simple and correct; the device-resident path comes later.
+// Linear device memory: cuMemAlloc on create, cuMemFree on close, synchronous copies to and from Java arrays; or a
+// borrowed view of memory someone else allocated (a JCuda caller's buffer), which close() forgets and never frees.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.bindings.cuda.cuda_h;
@@ -19,11 +19,23 @@ final class DeviceBuffer implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
 
     private final long bytes;
+    private final boolean owned; // false: a borrowed view (JCudaInterop), never freed and not counted here
     private long address;
 
-    private DeviceBuffer(long address, long bytes) {
+    private DeviceBuffer(long address, long bytes, boolean owned) {
         this.address = address;
         this.bytes = bytes;
+        this.owned = owned;
+    }
+
+    /**
+     * A view of {@code bytes} of device memory at {@code address} that someone else allocated and will free (e.g. a
+     * JCuda caller's {@code CUdeviceptr}): copies and launches use it like an own buffer, close() only forgets it.
+     */
+    static DeviceBuffer borrow(long address, long bytes) {
+        if (address == 0) throw new IllegalArgumentException("null device address");
+        if (bytes < 0) throw new IllegalArgumentException("negative size " + bytes);
+        return new DeviceBuffer(address, bytes, false);
     }
 
     /** Allocates room for {@code count} floats (at least one, since cuMemAlloc rejects 0 bytes). */
@@ -37,7 +49,7 @@ final class DeviceBuffer implements AutoCloseable {
             Cuda.check("cuMemAlloc_v2(" + bytes + " bytes)", cuda_h.cuMemAlloc_v2(out, bytes));
             ALLOCATIONS.incrementAndGet();
             LIVE.incrementAndGet();
-            return new DeviceBuffer(Cuda.readLong(out), bytes);
+            return new DeviceBuffer(Cuda.readLong(out), bytes, true);
         }
     }
 
@@ -144,6 +156,29 @@ final class DeviceBuffer implements AutoCloseable {
         }
     }
 
+    /**
+     * Enqueues on {@code stream} a device-to-device copy of {@code n} bytes from the start of {@code src} to device
+     * address {@code dst} (which the caller has checked holds them); nothing passes through the host.
+     */
+    static void copyAsync(long dst, DeviceBuffer src, long n, CudaStream stream) {
+        src.checkFits(n);
+        if (n > 0) {
+            Cuda.check("cuMemcpyDtoDAsync_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoDAsync_v2(dst, src.address(), n, stream.handle()));
+        }
+    }
+
+    /** As {@link #copyAsync(long, DeviceBuffer, long, CudaStream)} into this buffer from device address {@code src}. */
+    void copyFromAsync(long src, long n, CudaStream stream) {
+        checkFits(n);
+        if (n > 0) {
+            Cuda.check("cuMemcpyDtoDAsync_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoDAsync_v2(address(), src, n, stream.handle()));
+        }
+    }
+
+    boolean owned() {
+        return owned;
+    }
+
     /** Sets every 32-bit word to {@code bits} (e.g. {@link #NAN_BITS}). */
     void fill32(int bits) {
         Cuda.check("cuMemsetD32_v2", cuda_h.cuMemsetD32_v2(address(), bits, bytes / 4));
@@ -157,7 +192,9 @@ final class DeviceBuffer implements AutoCloseable {
 
     @Override
     public void close() {
-        if (address != 0) {
+        if (address != 0 && !owned) {
+            address = 0;
+        } else if (address != 0) {
             long a = address;
             address = 0;
             // Counted as freed even when cuMemFree reports an error: the handle is gone either way (a sticky

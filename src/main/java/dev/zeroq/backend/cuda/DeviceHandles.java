@@ -1,5 +1,6 @@
 // The context, kernel module and stream every device-resident pass opens, in one place: availability and the
 // bundled fatbin checked first, each handle closed again if a later one fails, so a caller gets all or nothing.
+// JCudaInterop borrows a caller's context and stream instead, and only the module is zeroq's.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
@@ -14,6 +15,19 @@ record DeviceHandles(CudaContext context, CudaModule module, CudaStream stream) 
      */
     static DeviceHandles open(int ordinal, String what, boolean nonBlocking) {
         return open(ordinal, what, nonBlocking, 0, null);
+    }
+
+    /**
+     * A caller's context and stream (borrowed: closing them only forgets them) with the bundled kernels loaded into
+     * that context, which must be current on this thread.
+     */
+    static DeviceHandles borrow(CudaContext context, CudaStream stream, String what) {
+        byte[] fatbin = CudaModule.bundledKernels();
+        if (fatbin == null) {
+            throw ZeroqException.internal(what + " unavailable: kernel fatbin missing from the jar");
+        }
+        context.makeCurrent();
+        return new DeviceHandles(context, CudaModule.load(fatbin), stream);
     }
 
     /**
