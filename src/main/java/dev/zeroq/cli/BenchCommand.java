@@ -3,7 +3,7 @@ package dev.zeroq.cli;
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.bench.Bench;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.int8.Int8Kernels;
 import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.onnx.OnnxModel;
@@ -67,7 +67,7 @@ final class BenchCommand implements Callable<Integer> {
         Backend backend = Models.backend(common).backend();
         Map<String, UnaryOperator<Tensor>> fns = new LinkedHashMap<>();
         if (precisions.contains("fp32")) {
-            Executor exec = new Executor(m.graph(), backend);
+            Inference exec = Inference.compile(m.graph(), backend);
             fns.put("fp32", exec::run);
         }
         if (precisions.contains("int8")) {
