@@ -5,12 +5,10 @@ package dev.zeroq.backend.cpu;
  * used in place for 1×1 stride-1 convs, and a direct vectorized loop for depthwise convs.
  */
 
-import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 import java.util.Arrays;
 
@@ -103,7 +101,7 @@ final class ConvLowering {
                         xd, xOff + j0, hw, false, beta, o, cOff, ohw);
             } else {
                 float[] col = Scratch.get(Scratch.COL, Math.multiplyExact(k, cols));
-                im2col(xd, xOff, h, wd, cinG, kh, kw, st, p, d, ow, j0, cols, col, 0, cols);
+                im2col(xd, xOff, h, wd, cinG, kh, kw, st, p, d, ow, j0, cols, col);
                 Sgemm.gemm(coutG, cols, k, 1f, wdat, grp * coutG * k, k, false,
                         col, 0, cols, false, beta, o, cOff, ohw);
             }
@@ -119,20 +117,17 @@ final class ConvLowering {
 
     /**
      * Writes the K × cols patch matrix for output pixels [j0, j0+cols): row (ci, ky, kx), column j holds the
-     * input under tap (ky, kx) of pixel j, or 0 in the padding. Row r starts at {@code col[colOff + r·ldCol]}
-     * (ldCol ≥ cols; with ldCol = Sgemm.NR and cols ≤ NR this is one packed B strip of the micro-kernel).
-     * Each output row's valid span is computed once so the inner copy has no bounds test (an arraycopy at
-     * stride 1).
+     * input under tap (ky, kx) of pixel j, or 0 in the padding. Each output row's valid span is computed
+     * once so the inner copy has no bounds test (an arraycopy at stride 1).
      */
     static void im2col(float[] xd, int xOff, int h, int w, int cinG, int kh, int kw, int[] st, int[] p, int[] d,
-                       int ow, int j0, int cols, float[] col, int colOff, int ldCol) {
+                       int ow, int j0, int cols, float[] col) {
         int sh = st[0], sw = st[1];
-        int row = 0;
+        int dst = 0;
         for (int ci = 0; ci < cinG; ci++) {
             int plane = xOff + ci * h * w;
             for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++, row++) {
-                    int dst = colOff + row * ldCol;
+                for (int kx = 0; kx < kw; kx++) {
                     int ixOff = kx * d[1] - p[1];
                     // Output columns whose tap lands inside the row: 0 <= ox·sw + ixOff < w.
                     int oxLo = Math.max(0, Math.ceilDiv(-ixOff, sw));
@@ -173,23 +168,14 @@ final class ConvLowering {
      * is copied into a {@link PhasePlane} so every tap of V consecutive output pixels is one vector load.
      */
     private static void depthwise(Parallel par, Tensor x, Tensor w, Tensor bias, ConvSpec s, Tensor out) {
-        depthwise(par, x, w.data(), w.dim(2), w.dim(3), bias == null ? null : bias.data(), s, null, null, out);
-    }
-
-    /**
-     * The depthwise loop with an optional epilogue: out = act(conv + bias + residual), applied to each vector
-     * of outputs before it is stored (residual null: no add; act null: identity).
-     *
-     * @param wdat (C, 1, kh, kw) weights; {@code residual} has out's shape
-     */
-    static void depthwise(Parallel par, Tensor x, float[] wdat, int kh, int kw, float[] bd, ConvSpec s,
-                          float[] residual, Activation act, Tensor out) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+        int kh = w.dim(2), kw = w.dim(3);
         int oh = out.dim(2), ow = out.dim(3);
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
         PhasePlane pp = new PhasePlane(h, wd, ow, kw, st[1], d[1], p[1]);
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
-        float[] xd = x.data(), o = out.data();
+        float[] xd = x.data(), wdat = w.data(), o = out.data();
+        float[] bd = bias == null ? null : bias.data();
         par.forChunks(n * c, par.chunksFor(out.size()), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int ch = plane % c;
@@ -213,22 +199,9 @@ final class ConvLowering {
                         }
                         int dst = oOff + oy * ow + ox;
                         if (ox + V <= ow) {
-                            if (residual != null) {
-                                acc = acc.add(FloatVector.fromArray(S, residual, dst));
-                            }
-                            if (act != null) {
-                                acc = CpuBackend.activate(act, acc);
-                            }
                             acc.intoArray(o, dst);
                         } else {
-                            VectorMask<Float> m = S.indexInRange(ox, ow);
-                            if (residual != null) {
-                                acc = acc.add(FloatVector.fromArray(S, residual, dst, m));
-                            }
-                            if (act != null) {
-                                acc = CpuBackend.activate(act, acc);
-                            }
-                            acc.intoArray(o, dst, m);
+                            acc.intoArray(o, dst, S.indexInRange(ox, ow));
                         }
                     }
                 }
