@@ -56,11 +56,31 @@ public final class Inference {
     /** The inference pass of {@code graph} on {@code backend}: compiled on the cpu backend, else the Executor. */
     public static Inference compile(Graph graph, Backend backend) {
         if (backend instanceof CpuBackend cpu) {
-            Graph folded = Transforms.foldBatchNorm(graph);
+            Graph folded = foldable(graph) ? Transforms.foldBatchNorm(graph) : graph;
             Executor ex = new Executor(folded, backend);
             return new Inference(graph, backend, ex, Program.of(folded, cpu, ex));
         }
         return new Inference(graph, backend, new Executor(graph, backend), null);
+    }
+
+    /**
+     * Whether every conv→BatchNorm pair reads its weights and statistics from parameters, as folding needs (a
+     * model may compute a weight at run time; it then runs unfolded, its convs still fused).
+     */
+    private static boolean foldable(Graph g) {
+        for (Graph.BnPair p : g.bnPairs()) {
+            Node c = p.conv();
+            if (c.inputs().size() < 2 || !g.isParam(c.input(1))
+                    || (c.inputs().size() > 2 && !c.input(2).isEmpty() && !g.isParam(c.input(2)))) {
+                return false;
+            }
+            for (int i = 1; i <= 4; i++) {
+                if (p.bn().inputs().size() <= i || !g.isParam(p.bn().input(i))) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The graph as given (before folding). */

@@ -157,7 +157,7 @@ public final class FusedConv {
     private void lowered(Parallel par, Tensor x, float[] res, Tensor out) {
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int oh = out.dim(2), ow = out.dim(3);
-        Grid g = new Grid(spec, h, wd, oh, ow, cinG);
+        Grid g = new Grid(spec, kh, kw, h, wd, oh, ow, cinG);
         int ohw = Math.multiplyExact(oh, ow), hw = Math.multiplyExact(h, wd);
         long planes = (long) n * group;
         int maxCols = Math.max(NR, PANEL_BUDGET / k / NR * NR);
@@ -218,7 +218,7 @@ public final class FusedConv {
     private void depthwise(Parallel par, Tensor x, float[] res, Tensor out) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int oh = out.dim(2), ow = out.dim(3);
-        Grid g = new Grid(spec, h, wd, oh, ow, 1);
+        Grid g = new Grid(spec, kh, kw, h, wd, oh, ow, 1);
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
         int[] shift = g.shift;
         float[] xd = x.data(), o = out.data();
@@ -302,9 +302,9 @@ public final class FusedConv {
         /** Phases some tap reads; the others are left zero. */
         final boolean[] usedPhase;
 
-        Grid(ConvSpec spec, int h, int w, int oh, int ow, int cinG) {
-            int[] st = spec.strides(), p = spec.pads(), d = spec.dilations(), kern = spec.kernel();
-            int kh = kern[0], kw = kern[1];
+        /** Taps kh × kw as the weights have them (as the backend's conv2d reads them). */
+        Grid(ConvSpec spec, int kh, int kw, int h, int w, int oh, int ow, int cinG) {
+            int[] st = spec.strides(), p = spec.pads(), d = spec.dilations();
             this.sh = st[0];
             this.sw = st[1];
             this.padTop = p[0];
