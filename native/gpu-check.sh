@@ -6,7 +6,8 @@
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
 # OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
 # python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
-# another) and details.tgz (each step's own log, model provenance, the JUnit report folder).
+# another), bench-infer.json (`zeroq bench --device cuda --json` on ResNet-50) and details.tgz (each step's own log,
+# model provenance, the JUnit report folder).
 # Every step runs under `timeout`, and all of them share one time budget (GPU_CHECK_BUDGET seconds, default 480): a
 # step that would start with too little time left is skipped with a row saying so, so a hang cannot eat the device.
 set -uo pipefail
@@ -268,26 +269,59 @@ else
   row conv-bench "$(state_of $rc)" "$(why $rc "$t")${res:+; $res}(conv-layer-bench.log)"
 fi
 
-# 7f. inference on the GPU, FP32 vs int8 (GpuInferenceBench: CudaForward on the BN-folded graph vs CudaIntegerModel
-#     with a quick ZeroQ W8A8 deploy plan, ResNet-50, batch 1/32/128, CUDA events, input on the device, at most 100 s),
-#     then the PyTorch FP16 channels-last peer (torch_infer.py, same batches, at most 60 s); rows bench-infer, peer-infer.
-echo "== inference benchmark (fp32 vs int8) and the PyTorch fp16 peer"
+# 7f. inference on the GPU, FP32 vs int8, through the command line: `zeroq quantize` makes a quick W8A8 deploy plan
+#     of ResNet-50 (gaussian calibration on 8 images, no distillation: its accuracy does not matter to a timing, at
+#     most 60 s), then `zeroq bench --device cuda` times CudaForward (FP32, BN folded) against CudaIntegerModel at batch
+#     1/32/128 with CUDA events, int8 TOPS against the card's nominal peak (at most 150 s; its JSON is OUTDIR's
+#     bench-infer.json); then the PyTorch FP16 channels-last peer (torch_infer.py, same batches, at most 60 s).
+#     Rows bench-infer, peer-infer.
+echo "== inference benchmark (zeroq bench --device cuda, fp32 vs int8) and the PyTorch fp16 peer"
+# One summary row from zeroq bench's --json (Jackson's indented output: one key per line), without jq or python.
+infer_row() {
+  awk 'function val(l) { sub(/^[^:]*: /, "", l); sub(/,$/, "", l); gsub(/"/, "", l); return l }
+    /"name" :/ && card == "" { card = val($0) }
+    /"nominalInt8Tops" :/ { peak = val($0) }
+    /"precision" :/ { p = val($0) }
+    /"batch" :/ { b = val($0) }
+    /"p50Ms" :/ { p50 = val($0) }
+    /"imagesPerSecond" :/ { ips = val($0) }
+    /"tops" :/ { t = val($0); s = s sprintf("%s b%s p50 %.3f ms %.0f img/s", p, b, p50, ips)
+                 if (t != "null") { s = s sprintf(" %.1f TOPS", t)
+                   if (peak != "null" && peak != "") s = s sprintf(" (%.2f%% of nominal %.0f)", 100 * t / peak, peak) }
+                 s = s "; " }
+    /"speedup" :/ { s = s sprintf("speedup b%s %.2fx; ", b, val($0)) }
+    /"passed" :/ { s = s "int8 check " (val($0) == "true" ? "ok" : "FAILED") "; " }
+    END { if (card != "") printf "%s: %s", card, s; else printf "%s", s }' "$1"
+}
+ZQ=("$JAVA" "${FLAGS[@]}" -Xmx8g -jar "$B/zeroq.jar")
+INFER_PLAN="$PARTS/resnet50.deploy-gaussian.plan.json"
 if [[ $HAVE_JAR == 0 ]]; then
   row bench-infer skip "no bundle"
 elif [[ ! -f "$B/models/resnet50.onnx" ]]; then
   row bench-infer skip "$B/models/resnet50.onnx not found"
-elif ! t=$(cap 100); then
+elif ! t=$(cap 60); then
   row bench-infer skip "time budget spent"
 else
-  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.GpuInferenceBench "$B/models/resnet50.onnx" \
-    --batches 1,32,128 --warmup 5 --iters 20 > "$PARTS/infer-bench.log" 2>&1
+  timeout -k 10 "$t" "${ZQ[@]}" quantize "$B/models/resnet50.onnx" --scheme deploy --calib gaussian --batch 8 \
+    --device cuda --out "$INFER_PLAN" > "$PARTS/infer-plan.log" 2>&1
   rc=$?
-  to_bench "GpuInferenceBench resnet50 --batches 1,32,128 --warmup 5 --iters 20" "$PARTS/infer-bench.log"
-  res=$(grep -E '^(CHECK|RESULT|SPEEDUP)' "$PARTS/infer-bench.log" \
-    | sed -E 's/ model=[^ ]+//; s/^RESULT infer //; s/^SPEEDUP infer/speedup/; s/^CHECK infer/check/; s/ (cpu_s|max_abs_logit)=[^ ]+//g' \
-    | tr '\n' ';' | cut -c 1-900)
-  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/infer-bench.log")
-  row bench-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (infer-bench.log)"
+  to_bench "zeroq quantize resnet50 --scheme deploy --calib gaussian --batch 8 --device cuda" "$PARTS/infer-plan.log"
+  if [[ $rc != 0 ]]; then
+    row bench-infer FAIL "zeroq quantize (the deploy plan): $(why $rc "$t"); $(first_error "$PARTS/infer-plan.log") (infer-plan.log)"
+  elif ! t=$(cap 150); then
+    row bench-infer skip "time budget spent (after the plan)"
+  else
+    timeout -k 10 "$t" "${ZQ[@]}" bench "$B/models/resnet50.onnx" --plan "$INFER_PLAN" --device cuda --batch 1,32,128 \
+      --seconds 1 --json > "$OUT/bench-infer.json" 2> "$PARTS/infer-bench.err"
+    rc=$?
+    { cat "$OUT/bench-infer.json"; cat "$PARTS/infer-bench.err"; } > "$PARTS/infer-bench.log"
+    to_bench "zeroq bench resnet50 --plan (deploy, gaussian) --device cuda --batch 1,32,128 --seconds 1 --json" \
+      "$PARTS/infer-bench.log"
+    res=$(infer_row "$OUT/bench-infer.json" | cut -c 1-900)
+    [[ $rc != 0 ]] && res="${res}$(grep -m 1 '^zeroq: ' "$PARTS/infer-bench.err" | cut -c 1-200)"
+    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/infer-bench.err")
+    row bench-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (bench-infer.json)"
+  fi
 fi
 if [[ $HAVE_TORCH == 0 ]]; then
   row peer-infer skip "no torch/torchvision/onnx"

@@ -15,6 +15,8 @@ CONSOLE_VERSION=1.14.1   # JUnit Platform of junit-jupiter 5.14.1 (pom.xml junit
 # zeroq.jar for test classes: "Provider jar not found" without it); jdeps also lists
 # java.sql for it, used only for optional type conversions the GPU tests do not use.
 # `zeroq doctor` (table and --json), `info` and `distill` run on exactly these modules (checked with bundle/jre).
+# So do `zeroq quantize --scheme deploy --calib gaussian` and `zeroq bench --json`, which gpu-check.sh runs (checked on
+# the build machine with a runtime jlinked from this list, on the CPU).
 # gpu-check.sh writes bundle/models/*.onnx on the GPU host (ResNet-50 alone is ~100 MB): never bundle those here.
 MODULES=java.base,jdk.incubator.vector,jdk.unsupported,java.logging,java.xml,jdk.zipfs
 

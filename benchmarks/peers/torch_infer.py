@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The PyTorch inference peer of GpuInferenceBench: a torchvision CNN (ResNet-50 by default, random weights: the
-timing does not depend on them) in eval mode, FP16, channels-last, cudnn.benchmark, under torch.inference_mode;
+"""The PyTorch inference peer of `zeroq bench --device cuda`: a torchvision CNN (ResNet-50 by default, random
+weights: the timing does not depend on them) in eval mode, FP16, channels-last, cudnn.benchmark, under torch.inference_mode;
 per batch size, warm-up then the median of CUDA-event times of whole forward passes with the input already on
 the device (as zeroq's benchmark times it). Prints one RESULT line per batch.
 

@@ -56,20 +56,33 @@ public final class Backends {
         return s;
     }
 
-    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv) {
+    /**
+     * Which backend {@code device} names, checked but not opened: an explicit CUDA device must be usable and visible
+     * (else a bad-input error saying why and to use --device cpu); {@code auto} without a usable GPU chooses the CPU
+     * with the reason in {@link Choice#note()}. For callers that run their own device code (e.g. the CUDA benchmark).
+     *
+     * @param backend "cpu", "ref" or "cuda"
+     * @param ordinal the CUDA device number; 0 otherwise
+     */
+    public record Choice(String backend, int ordinal, String note) {
+        public boolean isCuda() {
+            return backend.equals("cuda");
+        }
+    }
+
+    public static Choice choose(String device) {
         String raw = device == null ? System.getProperty("zeroq.device", "auto") : device;
         String d = raw.trim().toLowerCase(Locale.ROOT);
         switch (d) {
             case "cpu":
-                return new Selection(new CpuBackend(), null);
             case "ref":
-                return new Selection(new RefBackend(), null);
+                return new Choice(d, 0, null);
             case "auto": {
                 CudaAvailability a = CudaAvailability.probe();
                 if (a.usable()) {
-                    return new Selection(cuda(0, conv), null);
+                    return new Choice("cuda", 0, null);
                 }
-                return new Selection(new CpuBackend(), "using the CPU backend: " + a.reason());
+                return new Choice("cpu", 0, "using the CPU backend: " + a.reason());
             }
             default:
                 break;
@@ -85,9 +98,18 @@ public final class Backends {
                         + a.deviceCount() + " CUDA devices") + " (after CUDA_VISIBLE_DEVICES); use cuda:0"
                         + (a.deviceCount() > 1 ? " to cuda:" + (a.deviceCount() - 1) : ""));
             }
-            return new Selection(cuda(ordinal, conv), null);
+            return new Choice("cuda", ordinal, null);
         }
         throw ZeroqException.badInput("unknown device '" + raw + "': use cpu, cuda, cuda:N, ref or auto");
+    }
+
+    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv) {
+        Choice c = choose(device);
+        return switch (c.backend()) {
+            case "cpu" -> new Selection(new CpuBackend(), c.note());
+            case "ref" -> new Selection(new RefBackend(), c.note());
+            default -> new Selection(cuda(c.ordinal(), conv), c.note());
+        };
     }
 
     private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv) {

@@ -1,5 +1,6 @@
 // Latency and throughput of a model function at several batch sizes, FP32 against int8, with the machine named:
-// the library behind `zeroq bench`. Time-based warm-up, then samples until both a time and a count are reached.
+// the library behind `zeroq bench` on the CPU (CudaBench times the device engines). Time-based warm-up, then samples
+// until both a time and a count are reached. The records here are the report of both.
 package dev.zeroq.bench;
 
 import dev.zeroq.ZeroqException;
@@ -44,9 +45,14 @@ public final class Bench {
         }
     }
 
-    /** One (precision, batch) measurement. Latencies in milliseconds. */
+    /**
+     * One (precision, batch) measurement. Latencies in milliseconds.
+     *
+     * @param tops int8 rows: the integer layers' ops (2 · {@link dev.zeroq.int8.IntegerModel#integerMacsPerImage()}
+     *             · batch) over the p50 time, in 10^12 ops/s; null for FP32
+     */
     public record Result(String precision, int batch, int samples, double p50Ms, double p99Ms, double meanMs,
-                         double imagesPerSecond) {}
+                         double imagesPerSecond, Double tops) {}
 
     /** int8 against FP32 at one batch size: speedup = FP32 p50 / int8 p50. */
     public record Speedup(int batch, double fp32P50Ms, double int8P50Ms, double speedup) {}
@@ -54,8 +60,39 @@ public final class Bench {
     /** Where it ran. */
     public record Machine(String cpu, int cores, String jvm, String os) {}
 
-    /** A whole benchmark run. */
-    public record Report(String model, String device, Machine machine, List<Result> results, List<Speedup> speedups) {}
+    /**
+     * The card of a CUDA run.
+     *
+     * @param nominalInt8Tops the {@link Int8Peak} of the card, null when its architecture is not on record
+     * @param peakBasis       how the peak was computed, or why it is omitted
+     */
+    public record Gpu(String device, String name, String arch, int multiprocessors, int clockMHz, String driver,
+                      double memoryGiB, Double nominalInt8Tops, String peakBasis) {}
+
+    /**
+     * The device int8 engine's logits against the CPU integer engine's on the first images of the first batch (a
+     * timing of a wrong engine means nothing). Passed when the top-1 classes agree on every image.
+     */
+    public record Check(int images, int exactLogits, int logits, double maxAbsDiff, int top1Same, boolean passed) {}
+
+    /**
+     * A whole benchmark run.
+     *
+     * @param device "cpu", "ref" or "cuda:N"
+     * @param timing how the samples were taken, in words
+     * @param gpu    the card (CUDA runs), else null
+     * @param check  the int8 device check (CUDA runs with int8), else null
+     * @param notes  anything the numbers need beside them (e.g. a point whose median never settled)
+     */
+    public record Report(String model, String device, String timing, Machine machine, Gpu gpu, List<Result> results,
+                         List<Speedup> speedups, Check check, List<String> notes) {}
+
+    /** How {@link #measure} takes its samples, in words (the report's {@code timing}). */
+    public static String timing(Settings s) {
+        return String.format(java.util.Locale.ROOT, "host wall clock around whole calls on the same input; warm-up >= %.1f s "
+                + "and %d calls (longer while the fastest call still improves by > 10%%), then >= %.1f s and %d samples",
+                s.warmupSeconds(), s.warmupIterations(), s.measureSeconds(), s.minSamples());
+    }
 
     /** The machine this JVM runs on: CPU model from /proc/cpuinfo (or os.arch), logical cores, JVM and OS. */
     public static Machine machine() {
@@ -95,7 +132,8 @@ public final class Bench {
      * code runs 10–100× slower until C2 compiles it, and on a loaded machine that can take many seconds, which a
      * fixed warm-up would book as latency.
      */
-    public static Result measure(String precision, int batch, UnaryOperator<Tensor> model, Tensor x, Settings s) {
+    public static Result measure(String precision, int batch, UnaryOperator<Tensor> model, Tensor x, Settings s,
+                                 Long opsPerImage) {
         long warmEnd = System.nanoTime() + (long) (s.warmupSeconds() * 1e9);
         for (int i = 0; i < s.warmupIterations() || System.nanoTime() < warmEnd; i++) {
             model.apply(x);
@@ -125,8 +163,14 @@ public final class Bench {
             total += dt;
         }
         long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
-        return new Result(precision, batch, sorted.length, percentile(sorted, 50) / 1e6, percentile(sorted, 99) / 1e6,
-                total / 1e6 / sorted.length, batch * (double) sorted.length / (total / 1e9));
+        double p50 = percentile(sorted, 50) / 1e6;
+        return new Result(precision, batch, sorted.length, p50, percentile(sorted, 99) / 1e6,
+                total / 1e6 / sorted.length, batch * (double) sorted.length / (total / 1e9), tops(opsPerImage, batch, p50));
+    }
+
+    /** ops per image · batch / p50, in TOPS; null without an op count. Example: 8.2e9 ops, batch 128, 16.5 ms → 63.6. */
+    static Double tops(Long opsPerImage, int batch, double p50Ms) {
+        return opsPerImage == null ? null : opsPerImage * (double) batch / (p50Ms * 1e-3) / 1e12;
     }
 
     /** Nearest-rank percentile: the ⌈p/100·n⌉-th smallest. Example: p50 of {1, 2, 3, 4} = 2; p99 = 4. */
@@ -137,23 +181,33 @@ public final class Bench {
 
     /**
      * Runs every precision (e.g. "fp32", "int8" → model function) at every batch size and computes the int8
-     * speedup where both were measured.
+     * speedup where both were measured. {@code opsPerImage} (precision → ops per image) gives the rows their TOPS.
      */
     public static Report run(String model, String device, Map<String, UnaryOperator<Tensor>> precisions, int[] batches,
-                             int[] chw, long seed, Settings s) {
-        for (int b : batches) {
-            if (b < 1) throw ZeroqException.badInput("batch sizes must be at least 1, got " + b);
-        }
+                             int[] chw, long seed, Settings s, Map<String, Long> opsPerImage) {
+        requireBatches(batches);
         List<Result> results = new ArrayList<>();
-        Map<String, Result> byKey = new LinkedHashMap<>();
         for (int b : batches) {
             Tensor x = input(b, chw, seed);
             for (Map.Entry<String, UnaryOperator<Tensor>> p : precisions.entrySet()) {
-                Result r = measure(p.getKey(), b, p.getValue(), x, s);
-                results.add(r);
-                byKey.put(p.getKey() + "@" + b, r);
+                results.add(measure(p.getKey(), b, p.getValue(), x, s, opsPerImage.get(p.getKey())));
             }
         }
+        return new Report(model, device, timing(s), machine(), null, List.copyOf(results), speedups(results, batches), null,
+                List.of());
+    }
+
+    static void requireBatches(int[] batches) {
+        if (batches.length == 0) throw ZeroqException.badInput("give at least one batch size, e.g. --batch 1,32");
+        for (int b : batches) {
+            if (b < 1) throw ZeroqException.badInput("batch sizes must be at least 1, got " + b);
+        }
+    }
+
+    /** int8 over FP32 at each batch size where both were measured, in the order of {@code batches}. */
+    static List<Speedup> speedups(List<Result> results, int[] batches) {
+        Map<String, Result> byKey = new LinkedHashMap<>();
+        for (Result r : results) byKey.put(r.precision() + "@" + r.batch(), r);
         List<Speedup> speedups = new ArrayList<>();
         for (int b : Arrays.stream(batches).distinct().toArray()) {
             Result f = byKey.get("fp32@" + b), q = byKey.get("int8@" + b);
@@ -161,6 +215,6 @@ public final class Bench {
                 speedups.add(new Speedup(b, f.p50Ms(), q.p50Ms(), f.p50Ms() / q.p50Ms()));
             }
         }
-        return new Report(model, device, machine(), List.copyOf(results), List.copyOf(speedups));
+        return List.copyOf(speedups);
     }
 }

@@ -295,6 +295,23 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
         return fused.size();
     }
 
+    /**
+     * Multiply-accumulates per image of the layers that run in integers (int8 convs and gemms): each layer's
+     * {@code k} (Cin/group·kh·kw, or the gemm's inner size) times the elements of its output for one image, channel
+     * and spatial padding of the kernels not counted. Twice this is the layer's int8 "ops". Example: a 3×3 conv from
+     * 8 to 12 channels with a 7×6 output is 72·12·42 = 36,288 MACs; a gemm from 12 features to 5 classes, 60.
+     */
+    public long integerMacsPerImage() {
+        Map<String, int[]> shapes = ShapeInference.infer(graph, 1);
+        long macs = 0;
+        for (QLayer l : layers.values()) {
+            long outPerImage = 1;
+            for (int d : shapes.get(l.node().output())) outPerImage = Math.multiplyExact(outPerImage, d);
+            macs = Math.addExact(macs, Math.multiplyExact((long) l.k(), outPerImage));
+        }
+        return macs;
+    }
+
     /** Names of the nodes that run in integers, in graph order. */
     public List<String> integerLayerNames() {
         List<String> out = new ArrayList<>();

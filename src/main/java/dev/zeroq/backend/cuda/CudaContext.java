@@ -11,6 +11,8 @@ import java.lang.foreign.ValueLayout;
 /** A retained primary context on one device; {@link #makeCurrent()} before driver calls from any thread. */
 final class CudaContext implements AutoCloseable {
     static final int ATTR_MAX_THREADS_PER_BLOCK = 1;
+    /** The SM clock in kHz that cuda.h calls "typical" (compare with nvidia-smi's clocks.max.sm). */
+    static final int ATTR_CLOCK_RATE = 13;
     static final int ATTR_MULTIPROCESSOR_COUNT = 16;
     static final int ATTR_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int ATTR_COMPUTE_CAPABILITY_MINOR = 76;

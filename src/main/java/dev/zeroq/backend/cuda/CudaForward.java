@@ -196,8 +196,11 @@ public final class CudaForward implements AutoCloseable {
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
     }
 
-    /** Bytes of the one pool a pass of {@code graph} for {@code maxBatch} images allocates, planned without a device. */
-    static long plannedPoolBytes(Graph graph, int maxBatch) {
+    /**
+     * Bytes of the one pool a pass of {@code graph} for {@code maxBatch} images allocates, planned without a device
+     * (the constructor checks the same figure against free memory before it allocates).
+     */
+    public static long plannedPoolBytes(Graph graph, int maxBatch) {
         return new CudaForward(graph, maxBatch, 0, false).plan.layout();
     }
 

@@ -46,7 +46,9 @@ import java.util.Map;
  * {@link IntegerModel#apply}; the GPU test checks this with a tolerance only as a guard (see CudaIntegerModelTest).
  *
  * <p>Device memory: one buffer per value, sized for {@code maxBatch}, none reused (simple, and a ResNet-50 at batch
- * 128 needs about 1.5 GB of codes). Launches are prepared once per batch size used. Not thread-safe.
+ * 128 needs about 1.5 GB of codes). The constructor first sizes every buffer without the device
+ * ({@link #plannedBytes}) and refuses a batch whose buffers exceed the free memory in one line, before it allocates
+ * anything. Launches are prepared once per batch size used. Not thread-safe.
  */
 public final class CudaIntegerModel implements AutoCloseable {
     private static final int CHANNEL_ALIGN = 16;
@@ -77,6 +79,9 @@ public final class CudaIntegerModel implements AutoCloseable {
     private final Map<String, Val> values = new HashMap<>();
     private final List<Launcher> program = new ArrayList<>();
     private final Map<Integer, List<CudaModule.Prepared>> prepared = new HashMap<>();
+    private final boolean sizing; // true: build() only adds up the buffers' bytes (plannedBytes), touching no device
+    private long bufferBytes;
+    private long largestTemporary; // the raw weights of one layer, alive only while that layer is packed
     private DeviceBuffer input;
     private long convMacsPerImage;
     private int convLayers;
@@ -92,6 +97,11 @@ public final class CudaIntegerModel implements AutoCloseable {
 
     /** The device program of an already compiled CPU engine (its decisions are reused, its kernels are not). */
     public CudaIntegerModel(IntegerModel engine, int maxBatch, int ordinal) {
+        this(engine, maxBatch, ordinal, true);
+    }
+
+    /** With {@code device} false: sizes the buffers only (no driver call at all), for {@link #plannedBytes}. */
+    private CudaIntegerModel(IntegerModel engine, int maxBatch, int ordinal, boolean device) {
         if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
         this.engine = engine;
         this.graph = engine.graph();
@@ -101,12 +111,23 @@ public final class CudaIntegerModel implements AutoCloseable {
         if (!bad.isEmpty()) {
             throw ZeroqException.badInput("the CUDA integer engine does not support " + String.join(", ", bad));
         }
+        this.sizing = !device;
+        if (!device) {
+            this.context = null;
+            this.module = null;
+            this.stream = null;
+            build();
+            return;
+        }
+        long need = plannedBytes(engine, maxBatch);
         // A blocking stream: the synchronous host copies (legacy stream) are then ordered with its launches.
         DeviceHandles h = DeviceHandles.open(ordinal, "the CUDA integer engine", false, 80, "mma.sync m16n8k32 s8");
         this.context = h.context();
         this.module = h.module();
         this.stream = h.stream();
         try {
+            DeviceMemory.requireFree(context, need, "the CUDA integer engine of '" + graph.name() + "' for a batch of "
+                    + maxBatch + " image(s)");
             build();
             stream.synchronize(); // weight packing done before the raw weights are freed
         } catch (RuntimeException e) {
@@ -114,6 +135,21 @@ public final class CudaIntegerModel implements AutoCloseable {
             throw e;
         }
     }
+
+    /**
+     * Device memory the engine allocates for {@code maxBatch} images, in bytes, without a device: every value's buffer
+     * (codes padded to 16 channels, or float), the packed weights, bias and scales, plus the largest layer's raw weights
+     * (freed once packed), each rounded up to {@link #ALLOCATION_ALIGN}. A lower bound: the driver may round
+     * allocations more coarsely. Its own context and module memory is not included: it is already taken when the free
+     * memory is read. Throws as the constructor does for an unsupported engine.
+     */
+    public static long plannedBytes(IntegerModel engine, int maxBatch) {
+        CudaIntegerModel dry = new CudaIntegerModel(engine, maxBatch, 0, false);
+        return Math.addExact(dry.bufferBytes, dry.largestTemporary);
+    }
+
+    /** cuMemAlloc aligns every allocation to at least 256 bytes, so each buffer takes at least a multiple of this. */
+    static final long ALLOCATION_ALIGN = 256;
 
     /**
      * The nodes of the compiled engine this class cannot run, as "Op (node 'name'): why"; empty when it runs them
@@ -165,12 +201,12 @@ public final class CudaIntegerModel implements AutoCloseable {
     // ---------------------------------------------------------------- building
 
     private void build() {
-        context.makeCurrent();
+        if (!sizing) context.makeCurrent();
         Map<String, int[]> shapes = ShapeInference.infer(graph, maxBatch);
         int[] xs = shapes.get(graph.inputName());
         if (xs.length != 4) throw ZeroqException.badInput("the CUDA integer engine needs an (N, C, H, W) input, got "
                 + Arrays.toString(xs));
-        input = own(DeviceBuffer.allocateFloats((long) maxBatch * xs[1] * xs[2] * xs[3]));
+        input = allocateFloats((long) maxBatch * xs[1] * xs[2] * xs[3]);
         ActivationParams inQ = engine.quantizer(graph.inputName());
         Val x = codes(xs[1], xs[2], xs[3], inQ);
         values.put(graph.inputName(), x);
@@ -206,21 +242,25 @@ public final class CudaIntegerModel implements AutoCloseable {
             throw ZeroqException.internal("layer " + name + ": " + l.wq().length + " weights for geometry " + g);
         }
         // Weights: the int8 codes uploaded once, packed on the device into the igemm's B layout with Σw per channel.
-        DeviceBuffer raw = DeviceBuffer.allocate(Math.max(4, l.wq().length));
-        DeviceBuffer wp = own(DeviceBuffer.allocate(g.packedBytes()));
-        DeviceBuffer wsum = own(DeviceBuffer.allocate((long) g.coutP() * Integer.BYTES));
-        try {
-            raw.copyFrom(l.wq());
-            module.launch("int8_pack_weights", new int[] {g.coutP(), 1, 1}, new int[] {PACK_THREADS, 1, 1}, 0, stream,
-                    raw, wp, wsum, g.cout(), g.cin(), g.kh(), g.kw(), g.cinP(), g.kTotal(), g.kPadded());
-            stream.synchronize();
-        } finally {
-            raw.close();
+        long rawBytes = Math.max(4, l.wq().length);
+        largestTemporary = Math.max(largestTemporary, aligned(rawBytes));
+        DeviceBuffer wp = allocate(g.packedBytes());
+        DeviceBuffer wsum = allocate((long) g.coutP() * Integer.BYTES);
+        DeviceBuffer bias = allocate((long) l.cout() * Integer.BYTES);
+        DeviceBuffer scale = allocateFloats(l.cout());
+        if (!sizing) {
+            DeviceBuffer raw = DeviceBuffer.allocate(rawBytes);
+            try {
+                raw.copyFrom(l.wq());
+                module.launch("int8_pack_weights", new int[] {g.coutP(), 1, 1}, new int[] {PACK_THREADS, 1, 1}, 0, stream,
+                        raw, wp, wsum, g.cout(), g.cin(), g.kh(), g.kw(), g.cinP(), g.kTotal(), g.kPadded());
+                stream.synchronize();
+            } finally {
+                raw.close();
+            }
+            bias.copyFrom(l.bias());
+            scale.copyFrom(l.scale());
         }
-        DeviceBuffer bias = own(DeviceBuffer.allocate((long) l.cout() * Integer.BYTES));
-        bias.copyFrom(l.bias());
-        DeviceBuffer scale = own(DeviceBuffer.allocateFloats(l.cout()));
-        scale.copyFrom(l.scale());
 
         // The fused chain: layerProblem() admitted at most one add (first) and one activation (last).
         Val res = null;
@@ -278,8 +318,7 @@ public final class CudaIntegerModel implements AutoCloseable {
                 int[] os = shapes.get(node.output());
                 PoolSpec s = p.spec();
                 int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
-                Val out = new Val(own(DeviceBuffer.allocate((long) maxBatch * os[2] * os[3] * x.cP())), x.c(), os[2], os[3],
-                        x.cP(), x.q());
+                Val out = new Val(allocate((long) maxBatch * os[2] * os[3] * x.cP()), x.c(), os[2], os[3], x.cP(), x.q());
                 values.put(node.output(), out);
                 program.add(n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP()), x.buf(), out.buf(),
                         n, x.h(), x.w(), x.cP(), out.h(), out.w(), k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]));
@@ -371,8 +410,8 @@ public final class CudaIntegerModel implements AutoCloseable {
 
     private Val codes(int c, int h, int w, ActivationParams q) {
         int cP = Math.multiplyExact(Math.ceilDiv(c, CHANNEL_ALIGN), CHANNEL_ALIGN);
-        DeviceBuffer b = own(DeviceBuffer.allocate(Math.max(4, Math.multiplyExact((long) maxBatch * h * w, cP))));
-        if (cP != c) {
+        DeviceBuffer b = allocate(Math.max(4, Math.multiplyExact((long) maxBatch * h * w, cP)));
+        if (cP != c && !sizing) {
             // Channels ≥ c are never written by the conv kernel: they must read as x = 0, the shifted zero point.
             int pad = (q.zeroPoint() ^ 0x80) & 0xFF;
             b.fill32(pad * 0x01010101);
@@ -381,12 +420,25 @@ public final class CudaIntegerModel implements AutoCloseable {
     }
 
     private Val floats(int c, int h, int w) {
-        return new Val(own(DeviceBuffer.allocateFloats((long) maxBatch * h * w * c)), c, h, w, c, null);
+        return new Val(allocateFloats((long) maxBatch * h * w * c), c, h, w, c, null);
     }
 
-    private DeviceBuffer own(DeviceBuffer b) {
+    /** A buffer this model owns until close(); while sizing, only its bytes are counted (and null is returned). */
+    private DeviceBuffer allocate(long bytes) {
+        bufferBytes = Math.addExact(bufferBytes, aligned(bytes));
+        if (sizing) return null;
+        DeviceBuffer b = DeviceBuffer.allocate(bytes);
         owned.add(b);
         return b;
+    }
+
+    /** Room for {@code count} floats (at least one: cuMemAlloc rejects 0 bytes). */
+    private DeviceBuffer allocateFloats(long count) {
+        return allocate(Math.multiplyExact(Math.max(count, 1L), Float.BYTES));
+    }
+
+    private static long aligned(long bytes) {
+        return Math.multiplyExact(Math.ceilDiv(bytes, ALLOCATION_ALIGN), ALLOCATION_ALIGN);
     }
 
     private CudaModule.Prepared prepare(String kernel, int[] grid, Object... args) {
