@@ -1,8 +1,8 @@
 package dev.zeroq.bench;
 
 /*
- * Forward passes of each bundled fixture model at batch 1 and 32 on the CPU, all in one JMH run: zeroq FP32 (cpu
- * backend) and int8 (the integer engine on a W8A8 deploy plan), against ONNX Runtime Java (CPU execution provider,
+ * Forward passes of each bundled fixture model at batch 1 and 32 on the CPU, all in one JMH run: zeroq FP32 (the
+ * inference pass on the cpu backend, and the op-by-op Executor that distillation uses) and int8 (the integer engine on a W8A8 deploy plan), against ONNX Runtime Java (CPU execution provider,
  * all graph optimizations) on the FP32 model and on our QDQ export of the same plan.
  */
 
@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.onnx.OnnxImporter;
 import dev.zeroq.tensor.Tensor;
@@ -52,7 +53,8 @@ public class ModelForwardBench {
     @Param({"1", "32"})
     int batch;
 
-    private Executor zeroq;
+    private Inference zeroq;
+    private Executor executor;
     private Tensor input;
     private OrtEnvironment env;
     private OrtSession ort;
@@ -63,7 +65,9 @@ public class ModelForwardBench {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         byte[] bytes = Bundled.model(model);
-        zeroq = new Executor(OnnxImporter.parse(bytes, model).graph(), new CpuBackend());
+        var parsed = OnnxImporter.parse(bytes, model).graph();
+        zeroq = Inference.compile(parsed, new CpuBackend());
+        executor = new Executor(parsed, new CpuBackend());
         int[] chw = zeroq.graph().inputShape();
         input = Tensor.zeros(batch, chw[0], chw[1], chw[2]);
         Random r = new Random(1);
@@ -96,6 +100,12 @@ public class ModelForwardBench {
     @Benchmark
     public Tensor zeroqCpu() {
         return zeroq.run(input);
+    }
+
+    /** The graph as written, op by op (BatchNorm unfolded): the forward pass of distillation and calibration. */
+    @Benchmark
+    public Tensor zeroqCpuExecutor() {
+        return executor.run(input);
     }
 
     @Benchmark

@@ -6,7 +6,7 @@ import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.Backends;
 import dev.zeroq.backend.cuda.CudaBackend;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.int8.Int8Kernels;
 import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.pipeline.Simulation;
@@ -30,8 +30,9 @@ import java.util.function.UnaryOperator;
  * }</pre>
  *
  * <p><b>Threads.</b> {@code run} may be called from any number of threads at once. On the CPU (FP32,
- * SIMULATED and INT8) a call keeps all its intermediate values to itself (the executor holds no per-call
- * state; the CPU kernels' scratch buffers are per thread), so calls run truly in parallel. On CUDA the
+ * SIMULATED and INT8) a call keeps all its intermediate values to itself (FP32 takes one of the session's
+ * reusable buffer sets for the call, or a new one; the CPU kernels' scratch buffers are per thread), so calls
+ * run truly in parallel. On CUDA the
  * backend owns one stream and its weight cache, so calls are serialized by a lock inside the session; open
  * one session per GPU stream you want busy. Results do not depend on how many threads call at once.
  *
@@ -84,12 +85,13 @@ public final class InferenceSession implements AutoCloseable {
     }
 
     /**
-     * The FP32 forward pass. On CUDA it runs op by op on the device, each op allocating its buffers: the batch's
+     * The FP32 forward pass: on the CPU the compiled {@link Inference} (BatchNorm folded, conv epilogues fused,
+     * buffers reused). On CUDA it runs op by op on the device, each op allocating its buffers: the batch's
      * planned peak is checked against free device memory first, so a batch that cannot fit fails with one line (what
      * it needs, what is free, use a smaller batch) before anything is allocated, and the session stays usable.
      */
     private static UnaryOperator<Tensor> fp32(Model model, Backend backend) {
-        Executor executor = new Executor(model.graph(), backend);
+        Inference executor = Inference.compile(model.graph(), backend);
         if (backend instanceof CudaBackend cuda) {
             return x -> {
                 cuda.requireMemoryFor(model.graph(), x.dim(0));

@@ -6,7 +6,7 @@ import dev.zeroq.backend.Backends;
 import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.bench.Bench;
 import dev.zeroq.bench.CudaBench;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.int8.Int8Kernels;
 import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.onnx.OnnxModel;
@@ -29,7 +29,7 @@ import java.util.function.UnaryOperator;
 /**
  * {@code zeroq bench MODEL [--plan PLAN.json] [--device cpu|cuda|auto] [--batch 1,32] [--precision fp32,int8]}: FP32
  * against int8 latency and throughput. On CUDA the device-resident engines, timed with CUDA events
- * ({@link CudaBench}); on the CPU the Executor and the Vector API integer engine, timed by the host clock
+ * ({@link CudaBench}); on the CPU the FP32 inference pass and the Vector API integer engine, timed by the host clock
  * ({@link Bench}). An explicit {@code --device cuda} without a usable GPU is an error (measuring the CPU instead would
  * answer another question); {@code auto} falls back to the CPU with one INFO line.
  */
@@ -92,7 +92,7 @@ final class BenchCommand implements Callable<Integer> {
                 Map<String, UnaryOperator<Tensor>> fns = new LinkedHashMap<>();
                 Map<String, Long> ops = new LinkedHashMap<>();
                 if (precisions.contains("fp32")) {
-                    Executor exec = new Executor(m.graph(), backend);
+                    Inference exec = Inference.compile(m.graph(), backend);
                     fns.put("fp32", exec::run);
                 }
                 if (precisions.contains("int8")) {

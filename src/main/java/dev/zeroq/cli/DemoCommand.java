@@ -5,7 +5,7 @@ import dev.zeroq.backend.Backends;
 import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
 import dev.zeroq.eval.Accuracy;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.io.Dataset;
 import dev.zeroq.onnx.OnnxImporter;
@@ -76,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
             device = b.name();
             progress.stage("zeroq demo: " + modelName + " on " + data.size() + " bundled Fashion-MNIST test images, "
                     + device + " backend; report in " + report.toAbsolutePath());
-            rows.add(eval("FP32", "-", new Executor(m.graph(), b)::run, data, 0));
+            rows.add(eval("FP32", "-", Inference.compile(m.graph(), b)::run, data, 0));
 
             DistillConfig dc = new DistillConfig(32, 1, iters, DistillConfig.Init.UNIFORM, seed);
             QuantizeConfig base = QuantizeConfig.defaults().withDistill(dc);

@@ -2,7 +2,7 @@ package dev.zeroq.cli;
 
 import dev.zeroq.backend.Backends;
 import dev.zeroq.eval.Accuracy;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.io.Dataset;
 import dev.zeroq.onnx.OnnxModel;
 import dev.zeroq.tensor.Tensor;
@@ -67,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
         String quantizedBy;
         long t0 = System.nanoTime();
         try (Backends.Selection sel = Models.backend(common)) {
-            Executor exec = new Executor(m.graph(), sel.backend());
+            Inference exec = Inference.compile(m.graph(), sel.backend());
             exec.checkInput(data.images());
             Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend());
             UnaryOperator<Tensor> f = q == null ? exec::run : q;

@@ -1,7 +1,7 @@
 package dev.zeroq.cli;
 
 import dev.zeroq.backend.Backends;
-import dev.zeroq.graph.Executor;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.io.Npy;
 import dev.zeroq.onnx.OnnxModel;
 import dev.zeroq.tensor.Tensor;
@@ -47,7 +47,7 @@ final class RunCommand implements Callable<Integer> {
         String device;
         long t0 = System.nanoTime();
         try (Backends.Selection sel = Models.backend(common)) {
-            Executor exec = new Executor(m.graph(), sel.backend());
+            Inference exec = Inference.compile(m.graph(), sel.backend());
             exec.checkInput(x);
             try (Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend())) {
                 y = q == null ? exec.run(x) : q.apply(x);

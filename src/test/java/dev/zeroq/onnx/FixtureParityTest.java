@@ -8,10 +8,12 @@ import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.backend.ref.RefBackend;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Inference;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.io.Dataset;
 import dev.zeroq.tensor.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -48,6 +50,19 @@ class FixtureParityTest {
             Tensor got = new Executor(g, b).run(all);
             assertEquals(13 * 10, got.size());
             OrtParityTest.assertClose(name + " on " + b.name(), want, got.data(), 1e-4);
+        }
+        // The inference pass (BatchNorm folded, fused conv epilogues, reused buffers): the same bound, and the
+        // same logits whether a batch size comes first, after another size, or again.
+        for (CpuBackend b : new CpuBackend[] {new CpuBackend(), new CpuBackend(1)}) {
+            Inference inf = Inference.compile(g, b);
+            assertEquals(g.nodesOf(dev.zeroq.graph.Op.Conv.class).size(), inf.fusedConvs(), "every conv fused");
+            Tensor got = inf.run(all);
+            OrtParityTest.assertClose(name + " inference on " + b, want, got.data(), 1e-4);
+            Tensor one = new Tensor(Arrays.copyOf(all.data(), all.size() / 13), 1, all.dim(1), all.dim(2), all.dim(3));
+            float[] first = inf.run(one).data().clone();
+            assertArrayEquals(got.data(), inf.run(all).data(), "batch 13 again, after batch 1");
+            assertArrayEquals(first, inf.run(one).data(), "batch 1 again");
+            assertArrayEquals(Arrays.copyOf(got.data(), 10), first, "image 0 alone");
         }
     }
 }

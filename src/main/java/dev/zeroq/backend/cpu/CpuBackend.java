@@ -46,6 +46,11 @@ public final class CpuBackend extends RefBackend {
         return par.threads();
     }
 
+    /** The pool this backend's ops run on (shared with {@link FusedConv}). */
+    Parallel parallel() {
+        return par;
+    }
+
     @Override
     public String toString() {
         return "cpu[threads=" + par.threads() + ", lanes=" + V + "]";
@@ -164,7 +169,7 @@ public final class CpuBackend extends RefBackend {
     }
 
     /** Vector form of each activation; each formula is the scalar one lane-wise, in the same float order. */
-    private static FloatVector activate(Activation f, FloatVector v) {
+    static FloatVector activate(Activation f, FloatVector v) {
         return switch (f) {
             // blend keeps the scalar semantics exactly: NaN and −0 map to +0 as in "x > 0 ? x : 0".
             case Activation.Relu r -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));

@@ -1,16 +1,16 @@
 package dev.zeroq.backend.cpu;
 
 /*
- * Per-thread scratch arrays (im2col tiles, packed GEMM panels, padded depthwise planes), reused across
+ * Per-thread scratch arrays (im2col tiles, packed GEMM panels, padded depthwise and conv input planes, micro-tiles), reused across
  * calls so the hot loops do not allocate. Callers size their requests, so each slot stays bounded.
  */
 
 final class Scratch {
-    static final int COL = 0, PACK_A = 1, PACK_B = 2, PLANE = 3;
+    static final int COL = 0, PACK_A = 1, PACK_B = 2, PLANE = 3, TILE = 4, PAD = 5;
 
     private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
 
-    private final float[][] slots = new float[4][];
+    private final float[][] slots = new float[6][];
 
     private Scratch() {}
 

@@ -198,7 +198,7 @@ final class Sgemm {
      * MR × NR block of C from one packed A strip (at ai) and one packed B strip (at bi): kc rank-1 updates
      * with every accumulator in a register, written to {@code tile} (MR × NR, row-major).
      */
-    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
+    static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
