@@ -192,6 +192,8 @@ final class VectorInt8Kernels implements Int8Kernels {
         int nChunks = Math.ceilDiv(blocks, perChunk);
         // Channel blocks whose accumulators fit ACC_BUDGET: the sink is called once per such group.
         int blocksPerSink = Math.max(1, ACC_BUDGET / 4 / (CO_BLOCK * tile));
+        int hs = geo.h + geo.pt + geo.pb, ws = geo.w + geo.pl + geo.pr;
+        byte[] xs = padded(x, n, geo, zp, hs, ws);
         parallel(serial, geo.g * nTiles * nChunks, t -> {
             int grp = t / (nTiles * nChunks), rest = t % (nTiles * nChunks);
             int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
@@ -199,7 +201,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             int panels = Math.ceilDiv(nc, NR), stride = panels * NR;
             Buffers buf = BUFFERS.get();
             byte[] col = buf.col(Math.multiplyExact(stride, geo.k));
-            im2col(x, grp, zp, geo, j0, nc, col);
+            im2col(xs, hs, ws, grp, zp, geo, j0, nc, col);
             int groupEnd = (grp + 1) * geo.coutG;
             for (int b0 = c0; b0 < c1; b0 += blocksPerSink) {
                 int b1 = Math.min(c1, b0 + blocksPerSink);
@@ -226,10 +228,12 @@ final class VectorInt8Kernels implements Int8Kernels {
 
     /** Shapes of one conv, resolved once. k = cinG·kh·kw (the im2col rows per group). */
     private record Geometry(int cin, int h, int w, int cout, int g, int cinG, int coutG, int kh, int kw,
-                            int sh, int sw, int pt, int pl, int dh, int dw, int oh, int ow, int plane, int k) {
+                            int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int oh, int ow, int plane,
+                            int k) {
         Geometry(int cin, int h, int w, int cout, ConvSpec s) {
             this(cin, h, w, cout, s.group(), cin / s.group(), cout / s.group(), s.kernel()[0], s.kernel()[1],
-                    s.strides()[0], s.strides()[1], s.pads()[0], s.pads()[1], s.dilations()[0], s.dilations()[1],
+                    s.strides()[0], s.strides()[1], s.pads()[0], s.pads()[1], s.pads()[2], s.pads()[3],
+                    s.dilations()[0], s.dilations()[1],
                     s.outH(h), s.outW(w), Math.multiplyExact(s.outH(h), s.outW(w)),
                     Math.multiplyExact(cin / s.group(), Math.multiplyExact(s.kernel()[0], s.kernel()[1])));
         }
@@ -312,51 +316,56 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * Packs im2col columns [j0, j0 + nc) of group grp into NR-wide panels: col[(panel·K + k)·NR + c] is the input
-     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c, zp in the padding. Each panel is one
-     * contiguous K×NR block, so the micro-kernel streams it front to back. Columns past nc (the last panel's
-     * tail) are filled with zp too; their sums are computed and never read.
+     * The input with its padding made real: (n·cin) planes of hs × ws codes, zp in the border, so that im2col copies
+     * without bounds tests. Returns x itself when the conv has no padding. Allocated per call (the size of the
+     * input), not kept as scratch.
      */
-    private static void im2col(byte[] x, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
-        byte pad = (byte) zp;
+    private static byte[] padded(byte[] x, int n, Geometry geo, int zp, int hs, int ws) {
+        if (hs == geo.h && ws == geo.w) return x;
+        int planes = Math.multiplyExact(n, geo.cin);
+        byte[] xp = new byte[Math.multiplyExact(planes, Math.multiplyExact(hs, ws))];
+        java.util.Arrays.fill(xp, (byte) zp);
+        for (int pl = 0; pl < planes; pl++) {
+            for (int y = 0; y < geo.h; y++) {
+                System.arraycopy(x, (pl * geo.h + y) * geo.w, xp, (pl * hs + y + geo.pt) * ws + geo.pl, geo.w);
+            }
+        }
+        return xp;
+    }
+
+    /**
+     * Packs im2col columns [j0, j0 + nc) of group grp into NR-wide panels: col[(panel·K + k)·NR + c] is the input
+     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c. xs is the padded input (see padded), hs × ws
+     * per plane. Each panel is one contiguous K×NR block, so the micro-kernel streams it front to back. Columns past
+     * nc (the last panel's tail) are filled with zp; their sums are computed and never read.
+     */
+    private static void im2col(byte[] xs, int hs, int ws, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
         int kk = geo.k;
         int panels = Math.ceilDiv(nc, NR);
         int used = nc - (panels - 1) * NR;
         if (used < NR) {
             for (int k = 0, at = (panels - 1) * kk * NR; k < kk; k++, at += NR) {
-                java.util.Arrays.fill(col, at + used, at + NR, pad);
+                java.util.Arrays.fill(col, at + used, at + NR, (byte) zp);
             }
         }
-        int hw = geo.h * geo.w;
+        int hw = hs * ws, sw = geo.sw;
         // Runs of columns in one output row and one panel: the source of a tap is then one strided row segment.
         for (int j = j0, end = j0 + nc; j < end; ) {
             int img = j / geo.plane, pos = j - img * geo.plane, oy = pos / geo.ow, ox0 = pos - oy * geo.ow;
             int rel = j - j0, panel = rel / NR, lane = rel - panel * NR;
             int len = Math.min(Math.min(geo.ow - ox0, end - j), NR - lane);
-            int ox1 = ox0 + len;
             int dst = panel * kk * NR + lane;
-            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw;
+            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw + (long) oy * geo.sh * ws + (long) ox0 * sw;
             for (int ci = 0; ci < geo.cinG; ci++, chan += hw) {
                 for (int ky = 0; ky < geo.kh; ky++) {
-                    int iy = oy * geo.sh - geo.pt + ky * geo.dh;
-                    boolean rowInside = iy >= 0 && iy < geo.h;
+                    int row = (int) chan + ky * geo.dh * ws;
                     for (int kx = 0; kx < geo.kw; kx++, dst += NR) {
-                        if (!rowInside) {
-                            java.util.Arrays.fill(col, dst, dst + len, pad);
-                            continue;
-                        }
-                        // ix = ox·sw + off lies in [0, w) for ox in [lo, hi).
-                        int off = kx * geo.dw - geo.pl;
-                        int lo = Math.min(Math.max(Math.ceilDiv(-off, geo.sw), ox0), ox1);
-                        int hi = Math.min(Math.max(Math.floorDiv(geo.w - 1 - off, geo.sw) + 1, lo), ox1);
-                        java.util.Arrays.fill(col, dst, dst + (lo - ox0), pad);
-                        int src = (int) (chan + (long) iy * geo.w + (long) lo * geo.sw + off);
-                        if (geo.sw == 1) {
-                            System.arraycopy(x, src, col, dst + (lo - ox0), hi - lo);
+                        int src = row + kx * geo.dw;
+                        if (sw == 1) {
+                            for (int i = 0; i < len; i++) col[dst + i] = xs[src + i];
                         } else {
-                            for (int ox = lo, d = dst + (lo - ox0); ox < hi; ox++, src += geo.sw) col[d++] = x[src];
+                            for (int i = 0; i < len; i++) col[dst + i] = xs[src + i * sw];
                         }
-                        java.util.Arrays.fill(col, dst + (hi - ox0), dst + len, pad);
                     }
                 }
             }
