@@ -38,7 +38,8 @@ public interface Int8Kernels {
      *
      * @param x    codes (n, cin, h, w), unsigned
      * @param zp   the input's zero point
-     * @param w    weights (cout, cin/group, kh, kw), int8
+     * @param w    weights (cout, cin/group, kh, kw), int8; an implementation may keep a packed copy keyed by the
+     *             array, so the caller must not change the contents of an array it has passed before
      */
     void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec spec, ConvSink sink);
 
@@ -46,7 +47,7 @@ public interface Int8Kernels {
      * acc[m][co] = Σ_k (x[m][k] − zp)·w[co][k].
      *
      * @param x codes (m, k), unsigned
-     * @param w weights (cout, k), int8, output-major
+     * @param w weights (cout, k), int8, output-major; not changed between calls, as for conv
      */
     void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink);
 

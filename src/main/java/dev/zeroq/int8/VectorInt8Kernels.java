@@ -1,6 +1,6 @@
 // The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point) into K-major panels spanning
 // every image's output positions, then a register-blocked uint8×int8 GEMM on the Vector API with int32 lanes;
-// threads over column tiles (and channel chunks when the tiles are too few), each calling the sink on its own tile.
+// depthwise convs by a direct loop instead. Small convs run on the caller's thread, larger ones over a pool.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
@@ -10,6 +10,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -26,6 +29,11 @@ import java.util.stream.IntStream;
  * s8, two s8·s8 products (|p| ≤ 128·127) add in int16 without overflow, but the Vector API has no pmaddwd-style
  * widening multiply-add, so every pair still costs a widening (2 converts or 3 shifts) and 2 int32 adds: per
  * multiply-add that is as many vector ops as the int32 multiply + add it replaces, for more code.
+ *
+ * <p>Allocation: C2 keeps the vectors of these loops in registers, but before it has compiled them (the first few
+ * forward passes of a process, or after a deoptimization) every vector op allocates its result as an object, on the
+ * order of 30 bytes per multiply-add: hundreds of MB of short-lived garbage for the first pass of a small CNN. That
+ * is JIT warm-up, not retained memory; what the kernels do keep per thread is bounded by COL_BUDGET and ACC_BUDGET.
  */
 final class VectorInt8Kernels implements Int8Kernels {
     /** Int lanes: the preferred shape, at least 8 lanes so that the byte vector is at least 64 bits. */
@@ -39,10 +47,21 @@ final class VectorInt8Kernels implements Int8Kernels {
     /** Columns (output positions) per packed panel: the micro-kernel's two int vectors. */
     private static final int NR = 2 * L;
     /**
+     * Below this many multiply-adds (tens of µs of one core) a conv runs on the caller's thread: handing a batch-1
+     * layer of a small CNN to other threads and waiting for them costs more than it saves (as in the cpu backend).
+     */
+    static final long SERIAL_MAX_MACS = 1L << 22;
+    /**
      * Bytes of one task's packed im2col tile (K × tile): 256 KiB stays in a 1–2 MiB L2 beside the packed
      * weights while every channel block streams over it.
      */
     private static final int COL_BUDGET = 1 << 18;
+    /**
+     * Bytes of one task's int32 accumulators: a task whose channels × columns would need more hands them to the sink
+     * in several chunks, so the scratch a thread keeps is bounded by COL_BUDGET + ACC_BUDGET whatever the layer (or
+     * K·NR bytes of im2col when K is too large for one panel to fit COL_BUDGET).
+     */
+    static final int ACC_BUDGET = 1 << 18;
 
     private final int threads;
     private final ForkJoinPool pool;
@@ -54,6 +73,11 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final java.util.concurrent.ConcurrentHashMap<Integer, ForkJoinPool> POOLS = new java.util.concurrent.ConcurrentHashMap<>();
     /** Static for the same reason: one scratch set per thread, not per thread and instance. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+    /**
+     * Weights packed once per weight array instead of on every call (keyed by identity: the int8 engine passes its
+     * compiled layer's array on every forward pass; see the contract on {@link Int8Kernels#conv}).
+     */
+    private final Map<byte[], Packed> packedWeights = Collections.synchronizedMap(new WeakHashMap<>());
 
     VectorInt8Kernels(int threads) {
         if (threads < 1) {
@@ -69,10 +93,11 @@ final class VectorInt8Kernels implements Int8Kernels {
         return "int8-vector(" + threads + " threads, " + L + " int lanes)";
     }
 
-    /** Per-thread scratch arrays, grown on demand and reused, so steady-state runs allocate nothing big. */
+    /** Per-thread scratch arrays, grown on demand up to the budgets above and reused. */
     private static final class Buffers {
         byte[] col = new byte[0];
         int[] acc = new int[0];
+        int[] pad = new int[0];
 
         byte[] col(int n) {
             if (col.length < n) col = new byte[n];
@@ -83,14 +108,58 @@ final class VectorInt8Kernels implements Int8Kernels {
             if (acc.length < n) acc = new int[n];
             return acc;
         }
+
+        int[] pad(int n) {
+            if (pad.length < n) pad = new int[n];
+            return pad;
+        }
     }
 
-    private void parallel(int tasks, IntConsumer body) {
-        if (pool == null || tasks == 1) {
+    /** Bytes of kernel scratch the calling thread holds. */
+    static long scratchBytes() {
+        Buffers b = BUFFERS.get();
+        return b.col.length + 4L * b.acc.length + 4L * b.pad.length;
+    }
+
+    /** Runs {@code body(0 … tasks−1)}: on the caller's thread when {@code serial} (or there is no pool), else spread. */
+    private void parallel(boolean serial, int tasks, IntConsumer body) {
+        if (serial || pool == null || tasks == 1) {
             for (int t = 0; t < tasks; t++) body.accept(t);
         } else {
             pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
         }
+    }
+
+    /**
+     * A weight array in the forms the kernels read. {@code wp}: as int, K-major per block of CO_BLOCK channels,
+     * wp[((grp·blocks + b)·K + k)·CO_BLOCK + r] is the weight of channel grp·coutG + b·CO_BLOCK + r at tap k (0 past
+     * the group's last channel), so the micro-kernel reads its CO_BLOCK broadcasts from one cache line per k instead
+     * of from CO_BLOCK rows K apart. {@code wide}: as int in the original (cout, K) order. {@code sum}: Σ_k w[co][k],
+     * whose zp multiple turns Σ q·w into Σ (q − zp)·w.
+     */
+    private record Packed(int cout, int k, int coutG, int[] wp, int[] wide, int[] sum) {}
+
+    private Packed packed(byte[] w, int cout, int k, int g) {
+        Packed p = packedWeights.get(w);
+        if (p != null && p.cout == cout && p.k == k && p.coutG == cout / g) return p;
+        int coutG = cout / g, blocks = Math.ceilDiv(coutG, CO_BLOCK);
+        int[] wp = new int[Math.multiplyExact(Math.multiplyExact(g * blocks, k), CO_BLOCK)];
+        int[] wide = new int[w.length];
+        int[] sum = new int[cout];
+        for (int co = 0; co < cout; co++) {
+            int grp = co / coutG, b = (co % coutG) / CO_BLOCK, r = (co % coutG) % CO_BLOCK;
+            int dst = (grp * blocks + b) * k * CO_BLOCK + r;
+            int s = 0;
+            for (int i = 0, src = co * k; i < k; i++, src++, dst += CO_BLOCK) {
+                wp[dst] = w[src];
+                wide[src] = w[src];
+                s += w[src];
+            }
+            sum[co] = s;
+        }
+        p = new Packed(cout, k, coutG, wp, wide, sum);
+        packedWeights.put(w, p);
+        return p;
     }
 
     // ---------------------------------------------------------------- conv
@@ -98,123 +167,205 @@ final class VectorInt8Kernels implements Int8Kernels {
     @Override
     public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
         Geometry geo = new Geometry(cin, h, wd, cout, s);
+        if (n == 0 || geo.plane == 0 || cout == 0) return;
+        Packed pk = packed(w, cout, geo.k, geo.g);
+        boolean serial = (long) n * geo.plane * cout * geo.k < SERIAL_MAX_MACS;
+        if (geo.cinG == 1 && geo.coutG == 1) {
+            depthwise(x, n, zp, pk.wide, geo, serial, sink);
+            return;
+        }
         int blocks = Math.ceilDiv(geo.coutG, CO_BLOCK);
-        int[] wp = packWeights(w, geo, blocks);
-        int[] zpw = zeroPointTerms(w, cout, geo.k, zp);
+        int workers = serial ? 1 : threads;
         // The GEMM's N is every output position of every image (column j = image·plane + p), so a 7×7 plane at
         // batch 32 is 1,568 columns of full vectors instead of 49 with a scalar tail of 17 per image.
         int cols = Math.multiplyExact(n, geo.plane);
-        int maxTile = Math.max(NR, COL_BUDGET / Math.max(geo.k, 1) / NR * NR);
+        int maxTile = Math.max(NR, Math.min(COL_BUDGET / Math.max(geo.k, 1), ACC_BUDGET / 4 / CO_BLOCK) / NR * NR);
         // At least two tasks per thread when the columns allow it (load balance on a shared machine) …
         int tiles = Math.max(Math.ceilDiv(cols, maxTile),
-                Math.min(Math.ceilDiv(2 * threads, geo.g), Math.ceilDiv(cols, NR)));
+                Math.min(Math.ceilDiv(2 * workers, geo.g), Math.ceilDiv(cols, NR)));
         int tile = Math.ceilDiv(Math.ceilDiv(cols, tiles), NR) * NR;
         int nTiles = Math.ceilDiv(cols, tile);
         // … and when they do not (batch 1, small planes), split the channel blocks too; each such task packs its
         // own copy of the tile, which costs K·tile bytes against K·tile·channels multiply-adds.
-        int chunks = Math.min(blocks, Math.max(1, Math.ceilDiv(2 * threads, geo.g * nTiles)));
+        int chunks = Math.min(blocks, Math.max(1, Math.ceilDiv(2 * workers, geo.g * nTiles)));
         int perChunk = Math.ceilDiv(blocks, chunks);
         int nChunks = Math.ceilDiv(blocks, perChunk);
-        parallel(geo.g * nTiles * nChunks, t -> {
+        // Channel blocks whose accumulators fit ACC_BUDGET: the sink is called once per such group.
+        int blocksPerSink = Math.max(1, ACC_BUDGET / 4 / (CO_BLOCK * tile));
+        int hs = geo.h + geo.pt + geo.pb, ws = geo.w + geo.pl + geo.pr;
+        byte[] xs = padded(x, n, geo, zp, hs, ws);
+        parallel(serial, geo.g * nTiles * nChunks, t -> {
             int grp = t / (nTiles * nChunks), rest = t % (nTiles * nChunks);
             int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
-            int b0 = (rest % nChunks) * perChunk, b1 = Math.min(blocks, b0 + perChunk);
+            int c0 = (rest % nChunks) * perChunk, c1 = Math.min(blocks, c0 + perChunk);
             int panels = Math.ceilDiv(nc, NR), stride = panels * NR;
             Buffers buf = BUFFERS.get();
             byte[] col = buf.col(Math.multiplyExact(stride, geo.k));
-            im2col(x, grp, zp, geo, j0, nc, col);
-            int coFirst = grp * geo.coutG + b0 * CO_BLOCK;
-            int coEnd = Math.min((grp + 1) * geo.coutG, grp * geo.coutG + b1 * CO_BLOCK);
-            int[] acc = buf.acc(Math.multiplyExact(coEnd - coFirst, stride));
-            for (int b = b0; b < b1; b++) {
-                int co = grp * geo.coutG + b * CO_BLOCK;
-                int nb = Math.min(CO_BLOCK, (grp + 1) * geo.coutG - co);
-                int wOff = (grp * blocks + b) * geo.k * CO_BLOCK;
-                for (int p = 0; p < panels; p++) {
-                    int at = (co - coFirst) * stride + p * NR;
-                    if (nb == 1) {
-                        kernel1(col, p * NR * geo.k, geo.k, wp, wOff, zpw[co], acc, at);
-                    } else {
-                        kernel(col, p * NR * geo.k, geo.k, wp, wOff, zpw, co, nb, acc, at, stride);
+            im2col(xs, hs, ws, grp, zp, geo, j0, nc, col);
+            int groupEnd = (grp + 1) * geo.coutG;
+            for (int b0 = c0; b0 < c1; b0 += blocksPerSink) {
+                int b1 = Math.min(c1, b0 + blocksPerSink);
+                int coFirst = grp * geo.coutG + b0 * CO_BLOCK;
+                int coEnd = Math.min(groupEnd, grp * geo.coutG + b1 * CO_BLOCK);
+                int[] acc = buf.acc(Math.multiplyExact(coEnd - coFirst, stride));
+                for (int b = b0; b < b1; b++) {
+                    int co = grp * geo.coutG + b * CO_BLOCK;
+                    int nb = Math.min(CO_BLOCK, groupEnd - co);
+                    int wOff = (grp * blocks + b) * geo.k * CO_BLOCK;
+                    for (int p = 0; p < panels; p++) {
+                        int at = (co - coFirst) * stride + p * NR;
+                        if (nb == 1) {
+                            kernel1(col, p * NR * geo.k, geo.k, pk.wp, wOff, zp * pk.sum[co], acc, at);
+                        } else {
+                            kernel(col, p * NR * geo.k, geo.k, pk.wp, wOff, zp, pk.sum, co, nb, acc, at, stride);
+                        }
                     }
                 }
+                sink.accept(j0, j0 + nc, coFirst, coEnd, acc, 0, stride);
             }
-            sink.accept(j0, j0 + nc, coFirst, coEnd, acc, 0, stride);
         });
     }
 
     /** Shapes of one conv, resolved once. k = cinG·kh·kw (the im2col rows per group). */
     private record Geometry(int cin, int h, int w, int cout, int g, int cinG, int coutG, int kh, int kw,
-                            int sh, int sw, int pt, int pl, int dh, int dw, int oh, int ow, int plane, int k) {
+                            int sh, int sw, int pt, int pl, int pb, int pr, int dh, int dw, int oh, int ow, int plane,
+                            int k) {
         Geometry(int cin, int h, int w, int cout, ConvSpec s) {
             this(cin, h, w, cout, s.group(), cin / s.group(), cout / s.group(), s.kernel()[0], s.kernel()[1],
-                    s.strides()[0], s.strides()[1], s.pads()[0], s.pads()[1], s.dilations()[0], s.dilations()[1],
+                    s.strides()[0], s.strides()[1], s.pads()[0], s.pads()[1], s.pads()[2], s.pads()[3],
+                    s.dilations()[0], s.dilations()[1],
                     s.outH(h), s.outW(w), Math.multiplyExact(s.outH(h), s.outW(w)),
                     Math.multiplyExact(cin / s.group(), Math.multiplyExact(s.kernel()[0], s.kernel()[1])));
         }
     }
 
+
     /**
-     * Weights as int, K-major per block of CO_BLOCK channels: wp[((grp·blocks + b)·K + k)·CO_BLOCK + r] is the
-     * weight of channel grp·coutG + b·CO_BLOCK + r at tap k, 0 past the group's last channel. The micro-kernel
-     * then reads its CO_BLOCK broadcasts from one cache line per k instead of from CO_BLOCK rows K apart.
+     * Depthwise conv (one input and one output channel per group) without im2col, whose K·tile panel would hold
+     * only kh·kw rows: per image, channel and block of output rows, the input rows the block reads are copied
+     * once as int (q − zp, 0 in the padding), then each tap adds w·(a run of L inputs) to L outputs at a time. The
+     * sums are the definition's Σ (q − zp)·w directly. A strided conv computes each output row at stride 1 and
+     * keeps every sw-th sum.
      */
-    private static int[] packWeights(byte[] w, Geometry geo, int blocks) {
-        int[] wp = new int[Math.multiplyExact(Math.multiplyExact(geo.g * blocks, geo.k), CO_BLOCK)];
-        for (int co = 0; co < geo.cout; co++) {
-            int grp = co / geo.coutG, b = (co % geo.coutG) / CO_BLOCK, r = (co % geo.coutG) % CO_BLOCK;
-            int dst = (grp * blocks + b) * geo.k * CO_BLOCK + r;
-            for (int k = 0; k < geo.k; k++, dst += CO_BLOCK) wp[dst] = w[co * geo.k + k];
+    private void depthwise(byte[] x, int n, int zp, int[] w, Geometry geo, boolean serial, ConvSink sink) {
+        int ch = geo.cout, oh = geo.oh, ow = geo.ow, taps = geo.kh * geo.kw;
+        int span = Math.ceilDiv((ow - 1) * geo.sw + 1, L) * L; // stride-1 positions of an output row, whole vectors
+        int padW = span + (geo.kw - 1) * geo.dw;
+        int extra = (geo.kh - 1) * geo.dh + 1;                  // padded rows of a one-row block
+        // Output rows per task: their padded input rows and one channel's accumulators within ACC_BUDGET.
+        int rb = Math.max(1, Math.min(oh, Math.min((ACC_BUDGET / 4 / padW - extra) / geo.sh + 1, ACC_BUDGET / 4 / ow)));
+        int rowBlocks = Math.ceilDiv(oh, rb);
+        // Channels per task: their accumulators within ACC_BUDGET, and few enough to give every thread two tasks.
+        int fit = Math.max(1, Math.min(ch, (ACC_BUDGET / 4 - L) / (rb * ow)));
+        int cc = serial ? fit : Math.min(fit, Math.max(1, Math.ceilDiv(ch, Math.ceilDiv(2 * threads, n * rowBlocks))));
+        int chunks = Math.ceilDiv(ch, cc);
+        int hw = geo.h * geo.w;
+        parallel(serial, n * rowBlocks * chunks, t -> {
+            int img = t / (rowBlocks * chunks), oy0 = ((t / chunks) % rowBlocks) * rb, oy1 = Math.min(oh, oy0 + rb);
+            int c0 = (t % chunks) * cc, c1 = Math.min(ch, c0 + cc);
+            int rows = (oy1 - oy0 - 1) * geo.sh + extra, stride = (oy1 - oy0) * ow;
+            Buffers buf = BUFFERS.get();
+            // + L: a row's last vector store may run up to L − 1 lanes past the block's last output.
+            int[] acc = buf.acc((c1 - c0) * stride + L);
+            int[] pad = buf.pad(rows * padW + span);
+            int tmp = rows * padW;
+            for (int c = c0; c < c1; c++) {
+                padRows(x, (long) (img * geo.cin + c) * hw, zp, geo, oy0 * geo.sh - geo.pt, rows, padW, pad);
+                int wo = c * taps;
+                for (int oy = oy0; oy < oy1; oy++) {
+                    int out = (c - c0) * stride + (oy - oy0) * ow;
+                    int rowAt = (oy - oy0) * geo.sh * padW;
+                    for (int v = 0; v < span; v += L) {
+                        IntVector sum = IntVector.zero(IS);
+                        for (int ky = 0, t2 = wo; ky < geo.kh; ky++) {
+                            int at = rowAt + ky * geo.dh * padW + v;
+                            for (int kx = 0; kx < geo.kw; kx++, t2++) {
+                                sum = sum.add(IntVector.fromArray(IS, pad, at + kx * geo.dw).mul(w[t2]));
+                            }
+                        }
+                        // Stride 1: lanes past ow land on the next row's outputs, which are written after.
+                        sum.intoArray(geo.sw == 1 ? acc : pad, geo.sw == 1 ? out + v : tmp + v);
+                    }
+                    if (geo.sw != 1) {
+                        for (int ox = 0; ox < ow; ox++) acc[out + ox] = pad[tmp + ox * geo.sw];
+                    }
+                }
+            }
+            int j0 = img * geo.plane + oy0 * ow;
+            sink.accept(j0, j0 + stride, c0, c1, acc, 0, stride);
+        });
+    }
+
+    /**
+     * pad[r·padW + i] = q − zp of input row iy0 + r, column i − pl (of the plane at chan), or 0 where that lies in
+     * the padding or past the image.
+     */
+    private static void padRows(byte[] x, long chan, int zp, Geometry geo, int iy0, int rows, int padW, int[] pad) {
+        int lo = Math.min(geo.pl, padW), hi = Math.min(geo.pl + geo.w, padW);
+        for (int r = 0, d = 0; r < rows; r++, d += padW) {
+            int iy = iy0 + r;
+            if (iy < 0 || iy >= geo.h) {
+                java.util.Arrays.fill(pad, d, d + padW, 0);
+                continue;
+            }
+            java.util.Arrays.fill(pad, d, d + lo, 0);
+            int src = (int) (chan + (long) iy * geo.w) - geo.pl;
+            for (int i = lo; i < hi; i++) pad[d + i] = (x[src + i] & 0xFF) - zp;
+            java.util.Arrays.fill(pad, d + Math.max(hi, lo), d + padW, 0);
         }
-        return wp;
+    }
+
+    /**
+     * The input with its padding made real: (n·cin) planes of hs × ws codes, zp in the border, so that im2col copies
+     * without bounds tests. Returns x itself when the conv has no padding. Allocated per call (the size of the
+     * input), not kept as scratch.
+     */
+    private static byte[] padded(byte[] x, int n, Geometry geo, int zp, int hs, int ws) {
+        if (hs == geo.h && ws == geo.w) return x;
+        int planes = Math.multiplyExact(n, geo.cin);
+        byte[] xp = new byte[Math.multiplyExact(planes, Math.multiplyExact(hs, ws))];
+        java.util.Arrays.fill(xp, (byte) zp);
+        for (int pl = 0; pl < planes; pl++) {
+            for (int y = 0; y < geo.h; y++) {
+                System.arraycopy(x, (pl * geo.h + y) * geo.w, xp, (pl * hs + y + geo.pt) * ws + geo.pl, geo.w);
+            }
+        }
+        return xp;
     }
 
     /**
      * Packs im2col columns [j0, j0 + nc) of group grp into NR-wide panels: col[(panel·K + k)·NR + c] is the input
-     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c, zp in the padding. Each panel is one
-     * contiguous K×NR block, so the micro-kernel streams it front to back. Columns past nc (the last panel's
-     * tail) are filled with zp too; their sums are computed and never read.
+     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c. xs is the padded input (see padded), hs × ws
+     * per plane. Each panel is one contiguous K×NR block, so the micro-kernel streams it front to back. Columns past
+     * nc (the last panel's tail) are filled with zp; their sums are computed and never read.
      */
-    private static void im2col(byte[] x, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
-        byte pad = (byte) zp;
+    private static void im2col(byte[] xs, int hs, int ws, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
         int kk = geo.k;
         int panels = Math.ceilDiv(nc, NR);
         int used = nc - (panels - 1) * NR;
         if (used < NR) {
             for (int k = 0, at = (panels - 1) * kk * NR; k < kk; k++, at += NR) {
-                java.util.Arrays.fill(col, at + used, at + NR, pad);
+                java.util.Arrays.fill(col, at + used, at + NR, (byte) zp);
             }
         }
-        int hw = geo.h * geo.w;
+        int hw = hs * ws, sw = geo.sw;
         // Runs of columns in one output row and one panel: the source of a tap is then one strided row segment.
         for (int j = j0, end = j0 + nc; j < end; ) {
             int img = j / geo.plane, pos = j - img * geo.plane, oy = pos / geo.ow, ox0 = pos - oy * geo.ow;
             int rel = j - j0, panel = rel / NR, lane = rel - panel * NR;
             int len = Math.min(Math.min(geo.ow - ox0, end - j), NR - lane);
-            int ox1 = ox0 + len;
             int dst = panel * kk * NR + lane;
-            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw;
+            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw + (long) oy * geo.sh * ws + (long) ox0 * sw;
             for (int ci = 0; ci < geo.cinG; ci++, chan += hw) {
                 for (int ky = 0; ky < geo.kh; ky++) {
-                    int iy = oy * geo.sh - geo.pt + ky * geo.dh;
-                    boolean rowInside = iy >= 0 && iy < geo.h;
+                    int row = (int) chan + ky * geo.dh * ws;
                     for (int kx = 0; kx < geo.kw; kx++, dst += NR) {
-                        if (!rowInside) {
-                            java.util.Arrays.fill(col, dst, dst + len, pad);
-                            continue;
-                        }
-                        // ix = ox·sw + off lies in [0, w) for ox in [lo, hi).
-                        int off = kx * geo.dw - geo.pl;
-                        int lo = Math.min(Math.max(Math.ceilDiv(-off, geo.sw), ox0), ox1);
-                        int hi = Math.min(Math.max(Math.floorDiv(geo.w - 1 - off, geo.sw) + 1, lo), ox1);
-                        java.util.Arrays.fill(col, dst, dst + (lo - ox0), pad);
-                        int src = (int) (chan + (long) iy * geo.w + (long) lo * geo.sw + off);
-                        if (geo.sw == 1) {
-                            System.arraycopy(x, src, col, dst + (lo - ox0), hi - lo);
+                        int src = row + kx * geo.dw;
+                        if (sw == 1) {
+                            for (int i = 0; i < len; i++) col[dst + i] = xs[src + i];
                         } else {
-                            for (int ox = lo, d = dst + (lo - ox0); ox < hi; ox++, src += geo.sw) col[d++] = x[src];
+                            for (int i = 0; i < len; i++) col[dst + i] = xs[src + i * sw];
                         }
-                        java.util.Arrays.fill(col, dst + (hi - ox0), dst + len, pad);
                     }
                 }
             }
@@ -222,25 +373,15 @@ final class VectorInt8Kernels implements Int8Kernels {
         }
     }
 
-    /** zp·Σ_k w[co][k] per output channel: the correction that turns Σ q·w into Σ (q − zp)·w. */
-    private static int[] zeroPointTerms(byte[] w, int cout, int k, int zp) {
-        int[] t = new int[cout];
-        for (int co = 0; co < cout; co++) {
-            int s = 0;
-            for (int i = 0; i < k; i++) s += w[co * k + i];
-            t[co] = zp * s;
-        }
-        return t;
-    }
-
     /**
      * Micro-kernel: one packed panel (K × NR codes at ci) against CO_BLOCK channels (packed weights at wi):
-     * acc[at + r·stride + c] = Σ_k wp[wi + k·CO_BLOCK + r]·col[ci + k·NR + c] − zpw[co0 + r] for r < nb.
+     * acc[at + r·stride + c] = Σ_k wp[wi + k·CO_BLOCK + r]·col[ci + k·NR + c] − zp·wsum[co0 + r] for r < nb (the
+     * zero-point correction: see the class comment).
      * 4 channels × 2 vectors = 8 int32 accumulators that stay in registers over the whole reduction; per k, two
      * widening loads of 8 or 16 codes feed 8 multiply-adds. int32 multiplies rather than int16 pairs: see the
      * class comment.
      */
-    private static void kernel(byte[] col, int ci, int kk, int[] wp, int wi, int[] zpw, int co0, int nb,
+    private static void kernel(byte[] col, int ci, int kk, int[] wp, int wi, int zp, int[] wsum, int co0, int nb,
                                int[] acc, int at, int stride) {
         IntVector a0 = IntVector.zero(IS), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int k = 0; k < kk; k++, ci += NR, wi += CO_BLOCK) {
@@ -258,13 +399,13 @@ final class VectorInt8Kernels implements Int8Kernels {
             a3 = a3.add(x0.mul(c3));
             b3 = b3.add(x1.mul(c3));
         }
-        store(a0, b0, zpw[co0], acc, at);
-        if (nb > 1) store(a1, b1, zpw[co0 + 1], acc, at + stride);
-        if (nb > 2) store(a2, b2, zpw[co0 + 2], acc, at + 2 * stride);
-        if (nb > 3) store(a3, b3, zpw[co0 + 3], acc, at + 3 * stride);
+        store(a0, b0, zp * wsum[co0], acc, at);
+        if (nb > 1) store(a1, b1, zp * wsum[co0 + 1], acc, at + stride);
+        if (nb > 2) store(a2, b2, zp * wsum[co0 + 2], acc, at + 2 * stride);
+        if (nb > 3) store(a3, b3, zp * wsum[co0 + 3], acc, at + 3 * stride);
     }
 
-    /** The micro-kernel for a lone channel (depthwise convs: one channel per group), without 3 wasted rows. */
+    /** The micro-kernel for a lone channel (a group's last channel, or one output per group), without 3 wasted rows. */
     private static void kernel1(byte[] col, int ci, int kk, int[] wp, int wi, int zpw, int[] acc, int at) {
         IntVector a = IntVector.zero(IS), b = a;
         for (int k = 0; k < kk; k++, ci += NR, wi += CO_BLOCK) {
@@ -286,28 +427,23 @@ final class VectorInt8Kernels implements Int8Kernels {
 
     @Override
     public void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink) {
-        int[] wi = widen(w);
-        int[] zpw = zeroPointTerms(w, cout, k, zp);
-        int rowsPerTask = Math.max(1, (m + 4 * threads - 1) / (4 * threads));
-        int tasks = (m + rowsPerTask - 1) / rowsPerTask;
-        parallel(tasks, t -> {
+        if (m == 0 || cout == 0) return;
+        Packed pk = packed(w, cout, k, 1);
+        boolean serial = (long) m * k * cout < SERIAL_MAX_MACS;
+        // Rows per task: a quarter of each thread's share (load balance), and their accumulators within ACC_BUDGET.
+        int rowsPerTask = Math.max(1, Math.min(serial ? m : Math.ceilDiv(m, 4 * threads), ACC_BUDGET / 4 / cout));
+        int tasks = Math.ceilDiv(m, rowsPerTask);
+        parallel(serial, tasks, t -> {
             int r0 = t * rowsPerTask, r1 = Math.min(m, r0 + rowsPerTask);
             int[] acc = BUFFERS.get().acc(Math.multiplyExact(r1 - r0, cout));
             for (int r = r0; r < r1; r++) {
                 int xo = Math.multiplyExact(r, k);
                 for (int co = 0; co < cout; co++) {
-                    acc[(r - r0) * cout + co] = dot(x, xo, wi, co * k, k) - zpw[co];
+                    acc[(r - r0) * cout + co] = dot(x, xo, pk.wide, co * k, k) - zp * pk.sum[co];
                 }
             }
             sink.accept(r0, r1, acc, 0);
         });
-    }
-
-    /** Weights widened to int once per call, so the inner loop reads ints without a conversion. */
-    private static int[] widen(byte[] w) {
-        int[] out = new int[w.length];
-        for (int i = 0; i < w.length; i++) out[i] = w[i];
-        return out;
     }
 
     /** Σ_i x[xo+i]·wi[wo+i], x unsigned codes. */

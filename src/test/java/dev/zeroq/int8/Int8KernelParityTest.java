@@ -1,5 +1,5 @@
 // The vector integer kernels against the reference loops, bit for bit, on small odd shapes (batch 3, C = 7,
-// 7×5 images, groups, depthwise, strides, pads, dilations) and every threading mode.
+// 7×5 images, groups, depthwise, strides, pads, dilations) and every threading mode; and their scratch stays bounded.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 class Int8KernelParityTest {
@@ -22,6 +23,9 @@ class Int8KernelParityTest {
             {3, 3, 2, 1, 2, 0, 1, 2, 1, 1, 7, 14},  // depthwise multiplier 2, uneven pads
             {2, 3, 1, 2, 0, 1, 1, 0, 2, 1, 1, 6},   // dilation, asymmetric kernel
             {5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 3},   // kernel wider than the 5-wide image
+            {3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 7, 7},   // depthwise (direct loop), strided, uneven pads
+            {3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 7, 7},   // depthwise, dilated
+            {5, 5, 1, 2, 2, 2, 2, 2, 1, 1, 7, 7},   // depthwise, kernel wider than the image, stride 2 across
     };
 
     @Test
@@ -56,6 +60,72 @@ class Int8KernelParityTest {
         for (int threads : new int[] {1, 3}) {
             assertExact(want, conv(Int8Kernels.vector(threads), x, n, cin, h, w, 131, wq, 7, s), "wide, threads " + threads);
         }
+    }
+
+    @Test
+    void largeConvSplitOverThreadsIsExact() {
+        // 2·37·33 columns × 40 channels × K 144 ≈ 14 M multiply-adds: above the size where the kernels stop running
+        // small convs on the caller's thread, so tiles and channel chunks are really spread over the pool.
+        Random r = new Random(SEED + 5);
+        int n = 2, cin = 16, h = 37, w = 33;
+        ConvSpec s = new ConvSpec(new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1);
+        byte[] x = randomCodes(r, n * cin * h * w);
+        byte[] wq = randomWeights(r, 40 * cin * 9);
+        int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, 77, wq, 40, s);
+        for (int threads : new int[] {2, 5}) {
+            assertExact(want, conv(Int8Kernels.vector(threads), x, n, cin, h, w, 77, wq, 40, s), "large, threads " + threads);
+        }
+    }
+
+    @Test
+    void depthwiseOnWideImagesIsExact() {
+        // 37 outputs per row: several vectors per row and a partial last one; then a conv large enough to be
+        // spread over the pool (3·80·40 outputs × 64 channels × 9 taps ≈ 5.5 M multiply-adds).
+        Random r = new Random(SEED + 6);
+        int[][] shapes = {{2, 9, 11, 37, 1}, {2, 9, 11, 37, 2}, {3, 64, 80, 40, 1}};
+        for (int[] sh : shapes) {
+            int n = sh[0], c = sh[1], h = sh[2], w = sh[3], st = sh[4];
+            ConvSpec s = new ConvSpec(new int[] {3, 3}, new int[] {st, st}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, c);
+            byte[] x = randomCodes(r, n * c * h * w);
+            byte[] wq = randomWeights(r, c * 9);
+            int zp = r.nextInt(256);
+            int[] want = conv(Int8Kernels.ref(), x, n, c, h, w, zp, wq, c, s);
+            for (int threads : new int[] {1, 3}) {
+                assertExact(want, conv(Int8Kernels.vector(threads), x, n, c, h, w, zp, wq, c, s),
+                        "depthwise " + java.util.Arrays.toString(sh) + " threads " + threads);
+            }
+        }
+    }
+
+    @Test
+    void scratchStaysBoundedOnLargeLayers() {
+        // On the caller's thread (1 thread): a 1×1 conv over 2·128·128 positions × 256 channels (K 8 lets an im2col
+        // tile span 32 K columns; its accumulators for every channel would be 32 MiB), a depthwise conv on
+        // 600×600 planes and a 4096-row gemm. The per-thread scratch must stay within the kernels' budgets
+        // (0.25 MiB of im2col + 0.25 MiB of accumulators + the padded rows, well under 2 MiB), and the results,
+        // handed to the sink in several chunks, must still be exact.
+        Random r = new Random(SEED + 7);
+        Int8Kernels vec = Int8Kernels.vector(1);
+        ConvSpec pw = new ConvSpec(new int[] {1, 1}, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1);
+        byte[] x = randomCodes(r, 2 * 8 * 128 * 128);
+        byte[] wq = randomWeights(r, 256 * 8);
+        assertExact(conv(Int8Kernels.ref(), x, 2, 8, 128, 128, 5, wq, 256, pw),
+                conv(vec, x, 2, 8, 128, 128, 5, wq, 256, pw), "large 1x1 conv");
+        long limit = 2L << 20;
+        assertTrue(VectorInt8Kernels.scratchBytes() < limit, "scratch after a large 1x1 conv: "
+                + VectorInt8Kernels.scratchBytes() + " bytes");
+        ConvSpec dw = new ConvSpec(new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 4);
+        byte[] xd = randomCodes(r, 4 * 600 * 600);
+        byte[] wd = randomWeights(r, 4 * 9);
+        assertExact(conv(Int8Kernels.ref(), xd, 1, 4, 600, 600, 200, wd, 4, dw),
+                conv(vec, xd, 1, 4, 600, 600, 200, wd, 4, dw), "large depthwise conv");
+        assertTrue(VectorInt8Kernels.scratchBytes() < limit, "scratch after a large depthwise conv: "
+                + VectorInt8Kernels.scratchBytes() + " bytes");
+        byte[] xg = randomCodes(r, 4096 * 64);
+        byte[] wg = randomWeights(r, 512 * 64);
+        assertExact(gemm(Int8Kernels.ref(), xg, 4096, 64, 9, wg, 512), gemm(vec, xg, 4096, 64, 9, wg, 512), "large gemm");
+        assertTrue(VectorInt8Kernels.scratchBytes() < limit, "scratch after a large gemm: "
+                + VectorInt8Kernels.scratchBytes() + " bytes");
     }
 
     @Test
