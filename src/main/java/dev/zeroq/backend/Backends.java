@@ -47,7 +47,16 @@ public final class Backends {
      * CUDNN fails with the reason when cuDNN cannot be loaded or the device is not CUDA: it is never ignored silently.
      */
     public static Selection select(String device, CudaBackend.ConvKernels conv) {
-        Selection s = selectDevice(device, conv);
+        return select(device, conv, false);
+    }
+
+    /**
+     * As {@link #select(String, CudaBackend.ConvKernels)}; {@code tf32} ({@code --tf32}) lets a CUDA backend use TF32
+     * tensor cores for convolutions ({@link CudaBackend#CudaBackend(int, CudaBackend.ConvKernels, boolean)}). The CPU
+     * backends accept it and compute in strict FP32 as always.
+     */
+    public static Selection select(String device, CudaBackend.ConvKernels conv, boolean tf32) {
+        Selection s = selectDevice(device, conv, tf32);
         if (conv == CudaBackend.ConvKernels.CUDNN && !s.isCuda()) {
             s.close();
             throw ZeroqException.badInput("--conv cudnn needs the CUDA backend, but the device is " + s.backend().name()
@@ -56,7 +65,7 @@ public final class Backends {
         return s;
     }
 
-    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv) {
+    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv, boolean tf32) {
         String raw = device == null ? System.getProperty("zeroq.device", "auto") : device;
         String d = raw.trim().toLowerCase(Locale.ROOT);
         switch (d) {
@@ -67,7 +76,7 @@ public final class Backends {
             case "auto": {
                 CudaAvailability a = CudaAvailability.probe();
                 if (a.usable()) {
-                    return new Selection(cuda(0, conv), null);
+                    return new Selection(cuda(0, conv, tf32), null);
                 }
                 return new Selection(new CpuBackend(), "using the CPU backend: " + a.reason());
             }
@@ -85,18 +94,18 @@ public final class Backends {
                         + a.deviceCount() + " CUDA devices") + " (after CUDA_VISIBLE_DEVICES); use cuda:0"
                         + (a.deviceCount() > 1 ? " to cuda:" + (a.deviceCount() - 1) : ""));
             }
-            return new Selection(cuda(ordinal, conv), null);
+            return new Selection(cuda(ordinal, conv, tf32), null);
         }
         throw ZeroqException.badInput("unknown device '" + raw + "': use cpu, cuda, cuda:N, ref or auto");
     }
 
-    private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv) {
+    private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv, boolean tf32) {
         if (conv == CudaBackend.ConvKernels.CUDNN) {
             CudnnConv.Availability a = CudnnConv.available();
             if (!a.usable()) {
                 throw ZeroqException.badInput("--conv cudnn: cuDNN is not usable: " + a.reason() + "; use --conv zeroq");
             }
         }
-        return new CudaBackend(ordinal, conv);
+        return new CudaBackend(ordinal, conv, tf32);
     }
 }

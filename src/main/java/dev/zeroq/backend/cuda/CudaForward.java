@@ -108,11 +108,19 @@ public final class CudaForward implements AutoCloseable {
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
-        this(graph, maxBatch, ordinal, true);
+        this(graph, maxBatch, ordinal, false, true);
+    }
+
+    /**
+     * As {@link #CudaForward(Graph, int, int)}; with {@code tf32} the convolutions that use the 128×128 implicit GEMM
+     * run on its TF32 tensor-core twin (opt-in, --tf32; strict FP32 otherwise).
+     */
+    public CudaForward(Graph graph, int maxBatch, int ordinal, boolean tf32) {
+        this(graph, maxBatch, ordinal, tf32, true);
     }
 
     /** Plans; with {@code device}, also opens the device, allocates the pool, uploads and prepares every launch. */
-    private CudaForward(Graph graph, int maxBatch, int ordinal, boolean device) {
+    private CudaForward(Graph graph, int maxBatch, int ordinal, boolean tf32, boolean device) {
         if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {
@@ -122,7 +130,7 @@ public final class CudaForward implements AutoCloseable {
         this.graph = graph;
         this.maxBatch = maxBatch;
         this.shapes = ShapeInference.infer(graph, maxBatch);
-        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, true);
+        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
         this.batchMajor = batchMajor(graph, shapes, maxBatch);
         planAll();
         if (!device) {
@@ -191,14 +199,14 @@ public final class CudaForward implements AutoCloseable {
      * the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int maxBatch) {
-        CudaForward f = new CudaForward(graph, maxBatch, 0, false);
+        CudaForward f = new CudaForward(graph, maxBatch, 0, false, false);
         long total = f.plan.layout();
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
     }
 
     /** Bytes of the one pool a pass of {@code graph} for {@code maxBatch} images allocates, planned without a device. */
     static long plannedPoolBytes(Graph graph, int maxBatch) {
-        return new CudaForward(graph, maxBatch, 0, false).plan.layout();
+        return new CudaForward(graph, maxBatch, 0, false, false).plan.layout();
     }
 
     /** The nodes of {@code graph} this class cannot run, as "Op (node 'name')"; empty when the whole graph runs. */
