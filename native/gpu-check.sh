@@ -346,6 +346,40 @@ fi
 #     the full 500-iteration ResNet-18 distillation and the CPU loss cross-check; then the ratios of what ran.
 peer peer-r50-tf32 90 resnet50 --tf32 on
 
+# 7e'. zeroq with --tf32 (the 128×128 layers on TF32 tensor cores; cuDNN with TF32 math in ConvLayerBench), so that
+#      TF32 is compared with TF32 in the same run: ResNet-50 distillation (graph replay, 20 + 100 iterations), the
+#      per-layer benchmark (10 iterations) and the whole pipeline. Short, and skipped when the budget is spent.
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
+  bench bench-r50-tf32 60 distill-bench-resnet50-tf32.log "$B/models/resnet50.onnx" --batch 32 --warmup 20 --iters 100 \
+    --graph on --tf32 on
+  if t=$(cap 60); then
+    log=conv-layer-bench-tf32.log
+    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 --tf32 true \
+      --warmup 2 --iters 10 > "$PARTS/$log" 2>&1
+    rc=$?
+    to_bench "ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10" "$PARTS/$log"
+    res=$(grep -E '^RESULT' "$PARTS/$log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')
+    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+    st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
+    row conv-tf32 "$st" "$(why $rc "$t")${res:+; $res}($log)"
+  else
+    row conv-tf32 skip "time budget spent"
+  fi
+  if t=$(cap 90); then
+    log=pipeline-bench-resnet50-tf32.log
+    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.PipelineBench "$B/models/resnet50.onnx" \
+      --device cuda --iters 500 --batch 32 --tf32 on > "$PARTS/$log" 2>&1
+    rc=$?
+    to_bench "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" "$PARTS/$log"
+    res=$(grep -E '^(STAGE distill|RESULT)' "$PARTS/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+    st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
+    row pipeline-tf32 "$st" "$(why $rc "$t")${res:+; $res} ($log)"
+  else
+    row pipeline-tf32 skip "time budget spent"
+  fi
+fi
+
 for algo in igemm igemm128; do
   [[ $HAVE_JAR == 1 ]] || break
   t=$(cap 90) || break
@@ -388,6 +422,14 @@ for m in "${MODELS[@]}"; do
     print s ")" }')
   row "ratio-$short" ok "$detail"
 done
+# TF32 against TF32: zeroq --tf32 (graph replay) over PyTorch with TF32 on, ResNet-50.
+z_tf=$(grep -E '^RESULT .*tf32=on' "$PARTS/distill-bench-resnet50-tf32.log" 2>/dev/null | field iter_per_s)
+t_tf=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-r50-tf32.log" 2>/dev/null | field it_per_s)
+if [[ -n "$z_tf" && -n "$t_tf" ]]; then
+  row ratio-r50-tf32 ok "$(awk -v z="$z_tf" -v t="$t_tf" 'BEGIN { printf "zeroq tf32 / torch tf32: %.2fx (it/s %s vs %s)", z / t, z, t }')"
+else
+  row ratio-r50-tf32 skip "needs both TF32 RESULT lines (zeroq: ${z_tf:-none}, torch: ${t_tf:-none})"
+fi
 
 # 8. summary, printed last; everything but the main files packed into details.tgz
 {

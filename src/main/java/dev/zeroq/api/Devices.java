@@ -12,9 +12,14 @@ final class Devices {
 
     /** Opens the backend; the caller closes the selection (which frees a GPU's device memory). */
     static Backends.Selection open(Device d) {
+        return open(d, false);
+    }
+
+    /** As {@link #open(Device)}; {@code tf32} allows TF32 tensor cores for a CUDA device's convolutions. */
+    static Backends.Selection open(Device d, boolean tf32) {
         return switch (d.kind()) {
             case CPU -> Backends.select("cpu");
-            case AUTO -> Backends.select("auto");
+            case AUTO -> Backends.select("auto", CudaBackend.ConvKernels.ZEROQ, tf32);
             case CUDA -> {
                 CudaAvailability a = CudaAvailability.probe();
                 if (!a.usable()) {
@@ -27,7 +32,7 @@ final class Devices {
                             : n + " CUDA devices are") + " visible (after CUDA_VISIBLE_DEVICES); use Device.cuda(0)"
                             + (n > 1 ? " to Device.cuda(" + (n - 1) + ")" : ""));
                 }
-                yield new Backends.Selection(new CudaBackend(d.ordinal()), null);
+                yield new Backends.Selection(new CudaBackend(d.ordinal(), CudaBackend.ConvKernels.ZEROQ, tf32), null);
             }
         };
     }

@@ -9,7 +9,7 @@ import java.util.Objects;
 
 /**
  * How {@link Zeroq#distill} optimizes images. Defaults (as {@code zeroq distill} and the official ZeroQ
- * code): 1 batch of 32 images, 500 Adam iterations, uniform start, seed 0, device auto.
+ * code): 1 batch of 32 images, 500 Adam iterations, uniform start, seed 0, device auto, strict FP32.
  *
  * <pre>{@code
  * DistillSettings s = DistillSettings.builder().batch(16).iterations(200).seed(7).device(Device.cpu()).build();
@@ -21,8 +21,11 @@ import java.util.Objects;
  * @param init       starting images
  * @param seed       seed of the starting images
  * @param device     where to run
+ * @param tf32       allow TF32 tensor cores (sm_80+ GPUs) for the convolutions of distillation and of the forward
+ *                   passes that {@link Zeroq#quantize} runs on this device: faster, products rounded to a 10-bit
+ *                   mantissa (about 1e-3 relative). No effect on the CPU. Default false: strict FP32
  */
-public record DistillSettings(int batch, int batches, int iterations, Init init, long seed, Device device) {
+public record DistillSettings(int batch, int batches, int iterations, Init init, long seed, Device device, boolean tf32) {
 
     /** How the optimized images start. */
     public enum Init {
@@ -44,13 +47,18 @@ public record DistillSettings(int batch, int batches, int iterations, Init init,
         }
     }
 
+    /** Strict FP32 ({@code tf32} false). */
+    public DistillSettings(int batch, int batches, int iterations, Init init, long seed, Device device) {
+        this(batch, batches, iterations, init, seed, device, false);
+    }
+
     static void range(int v, int lo, int hi, String name, String hint) {
         if (v < lo || v > hi) {
             throw ZeroqException.badInput(name + " must be between " + lo + " and " + hi + ", got " + v + " (" + hint + ")");
         }
     }
 
-    /** The command line's defaults: 32 images, 1 batch, 500 iterations, uniform, seed 0, auto. */
+    /** The command line's defaults: 32 images, 1 batch, 500 iterations, uniform, seed 0, auto, strict FP32. */
     public static DistillSettings defaults() {
         return builder().build();
     }
@@ -62,7 +70,8 @@ public record DistillSettings(int batch, int batches, int iterations, Init init,
 
     /** A builder starting from these settings. Example: {@code s.toBuilder().seed(1).build()}. */
     public Builder toBuilder() {
-        return new Builder().batch(batch).batches(batches).iterations(iterations).init(init).seed(seed).device(device);
+        return new Builder().batch(batch).batches(batches).iterations(iterations).init(init).seed(seed).device(device)
+                .tf32(tf32);
     }
 
     DistillConfig internal() {
@@ -78,6 +87,7 @@ public record DistillSettings(int batch, int batches, int iterations, Init init,
         private Init init = Init.UNIFORM;
         private long seed = 0;
         private Device device = Device.auto();
+        private boolean tf32 = false;
 
         private Builder() {}
 
@@ -99,9 +109,12 @@ public record DistillSettings(int batch, int batches, int iterations, Init init,
         /** Device (default auto). */
         public Builder device(Device v) { device = Objects.requireNonNull(v, "device"); return this; }
 
+        /** TF32 tensor cores for convolutions on a CUDA device (default false: strict FP32). */
+        public Builder tf32(boolean v) { tf32 = v; return this; }
+
         /** The validated settings. */
         public DistillSettings build() {
-            return new DistillSettings(batch, batches, iterations, init, seed, device);
+            return new DistillSettings(batch, batches, iterations, init, seed, device, tf32);
         }
     }
 }

@@ -32,7 +32,8 @@ import java.util.Objects;
  * @param mixed             a mixed-precision size target, or null for uniform bits
  * @param bitChoices        the widths mixed precision may give a layer, each 2..8
  * @param distill           distillation settings; their batch and batch count also size Gaussian and data
- *                          calibration, and their device is where quantization runs
+ *                          calibration, and their device (and {@link DistillSettings#tf32()}) is where and how
+ *                          quantization runs
  */
 public record QuantizeSettings(Scheme scheme, int weightBits, int activationBits, Clip clip, Calibration calibration,
                                Images calibrationImages, Mixed mixed, List<Integer> bitChoices,

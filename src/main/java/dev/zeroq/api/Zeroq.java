@@ -32,7 +32,7 @@ public final class Zeroq {
     public static DistilledImages distill(Model model, DistillSettings settings) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(settings, "settings");
-        try (Backends.Selection sel = Devices.open(settings.device())) {
+        try (Backends.Selection sel = Devices.open(settings.device(), settings.tf32())) {
             Distiller.Result r = Distillation.run(model.graph(), sel.backend(), settings.internal(), it -> {}, n -> {});
             List<Double> losses = new ArrayList<>();
             for (int b = 0; b < r.lossCurves().length; b++) {
@@ -50,7 +50,7 @@ public final class Zeroq {
     public static Plan quantize(Model model, QuantizeSettings settings) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(settings, "settings");
-        try (Backends.Selection sel = Devices.open(settings.distill().device())) {
+        try (Backends.Selection sel = Devices.open(settings.distill().device(), settings.distill().tf32())) {
             ZeroQ.Outcome o = new ZeroQ(model.graph(), sel.backend())
                     .quantize(settings.internal(), model.sha256(), model.name(), ZeroQ.Listener.NONE);
             return new Plan(o.plan());

@@ -47,7 +47,16 @@ public final class Backends {
      * CUDNN fails with the reason when cuDNN cannot be loaded or the device is not CUDA: it is never ignored silently.
      */
     public static Selection select(String device, CudaBackend.ConvKernels conv) {
-        Selection s = selectDevice(device, conv);
+        return select(device, conv, false);
+    }
+
+    /**
+     * As {@link #select(String, CudaBackend.ConvKernels)}; {@code tf32} ({@code --tf32}) lets a CUDA backend use TF32
+     * tensor cores for convolutions ({@link CudaBackend#CudaBackend(int, CudaBackend.ConvKernels, boolean)}). The CPU
+     * backends accept it and compute in strict FP32 as always.
+     */
+    public static Selection select(String device, CudaBackend.ConvKernels conv, boolean tf32) {
+        Selection s = selectDevice(device, conv, tf32);
         if (conv == CudaBackend.ConvKernels.CUDNN && !s.isCuda()) {
             s.close();
             throw ZeroqException.badInput("--conv cudnn needs the CUDA backend, but the device is " + s.backend().name()
@@ -103,22 +112,22 @@ public final class Backends {
         throw ZeroqException.badInput("unknown device '" + raw + "': use cpu, cuda, cuda:N, ref or auto");
     }
 
-    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv) {
+    private static Selection selectDevice(String device, CudaBackend.ConvKernels conv, boolean tf32) {
         Choice c = choose(device);
         return switch (c.backend()) {
             case "cpu" -> new Selection(new CpuBackend(), c.note());
             case "ref" -> new Selection(new RefBackend(), c.note());
-            default -> new Selection(cuda(c.ordinal(), conv), c.note());
+            default -> new Selection(cuda(c.ordinal(), conv, tf32), c.note());
         };
     }
 
-    private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv) {
+    private static CudaBackend cuda(int ordinal, CudaBackend.ConvKernels conv, boolean tf32) {
         if (conv == CudaBackend.ConvKernels.CUDNN) {
             CudnnConv.Availability a = CudnnConv.available();
             if (!a.usable()) {
                 throw ZeroqException.badInput("--conv cudnn: cuDNN is not usable: " + a.reason() + "; use --conv zeroq");
             }
         }
-        return new CudaBackend(ordinal, conv);
+        return new CudaBackend(ordinal, conv, tf32);
     }
 }

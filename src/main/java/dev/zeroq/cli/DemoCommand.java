@@ -53,6 +53,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "Report folder (default ${DEFAULT-VALUE}).")
     Path report;
 
+    @Option(names = "--tf32", description = "Allow TF32 tensor cores (sm_80+) for the CUDA backend's convolutions: faster, products "
+                    + "rounded to a 10-bit mantissa (about 1e-3 relative); with --conv cudnn, cuDNN's TF32 math. "
+                    + "Accepted and without effect on the CPU backends. Default: strict FP32.")
+    boolean tf32;
+
     @Mixin
     CommonOptions common;
 
@@ -70,7 +75,7 @@ final class DemoCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         ZeroQ.Outcome mp4;
         String device;
-        try (Backends.Selection sel = Models.backend(common);
+        try (Backends.Selection sel = Models.backend(common, tf32);
              DistillProgress progress = new DistillProgress(common.json)) {
             Backend b = sel.backend();
             device = b.name();

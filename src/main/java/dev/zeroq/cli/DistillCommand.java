@@ -43,7 +43,7 @@ final class DistillCommand implements Callable<Integer> {
         Models.checkWritable(target);
         if (png != null) Models.checkWritable(png);
         Distiller.Result r;
-        try (Backends.Selection sel = Models.backend(common);
+        try (Backends.Selection sel = Models.backend(common, distill.tf32);
              DistillProgress progress = new DistillProgress(common.json)) {
             progress.stage("distilling " + cfg.batches() + " batch(es) of " + cfg.batch() + " images, " + cfg.iterations()
                     + " iterations, seed " + cfg.seed() + ", on " + sel.backend().name());

@@ -23,6 +23,11 @@ final class DistillOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of every random choice (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--tf32", description = "Allow TF32 tensor cores (sm_80+) for the CUDA backend's convolutions: faster, products "
+                    + "rounded to a 10-bit mantissa (about 1e-3 relative); with --conv cudnn, cuDNN's TF32 math. "
+                    + "Accepted and without effect on the CPU backends. Default: strict FP32.")
+    boolean tf32;
+
     DistillConfig config() {
         DistillConfig.Init i = switch (init.toLowerCase(Locale.ROOT)) {
             case "uniform" -> DistillConfig.Init.UNIFORM;

@@ -86,7 +86,12 @@ final class Models {
     }
 
     static Backends.Selection backend(CommonOptions common) {
-        Backends.Selection s = Backends.select(common.device, common.conv);
+        return backend(common, false);
+    }
+
+    /** As {@link #backend(CommonOptions)}; {@code tf32} (--tf32) allows TF32 tensor cores on a CUDA backend. */
+    static Backends.Selection backend(CommonOptions common, boolean tf32) {
+        Backends.Selection s = Backends.select(common.device, common.conv, tf32);
         if (s.note() != null) {
             Output.info(s.note());
         }

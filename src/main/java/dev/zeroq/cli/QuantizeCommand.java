@@ -76,7 +76,7 @@ final class QuantizeCommand implements Callable<Integer> {
         Path planPath = out != null ? out : Models.sibling(model, ".plan.json");
         Models.checkWritable(planPath);
         ZeroQ.Outcome o;
-        try (Backends.Selection sel = Models.backend(common);
+        try (Backends.Selection sel = Models.backend(common, quant.distill.tf32);
              DistillProgress progress = new DistillProgress(common.json)) {
             o = new ZeroQ(m.graph(), sel.backend()).quantize(cfg, QuantPlan.sha256(model),
                     model.getFileName().toString(), progress);

@@ -33,7 +33,7 @@ final class SensitivityCommand implements Callable<Integer> {
         QuantizeConfig cfg = quant.config(null);
         OnnxModel m = Models.load(model);
         ZeroQ.SensitivityTable t;
-        try (Backends.Selection sel = Models.backend(common);
+        try (Backends.Selection sel = Models.backend(common, quant.distill.tf32);
              DistillProgress progress = new DistillProgress(common.json)) {
             ZeroQ z = new ZeroQ(m.graph(), sel.backend());
             Tensor images = z.calibrationImages(cfg, progress, new dev.zeroq.distill.Distiller.Result[1]);

@@ -29,8 +29,9 @@ public final class Distillation {
         } else if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaDistiller.unsupported(graph);
             if (unsupported.isEmpty()) {
-                note.accept(new Note(cuda.name() + " (device-resident)", null));
-                try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), CudaDistiller.Options.defaults())) {
+                note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + ")", null));
+                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, cuda.tf32());
+                try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), o)) {
                     return d.distill(cfg, progress);
                 }
             }

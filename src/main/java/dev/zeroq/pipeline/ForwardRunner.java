@@ -78,7 +78,7 @@ interface ForwardRunner extends AutoCloseable {
         if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaForward.unsupported(graph);
             if (unsupported.isEmpty()) {
-                return new OnCuda(new CudaForward(graph, maxBatch, cuda.ordinal()), cuda.name());
+                return new OnCuda(new CudaForward(graph, maxBatch, cuda.ordinal(), cuda.tf32()), cuda.name());
             }
             return new OnExecutor(graph, backend, "the device-resident forward pass lacks " + unsupported);
         }

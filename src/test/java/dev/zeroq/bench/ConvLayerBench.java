@@ -3,6 +3,7 @@
 // totals weighted by how often each shape occurs (53 convs). Prints the card, driver, cuDNN version and commit.
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.ConvLayerBench [--batch 32] [--warmup 3] [--iters 20]
 //        [--conv auto|direct|igemm|igemm128]   (zeroq's kernels as CudaDistiller's ConvAlgorithm; auto: what it runs)
+//        [--tf32 true]   (TF32 on both sides: zeroq's 128×128 layers on the TF32 kernels, cuDNN with TF32 math)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.ConvBenchHarness;
@@ -52,12 +53,14 @@ public final class ConvLayerBench {
     public static void main(String[] args) {
         int batch = 32, warmup = 3, iters = 20;
         CudaDistiller.ConvAlgorithm algo = CudaDistiller.ConvAlgorithm.AUTO;
+        boolean tf32 = false;
         for (int i = 0; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
                 case "--batch" -> batch = Integer.parseInt(v);
                 case "--warmup" -> warmup = Integer.parseInt(v);
                 case "--iters" -> iters = Integer.parseInt(v);
+                case "--tf32" -> tf32 = Boolean.parseBoolean(v);
                 case "--conv" -> algo = switch (v) {
                     case "auto" -> CudaDistiller.ConvAlgorithm.AUTO;
                     case "direct" -> CudaDistiller.ConvAlgorithm.DIRECT;
@@ -65,7 +68,7 @@ public final class ConvLayerBench {
                     case "igemm128" -> CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128;
                     default -> throw new IllegalArgumentException("--conv auto|direct|igemm|igemm128, got " + v);
                 };
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--batch, --warmup, --iters, --conv)");
+                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--batch, --warmup, --iters, --conv, --tf32)");
             }
         }
         List<Layer> layers = resnet50(batch);
@@ -75,9 +78,10 @@ public final class ConvLayerBench {
             max = Math.max(max, Math.max((long) l.n() * l.cin() * l.h() * l.w(), (long) l.n() * l.cout() * l.outH() * l.outW()));
         }
         long seed = 42;
-        try (ConvBenchHarness h = new ConvBenchHarness(max, seed)) {
+        String math = tf32 ? "TF32 (zeroq and cuDNN)" : "strict FP32";
+        try (ConvBenchHarness h = new ConvBenchHarness(max, seed, tf32)) {
             System.out.println("ConvLayerBench: ResNet-50 convolutions (" + layers.size() + " shapes, " + convs + " convs), batch "
-                    + batch + ", FP32, zeroq conv " + algo + "; median of " + iters + " after " + warmup + " warm-up; seed " + seed);
+                    + batch + ", " + math + ", zeroq conv " + algo + "; median of " + iters + " after " + warmup + " warm-up; seed " + seed);
             System.out.println("device: " + h.device() + "; " + h.cudnnStatus() + "; commit " + commit());
             System.out.printf("%-22s %3s | %9s %7s %9s %7s %8s | %9s %7s %9s %7s %8s | %s%n", "layer", "x", "zq fwd ms", "TF/s",
                     "dnn fwd ms", "TF/s", "relDiff", "zq bwd ms", "TF/s", "dnn bwd ms", "TF/s", "relDiff", "kernels / cuDNN plans");
@@ -99,8 +103,8 @@ public final class ConvLayerBench {
             System.out.printf("%-22s %3d | %9.3f %7.2f %9.3f %7.2f %8s | %9.3f %7.2f %9.3f %7.2f%n", "TOTAL (weighted)", convs,
                     total[0], tflops(flops, total[0]), total[1], tflops(flops, total[1]), "", total[2], tflops(flops, total[2]),
                     total[3], tflops(flops, total[3]));
-            System.out.printf("RESULT conv-resnet50 batch=%d conv=%s fwd zeroq=%.2fms cudnn=%.2fms bwd-data zeroq=%.2fms cudnn=%.2fms"
-                    + " (%.1f GFLOP each way)%n", batch, algo, total[0], total[1], total[2], total[3], flops / 1e9);
+            System.out.printf("RESULT conv-resnet50 batch=%d conv=%s%s fwd zeroq=%.2fms cudnn=%.2fms bwd-data zeroq=%.2fms cudnn=%.2fms"
+                    + " (%.1f GFLOP each way)%n", batch, algo, tf32 ? " tf32" : "", total[0], total[1], total[2], total[3], flops / 1e9);
         }
     }
 

@@ -1,7 +1,8 @@
 // Times the whole ZeroQ pipeline on an ONNX model: distillation, sensitivity at 2/4/8 bits with the Pareto choice
 // (MP4 weights, A8, paper scheme), weight quantization and activation calibration; one line per stage, then a total.
 // Usage: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bundle/zeroq.jar:bundle/test-classes
-//        dev.zeroq.bench.PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0]
+//        dev.zeroq.bench.PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0] [--tf32 on|off]
+//        (--tf32 on: the CUDA backend's TF32 convolutions, as `zeroq quantize --tf32`; no effect on the CPU)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.Backends;
@@ -21,13 +22,15 @@ public final class PipelineBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0]");
+            System.err.println("usage: PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0]"
+                    + " [--tf32 on|off]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
         String device = "cuda";
         int iters = 500, batch = 32;
         long seed = 0;
+        boolean tf32 = false;
         for (int i = 1; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -35,6 +38,7 @@ public final class PipelineBench {
                 case "--iters" -> iters = Integer.parseInt(v);
                 case "--batch" -> batch = Integer.parseInt(v);
                 case "--seed" -> seed = Long.parseLong(v);
+                case "--tf32" -> tf32 = v.equals("on");
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -45,9 +49,10 @@ public final class PipelineBench {
         QuantizeConfig cfg = QuantizeConfig.defaults()
                 .withMixed(new QuantizeConfig.MixedTarget.AverageBits(4))
                 .withDistill(new DistillConfig(batch, 1, iters, DistillConfig.Init.UNIFORM, seed));
-        try (Backends.Selection sel = Backends.select(device)) {
-            System.out.printf("PipelineBench %s: %d nodes, %.1f M parameters, batch %d, %d iterations, seed %d, backend %s%s%n",
-                    model.getFileName(), g.nodes().size(), g.parameterCount() / 1e6, batch, iters, seed, sel.backend().name(),
+        try (Backends.Selection sel = Backends.select(device, dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ, tf32)) {
+            System.out.printf("PipelineBench %s: %d nodes, %.1f M parameters, batch %d, %d iterations, seed %d, tf32 %s, backend %s%s%n",
+                    model.getFileName(), g.nodes().size(), g.parameterCount() / 1e6, batch, iters, seed, tf32 ? "on" : "off",
+                    sel.backend().name(),
                     sel.note() == null ? "" : " (" + sel.note() + ")");
             ZeroQ.Listener log = new ZeroQ.Listener() {
                 @Override
@@ -77,8 +82,8 @@ public final class PipelineBench {
             System.out.printf("PLAN layers=%d frontier=%d avg_bits=%.3f%n", o.plan().layers().size(),
                     o.frontier().points().size(), mp == null ? cfg.weightBits()
                             : (double) mp.chosenSizeBits() / java.util.Arrays.stream(o.sensitivity().parameters()).sum());
-            System.out.printf("RESULT pipeline model=%s device=%s batch=%d iters=%d total_s=%.3f%n", model.getFileName(),
-                    sel.backend().name(), batch, iters, loadSeconds + quantizeSeconds);
+            System.out.printf("RESULT pipeline model=%s device=%s tf32=%s batch=%d iters=%d total_s=%.3f%n", model.getFileName(),
+                    sel.backend().name(), tf32 ? "on" : "off", batch, iters, loadSeconds + quantizeSeconds);
         }
     }
 }

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,6 +100,21 @@ class CliTest {
     void cudnnOnTheCpuIsAClearError() {
         assertBadInput(zeroq("distill", model.toString(), "--iters", "1", "--device", "cpu", "--conv", "cudnn"),
                 "--conv cudnn needs the CUDA backend");
+    }
+
+    @Test
+    void tf32IsAcceptedAndChangesNothingOnTheCpu() {
+        Path a = dir.resolve("strict.npy"), b = dir.resolve("tf32.npy");
+        Run r1 = zeroq("distill", model.toString(), "--iters", "2", "--batch", "2", "--device", "cpu", "--out", a.toString());
+        Run r2 = zeroq("distill", model.toString(), "--iters", "2", "--batch", "2", "--device", "cpu", "--tf32", "--out",
+                b.toString());
+        assertEquals(0, r1.code(), r1.err());
+        assertEquals(0, r2.code(), r2.err());
+        assertArrayEquals(Npy.read(a).data(), Npy.read(b).data(), "the CPU backends compute in strict FP32 either way");
+        for (String c : List.of("distill", "quantize", "sensitivity", "demo")) {
+            String usage = Main.commandLine().getSubcommands().get(c).getUsageMessage();
+            assertTrue(usage.contains("--tf32") && usage.contains("without effect on the CPU"), c + ": " + usage);
+        }
     }
 
     @Test

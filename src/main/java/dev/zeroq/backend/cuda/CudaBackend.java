@@ -28,8 +28,8 @@ import java.util.Map;
  * open, or call {@link #clearWeightCache()} after doing so.
  *
  * <p>Convolutions (forward and backward-data) run on zeroq's kernels by default; {@link ConvKernels#CUDNN} runs
- * them through {@link CudnnConv} (strict FP32) instead, except convolutions cuDNN cannot express (asymmetric pads),
- * which stay on zeroq's kernels.
+ * them through {@link CudnnConv} (strict FP32, or TF32 with {@link #tf32()}) instead, except convolutions cuDNN
+ * cannot express (asymmetric pads), which stay on zeroq's kernels.
  */
 public final class CudaBackend implements Backend, AutoCloseable {
     private static final int THREADS = 256;
@@ -40,6 +40,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaModule module;
     private final CudaStream stream;
     private final CudnnConv cudnn; // null unless ConvKernels.CUDNN
+    private final boolean tf32; // --tf32: TF32 tensor cores allowed for convolutions (see the constructor)
     private final Map<float[], DeviceBuffer> weights = new IdentityHashMap<>();
     private boolean poisonOutputs;
     // The last batch's planned activation peak, reused while callers repeat the batch size (shape inference per run
@@ -61,6 +62,18 @@ public final class CudaBackend implements Backend, AutoCloseable {
      * {@link CudnnConv#available()}'s reason, when cuDNN cannot be loaded.
      */
     public CudaBackend(int ordinal, ConvKernels conv) {
+        this(ordinal, conv, false);
+    }
+
+    /**
+     * As {@link #CudaBackend(int, ConvKernels)}; {@code tf32} (opt-in, {@code --tf32}) allows TF32 tensor cores
+     * (sm_80+; operands rounded to a 10-bit mantissa, FP32 accumulation) for convolutions: with CUDNN, cuDNN's
+     * {@link CudnnConv.MathMode#TF32}; with ZEROQ, the device-resident distillation and forward passes (CudaDistiller,
+     * CudaForward, which callers open with {@link #tf32()}) run their 128×128 implicit-GEMM layers on the TF32 kernels.
+     * Op-by-op convolutions on zeroq's kernels (the direct kernel) stay strict FP32. Default false: strict FP32.
+     */
+    public CudaBackend(int ordinal, ConvKernels conv, boolean tf32) {
+        this.tf32 = tf32;
         if (conv == ConvKernels.CUDNN) {
             CudnnConv.Availability c = CudnnConv.available();
             if (!c.usable()) {
@@ -81,7 +94,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
         try {
             mod = CudaModule.load(fatbin);
             str = CudaStream.create();
-            this.cudnn = conv == ConvKernels.CUDNN ? CudnnConv.open(str, CudnnConv.MathMode.STRICT_FP32) : null;
+            this.cudnn = conv == ConvKernels.CUDNN
+                    ? CudnnConv.open(str, tf32 ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32) : null;
         } catch (RuntimeException e) {
             if (str != null) {
                 str.close();
@@ -109,7 +123,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.context = borrowedContext;
         this.stream = borrowedStream;
         this.cudnn = null;
+        this.tf32 = false;
         this.module = CudaModule.load(fatbin);
+    }
+
+    /** Whether TF32 tensor cores are allowed for convolutions ({@code --tf32}); false: strict FP32. */
+    public boolean tf32() {
+        return tf32;
     }
 
     /** The kernels convolutions run on. */
@@ -131,7 +151,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public String describe() {
         context.makeCurrent();
         return context.name() + ", sm_" + context.computeCapability() + ", driver " + CudaContext.driverVersion()
-                + (cudnn != null ? ", conv on cuDNN " + CudnnConv.available().version() : "");
+                + (cudnn != null ? ", conv on cuDNN " + CudnnConv.available().version() : "")
+                + (tf32 ? ", TF32 convolutions" : "");
     }
 
     /** Tests: fill every output with NaN before its kernel runs, so an element a kernel skips cannot pass. */

@@ -59,14 +59,22 @@ public final class CudaDistiller implements AutoCloseable {
     /**
      * @param conv      convolution kernels (forward and backward-data)
      * @param cudaGraph capture one iteration into a CUDA graph and replay it (fewer launch calls per iteration)
+     * @param tf32      run the layers that use the 128×128 implicit GEMM on its TF32 tensor-core twin (sm_80+):
+     *                  operands rounded to a 10-bit mantissa, FP32 accumulation, products within ~2^-10 relative;
+     *                  off by default, strict FP32 being the reference
      */
-    public record Options(ConvAlgorithm conv, boolean cudaGraph) {
+    public record Options(ConvAlgorithm conv, boolean cudaGraph, boolean tf32) {
         public Options {
             if (conv == null) throw new IllegalArgumentException("conv algorithm is null");
         }
 
+        /** Strict FP32. */
+        public Options(ConvAlgorithm conv, boolean cudaGraph) {
+            this(conv, cudaGraph, false);
+        }
+
         public static Options defaults() {
-            return new Options(ConvAlgorithm.AUTO, false);
+            return new Options(ConvAlgorithm.AUTO, false, false);
         }
     }
 
@@ -121,7 +129,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
-        this.p = new DevicePlan(graph, shapes, options.conv(), false);
+        this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
         int[] in = shapes.get(graph.inputName());
         this.inputSize = Math.toIntExact(Shapes.size(in));
         collectTargets();
@@ -161,7 +169,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
-        this.p = new DevicePlan(graph, shapes, options.conv(), false);
+        this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
         this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
         collectTargets();
         this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
@@ -681,12 +689,12 @@ public final class CudaDistiller implements AutoCloseable {
         Region gx = grad(n.input(0));
         int acc = writeFlag(gx);
         int k = coutG * kh * kw;
-        // Sized for the 128×128 kernel's phases; for the others the choice is DIRECT or IGEMM64 whatever the count.
+        // Sized for the 128×128 kernels' phases; for the others the choice is DIRECT or IGEMM64 whatever the count.
         IgemmLayout.Kernel kn = convKernel(cinG, k, IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, nb, h, wd, st),
                 Math.multiplyExact(g, st[0] * st[1]));
         if (kn != IgemmLayout.Kernel.DIRECT) {
             IgemmLayout.Backward b = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, kh, kw, nb, h, wd, oh, ow, st, p, d);
-            if (kn == IgemmLayout.Kernel.IGEMM128) {
+            if (kn.phased()) {
                 launch(kn.backward, b.grid(), block(), At.of(gy), At.of(uploadFloats(b.weights())), At.of(uploadInts(b.ktab())),
                         At.of(uploadInts(b.phases())), At.of(gx), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], acc);
             } else {

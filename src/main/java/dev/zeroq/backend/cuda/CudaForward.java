@@ -109,7 +109,20 @@ public final class CudaForward implements AutoCloseable {
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
-        this(graph, maxBatch, () -> DeviceHandles.open(ordinal, "CUDA forward", true));
+        this(graph, maxBatch, ordinal, false);
+    }
+
+    /**
+     * As {@link #CudaForward(Graph, int, int)}; with {@code tf32} the convolutions that use the 128×128 implicit GEMM
+     * run on its TF32 tensor-core twin (opt-in, --tf32; strict FP32 otherwise).
+     */
+    public CudaForward(Graph graph, int maxBatch, int ordinal, boolean tf32) {
+        this(graph, maxBatch, tf32, () -> DeviceHandles.open(ordinal, "CUDA forward", true));
+    }
+
+    /** Strict FP32 on the given handles (JCudaInterop's borrowed context and stream), or plan only when null. */
+    CudaForward(Graph graph, int maxBatch, Supplier<DeviceHandles> handles) {
+        this(graph, maxBatch, false, handles);
     }
 
     /**
@@ -117,7 +130,7 @@ public final class CudaForward implements AutoCloseable {
      * The handles are opened only once planning has succeeded; close() closes them as each says (a borrowed context
      * or stream, JCudaInterop's, is only forgotten).
      */
-    CudaForward(Graph graph, int maxBatch, Supplier<DeviceHandles> handles) {
+    private CudaForward(Graph graph, int maxBatch, boolean tf32, Supplier<DeviceHandles> handles) {
         if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {
@@ -127,7 +140,7 @@ public final class CudaForward implements AutoCloseable {
         this.graph = graph;
         this.maxBatch = maxBatch;
         this.shapes = ShapeInference.infer(graph, maxBatch);
-        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, true);
+        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
         this.batchMajor = batchMajor(graph, shapes, maxBatch);
         planAll();
         if (handles == null) {

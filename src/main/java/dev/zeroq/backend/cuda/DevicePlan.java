@@ -62,6 +62,7 @@ final class DevicePlan {
     final Graph graph;
     final Map<String, int[]> shapes;
     private final CudaDistiller.ConvAlgorithm conv;
+    private final boolean tf32; // the 128×128 layers on the TF32 tensor-core twin (IgemmLayout.choose)
     /**
      * True: Flatten/Reshape/Identity whose input other nodes also read get their own copy instead of an alias, so a
      * value can be changed in place (fake quantization) without changing what the input's other readers see.
@@ -77,9 +78,15 @@ final class DevicePlan {
     private DeviceBuffer pool;
 
     DevicePlan(Graph graph, Map<String, int[]> shapes, CudaDistiller.ConvAlgorithm conv, boolean privateViews) {
+        this(graph, shapes, conv, false, privateViews);
+    }
+
+    DevicePlan(Graph graph, Map<String, int[]> shapes, CudaDistiller.ConvAlgorithm conv, boolean tf32,
+               boolean privateViews) {
         this.graph = graph;
         this.shapes = shapes;
         this.conv = conv;
+        this.tf32 = tf32;
         this.privateViews = privateViews;
         for (Node n : graph.nodes()) {
             for (String in : n.inputs()) readers.merge(in, 1, Integer::sum);
@@ -203,7 +210,7 @@ final class DevicePlan {
         long pixels = (long) nb * oh * ow;
         IgemmLayout.Kernel kn = convKernel(coutG, k, pixels, g);
         if (kn != IgemmLayout.Kernel.DIRECT) {
-            // (Cout, K) → (group, K, Cout/group), the same for both tile sizes.
+            // (Cout, K) → (group, K, Cout/group), the same for every implicit-GEMM kernel.
             Region wt = paramDerived(n.input(1), src -> IgemmLayout.forwardWeights(src, g, coutG, k));
             int[] tab = IgemmLayout.forwardTable(cinG, kh, kw, h, wd, d);
             launch(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), block(), operand(n.input(0)), At.of(wt),
@@ -218,7 +225,7 @@ final class DevicePlan {
 
     /** The kernel family for a GEMM of m rows and reduction k over {@code slices} slices of {@code pixels} pixels. */
     IgemmLayout.Kernel convKernel(int m, int k, long pixels, int slices) {
-        return IgemmLayout.choose(conv, m, k, pixels, slices);
+        return IgemmLayout.choose(conv, tf32, m, k, pixels, slices);
     }
 
     void gemm(Object a, Object b, Object c, Object out, int m, int n, int k, int sAi, int sAk, int sBk, int sBj,

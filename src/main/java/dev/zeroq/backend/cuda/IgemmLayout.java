@@ -1,6 +1,6 @@
-// Which convolution kernel a layer runs on (direct, 64×128 or 128×128 implicit GEMM) and the host-built operands of
-// the implicit-GEMM kernels: rearranged weights, the k-table and, for the 128×128 backward-data kernel, the output
-// phases. One place for DevicePlan (forward), CudaDistiller (backward-data), the kernel tests and ConvBenchHarness,
+// Which convolution kernel a layer runs on (direct, 64×128 or 128×128 implicit GEMM, the latter strict FP32 or, opt-in,
+// on TF32 tensor cores) and the host-built operands of the implicit-GEMM kernels: rearranged weights, the k-table and,
+// for the 128×128 backward-data kernels, the output phases. One place for DevicePlan (forward), CudaDistiller (backward-data), the kernel tests and ConvBenchHarness,
 // so that the benchmark and the tests run exactly what the distiller plans.
 package dev.zeroq.backend.cuda;
 
@@ -12,7 +12,9 @@ final class IgemmLayout {
     enum Kernel {
         DIRECT("conv2d_forward", "conv2d_backward_data", 0, 0),
         IGEMM64("conv2d_forward_igemm", "conv2d_backward_data_igemm", 64, 128),
-        IGEMM128("conv2d_forward_igemm128", "conv2d_backward_data_igemm128", 128, 128);
+        IGEMM128("conv2d_forward_igemm128", "conv2d_backward_data_igemm128", 128, 128),
+        /** IGEMM128's operands, grid and phases, inner product on TF32 tensor cores (sm_80+; opt-in, --tf32). */
+        IGEMM128_TF32("conv2d_forward_igemm128_tf32", "conv2d_backward_data_igemm128_tf32", 128, 128);
 
         final String forward, backward;
         final int bm, bn;
@@ -22,6 +24,11 @@ final class IgemmLayout {
             this.backward = backward;
             this.bm = bm;
             this.bn = bn;
+        }
+
+        /** Whether backward-data runs by output phase (IgemmLayout.backward's phase table and grid z = g·sh·sw). */
+        boolean phased() {
+            return this == IGEMM128 || this == IGEMM128_TF32;
         }
     }
 
@@ -42,6 +49,21 @@ final class IgemmLayout {
      * sh·sw phases backward) of {@code pixels} output pixels each (the largest slice).
      */
     static Kernel choose(CudaDistiller.ConvAlgorithm a, int m, int k, long pixels, int slices) {
+        return choose(a, false, m, k, pixels, slices);
+    }
+
+    /**
+     * As {@link #choose(CudaDistiller.ConvAlgorithm, int, int, long, int)}; with {@code tf32} every layer that would
+     * run on the strict 128×128 kernel runs on its TF32 twin instead (same tile, operands and grid). The 64×128 and
+     * direct kernels have no TF32 variant: AUTO's choice between the families stays the strict one, a prediction the
+     * GPU run is to check (ConvLayerBench --conv igemm128 --tf32 forces TF32 on every layer).
+     */
+    static Kernel choose(CudaDistiller.ConvAlgorithm a, boolean tf32, int m, int k, long pixels, int slices) {
+        Kernel kn = chooseStrict(a, m, k, pixels, slices);
+        return tf32 && kn == Kernel.IGEMM128 ? Kernel.IGEMM128_TF32 : kn;
+    }
+
+    private static Kernel chooseStrict(CudaDistiller.ConvAlgorithm a, int m, int k, long pixels, int slices) {
         return switch (a) {
             case DIRECT -> Kernel.DIRECT;
             case IMPLICIT_GEMM -> Kernel.IGEMM64;
@@ -95,7 +117,7 @@ final class IgemmLayout {
     record Backward(float[] weights, int[] ktab, int[] phases, int[] grid) {}
 
     /**
-     * Backward-data operands for kernel {@code kn} (IGEMM64 or IGEMM128) of a conv with weights {@code w} (Cout,
+     * Backward-data operands for kernel {@code kn} (IGEMM64, IGEMM128 or IGEMM128_TF32) of a conv with weights {@code w} (Cout,
      * Cin/g, kh, kw), input (nb, ·, h, wd), output planes oh × ow, strides, pads (top, left, …) and dilations.
      */
     static Backward backward(Kernel kn, float[] w, int g, int coutG, int cinG, int kh, int kw, int nb, int h, int wd,
@@ -124,7 +146,7 @@ final class IgemmLayout {
             return new Backward(wt, tab, null, new int[] {DevicePlan.gridX(Math.ceilDiv(pixels, kn.bn)),
                     Math.ceilDiv(cinG, kn.bm), g});
         }
-        if (kn != Kernel.IGEMM128) throw new IllegalArgumentException("no implicit-GEMM layout for " + kn);
+        if (!kn.phased()) throw new IllegalArgumentException("no implicit-GEMM layout for " + kn);
         // Phase (a, b) = (ih mod sh, iw mod sw): tap r reaches it iff (a + pt − r·dh) ≡ 0 (mod sh), and then the dy row
         // is ih/sh + (a + pt − r·dh)/sh exactly. Each tap belongs to exactly one phase, so the rows total K.
         int sh = st[0], sw = st[1];
@@ -164,8 +186,8 @@ final class IgemmLayout {
                 Math.ceilDiv(cinG, kn.bm), Math.multiplyExact(g, sh * sw)});
     }
 
-    /** Pixels of the largest backward-data launch slice (phase (0, 0) for IGEMM128, all pixels otherwise). */
+    /** Pixels of the largest backward-data launch slice (phase (0, 0) for the phased kernels, all pixels otherwise). */
     static long backwardSlicePixels(Kernel kn, int nb, int h, int wd, int[] st) {
-        return kn == Kernel.IGEMM128 ? (long) nb * Math.ceilDiv(h, st[0]) * Math.ceilDiv(wd, st[1]) : (long) nb * h * wd;
+        return kn.phased() ? (long) nb * Math.ceilDiv(h, st[0]) * Math.ceilDiv(wd, st[1]) : (long) nb * h * wd;
     }
 }

@@ -47,15 +47,25 @@ public final class ConvBenchHarness implements AutoCloseable {
     private final DeviceBuffer a, b, c, d; // x or dy in a; outputs in b (zeroq) and c (cuDNN); d spare (dy)
     private final long capacity;
     private final SplittableRandom random;
+    private final boolean tf32;
 
     public ConvBenchHarness(long maxElements, long seed) {
+        this(maxElements, seed, false);
+    }
+
+    /**
+     * With {@code tf32} both sides may use TF32 tensor cores: zeroq's 128×128 layers run on the TF32 kernels (as
+     * CudaDistiller with Options.tf32) and cuDNN gets {@link CudnnConv.MathMode#TF32}, so TF32 is compared with TF32.
+     */
+    public ConvBenchHarness(long maxElements, long seed, boolean tf32) {
+        this.tf32 = tf32;
         this.random = new SplittableRandom(seed);
         this.capacity = maxElements;
         context = CudaContext.open(0);
         module = CudaModule.load(CudaModule.bundledKernels());
         stream = CudaStream.create();
         CudnnConv.Availability av = CudnnConv.available();
-        cudnn = av.usable() ? CudnnConv.open(stream, CudnnConv.MathMode.STRICT_FP32) : null;
+        cudnn = av.usable() ? CudnnConv.open(stream, tf32 ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32) : null;
         cudnnReason = av.usable() ? "cuDNN " + av.version() + " from " + av.library() : "cuDNN unavailable: " + av.reason();
         a = upload(maxElements, 1f);
         b = DeviceBuffer.allocateFloats(maxElements);
@@ -101,9 +111,9 @@ public final class ConvBenchHarness implements AutoCloseable {
         float[] wHost = new float[l.cout() * kk];
         for (int i = 0; i < wHost.length; i++) wHost[i] = (float) ((random.nextDouble() * 2 - 1) / Math.sqrt(kk));
         long pixelsF = (long) l.n() * oh * ow;
-        IgemmLayout.Kernel knF = IgemmLayout.choose(algo, l.cout(), kk, pixelsF, 1);
+        IgemmLayout.Kernel knF = IgemmLayout.choose(algo, tf32, l.cout(), kk, pixelsF, 1);
         int kb = l.cout() * l.k() * l.k();
-        IgemmLayout.Kernel knB = IgemmLayout.choose(algo, l.cin(), kb,
+        IgemmLayout.Kernel knB = IgemmLayout.choose(algo, tf32, l.cin(), kb,
                 IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, l.n(), l.h(), l.w(), st), st[0] * st[1]);
         IgemmLayout.Backward lb = knB == IgemmLayout.Kernel.DIRECT ? null
                 : IgemmLayout.backward(knB, wHost, 1, l.cout(), l.cin(), l.k(), l.k(), l.n(), l.h(), l.w(), oh, ow, st, pads, dil);
@@ -132,7 +142,7 @@ public final class ConvBenchHarness implements AutoCloseable {
             // backward-data: dy in d; zeroq → b, cuDNN → c. The grid comes from IgemmLayout: x counts input pixels
             // (per phase for the 128×128 kernel), never N·Cin·H·W elements.
             Runnable zb = switch (knB) {
-                case IGEMM128 -> () -> module.launch(knB.backward, lb.grid(), new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB,
+                case IGEMM128, IGEMM128_TF32 -> () -> module.launch(knB.backward, lb.grid(), new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB,
                         phB, b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, st[0], st[1], 0);
                 case IGEMM64 -> () -> module.launch(knB.backward, lb.grid(), new int[] {THREADS, 1, 1}, 0, stream, d, wtB, tabB,
                         b, l.n(), l.cin(), l.h(), l.w(), l.cout(), oh, ow, 1, kb, st[0], st[1], pads[0], pads[1], 0);
@@ -157,6 +167,7 @@ public final class ConvBenchHarness implements AutoCloseable {
             case DIRECT -> "direct";
             case IGEMM64 -> "igemm64";
             case IGEMM128 -> "igemm128";
+            case IGEMM128_TF32 -> "igemm128-tf32";
         };
     }
 

@@ -16,6 +16,8 @@ class CudaDistillerPlanTest {
         for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
             String s = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, new CudaDistiller.Options(a, false));
             assertTrue(s.startsWith("launches "), s);
+            // TF32 swaps kernels only: the same launches and pool.
+            assertEquals(s, CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, new CudaDistiller.Options(a, false, true)), "tf32, " + a);
         }
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -133,6 +134,31 @@ class IgemmLayoutTest {
         assertEquals(IgemmLayout.Kernel.DIRECT, IgemmLayout.choose(auto, 1, 9, 32L * 56 * 56, 32));
         assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, 1, 9, 10, 1));
         assertEquals(IgemmLayout.Kernel.IGEMM64, IgemmLayout.choose(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM, 512, 9, 10, 1));
+    }
+
+    @Test
+    void tf32SwapsOnlyThe128x128Kernel() {
+        var auto = CudaDistiller.ConvAlgorithm.AUTO;
+        // Off: the strict kernels (the default and the reference).
+        assertEquals(IgemmLayout.Kernel.IGEMM128, IgemmLayout.choose(auto, false, 256, 64, 32L * 56 * 56, 1));
+        // On: the layers AUTO gives the 128×128 tile take its TF32 twin; the 64×128 and direct choices stay.
+        assertEquals(IgemmLayout.Kernel.IGEMM128_TF32, IgemmLayout.choose(auto, true, 256, 64, 32L * 56 * 56, 1));
+        assertEquals(IgemmLayout.Kernel.IGEMM64, IgemmLayout.choose(auto, true, 64, 576, 32L * 56 * 56, 1));
+        assertEquals(IgemmLayout.Kernel.DIRECT, IgemmLayout.choose(auto, true, 3, 64 * 49, 32L * 112 * 112, 4));
+        assertEquals(IgemmLayout.Kernel.IGEMM128_TF32,
+                IgemmLayout.choose(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, true, 1, 9, 10, 1));
+        // Same operands, phases and grid as the strict kernel.
+        int[] st = {2, 2}, p = {1, 1, 1, 1}, d = {1, 1};
+        float[] w = new float[45 * 37 * 9];
+        for (int i = 0; i < w.length; i++) w[i] = i;
+        var a = IgemmLayout.backward(IgemmLayout.Kernel.IGEMM128, w, 1, 45, 37, 3, 3, 2, 17, 19, 9, 10, st, p, d);
+        var b = IgemmLayout.backward(IgemmLayout.Kernel.IGEMM128_TF32, w, 1, 45, 37, 3, 3, 2, 17, 19, 9, 10, st, p, d);
+        assertArrayEquals(a.weights(), b.weights());
+        assertArrayEquals(a.ktab(), b.ktab());
+        assertArrayEquals(a.phases(), b.phases());
+        assertArrayEquals(a.grid(), b.grid());
+        assertEquals(IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, 2, 17, 19, st),
+                IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128_TF32, 2, 17, 19, st));
     }
 
     private static ConvSpec spec(int[] c) {

@@ -1,0 +1,258 @@
+// The opt-in TF32 path (--tf32) on a GPU: the TF32 twins of the 128×128 implicit-GEMM kernels against the CPU reference
+// on seeded random odd shapes (outputs NaN-poisoned, accumulate mode on random priors), with a tolerance derived from
+// TF32's rounding; and a whole distillation with TF32 convolutions against the strict FP32 one from the same seed.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.Gradients;
+import dev.zeroq.backend.ref.RefBackend;
+import dev.zeroq.distill.DistillConfig;
+import dev.zeroq.distill.Distiller;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+@Tag("gpu")
+class CudaTf32Test {
+    private static final long SEED = 20251126L;
+    private static final RefBackend REF = new RefBackend();
+    /**
+     * |ref − got| ≤ 2^-9·S + 1e-6 with S = Σ|a|·|b| over the output's taps (+ |bias|, + |prior| in accumulate mode).
+     * Why: cvt.rna rounds each operand to 10 fraction bits, a relative change of at most 2^-11, so each product moves
+     * by at most 2^-10 (+2^-22) of its magnitude and the sum by at most 2^-10·S; the FP32 accumulation adds far less
+     * (K ≤ 4608 here). 2^-9 leaves a factor 2; a wrong operand or fragment index misses by about S/√K or more.
+     * The 1e-6 covers S = 0 (outputs no tap reaches, e.g. padding only). native/igemm-emu checks the same bound.
+     */
+    private static final double REL_S = Math.scalb(1.0, -9), ATOL = 1e-6;
+
+    private static CudaContext ctx;
+    private static CudaModule mod;
+    private static CudaStream stream;
+    private final SplittableRandom random = new SplittableRandom(SEED);
+    private final List<DeviceBuffer> buffers = new ArrayList<>();
+
+    @BeforeAll
+    static void open() {
+        CudaAvailability a = CudaAvailability.probe();
+        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        ctx = CudaContext.open(0);
+        if (ctx.computeCapability() < 80) {
+            int cc = ctx.computeCapability();
+            ctx.close();
+            ctx = null;
+            assumeTrue(false, "TF32 tensor cores need sm_80+, device is sm_" + cc);
+        }
+        mod = CudaModule.load(CudaModule.bundledKernels());
+        stream = CudaStream.create();
+        System.out.println("TF32 kernels on " + ctx.name() + " (seed " + SEED + ")");
+    }
+
+    @AfterAll
+    static void close() {
+        if (ctx != null) {
+            stream.close();
+            mod.close();
+            ctx.close();
+        }
+    }
+
+    private record ConvCase(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g) {
+        ConvSpec spec() {
+            return new ConvSpec(new int[] {kh, kw}, s, p, d, g);
+        }
+
+        @Override
+        public String toString() {
+            return "N" + n + " Cin" + cin + " " + h + "x" + w + " Cout" + cout + " " + spec();
+        }
+    }
+
+    private static int[] v(int... x) {
+        return x;
+    }
+
+    /** Odd sizes, 1×1 and 3×3 and 7×7, strides 1/2/3, dilation 2, asymmetric pads, groups, two M tiles, empty phases,
+     *  the float2 epilogue (even planes) and the scalar one (odd planes), and three ResNet-50 layers. */
+    private static final List<ConvCase> CASES = List.of(
+            new ConvCase(3, 7, 7, 5, 5, 3, 3, v(1, 1), v(1, 1, 1, 1), v(1, 1), 1),
+            new ConvCase(3, 6, 7, 5, 9, 3, 3, v(1, 1), v(1, 1, 1, 1), v(1, 1), 3),
+            new ConvCase(3, 7, 7, 5, 14, 1, 1, v(2, 2), v(0, 0, 0, 0), v(1, 1), 7),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, v(1, 1), v(1, 1, 1, 1), v(1, 1), 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, v(2, 2), v(1, 1, 1, 1), v(1, 1), 1),
+            new ConvCase(2, 37, 17, 19, 45, 1, 1, v(2, 2), v(0, 0, 0, 0), v(1, 1), 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 3, v(2, 2), v(2, 1, 1, 2), v(2, 2), 1),
+            new ConvCase(2, 37, 17, 19, 45, 3, 2, v(2, 2), v(1, 0, 2, 1), v(1, 1), 1),
+            new ConvCase(2, 140, 8, 6, 136, 3, 3, v(1, 1), v(1, 1, 1, 1), v(1, 1), 1),
+            new ConvCase(2, 136, 8, 8, 260, 1, 1, v(2, 2), v(0, 0, 0, 0), v(1, 1), 1),
+            new ConvCase(1, 16, 12, 12, 20, 7, 7, v(3, 2), v(3, 3, 3, 3), v(1, 1), 1),
+            new ConvCase(2, 3, 23, 21, 70, 7, 7, v(2, 2), v(3, 3, 3, 3), v(1, 1), 1),
+            new ConvCase(1, 64, 56, 56, 64, 3, 3, v(1, 1), v(1, 1, 1, 1), v(1, 1), 1),
+            new ConvCase(1, 256, 56, 56, 64, 1, 1, v(1, 1), v(0, 0, 0, 0), v(1, 1), 1),
+            new ConvCase(1, 512, 28, 28, 1024, 1, 1, v(2, 2), v(0, 0, 0, 0), v(1, 1), 1));
+
+    @Test
+    void convForwardTf32() {
+        for (ConvCase c : CASES) {
+            Tensor x = rand(c.n, c.cin, c.h, c.w), w = rand(c.cout, c.cin / c.g, c.kh, c.kw), b = rand(c.cout);
+            ConvSpec s = c.spec();
+            Tensor ref = REF.conv2d(x, w, b, s);
+            Tensor mag = REF.conv2d(abs(x), abs(w), abs(b), s); // S of each output
+            int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+            int k = cinG * c.kh * c.kw;
+            IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128_TF32;
+            DeviceBuffer out = poisoned(ref.size());
+            run(kn.forward, IgemmLayout.forwardGrid(kn, (long) c.n * oh * ow, coutG, g), up(x.data()),
+                    up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
+                    upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), up(b.data()), out, c.n, c.cin, c.h, c.w,
+                    c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+            check(kn.forward + " " + c, ref.data(), mag.data(), down(out, ref.size()));
+        }
+    }
+
+    @Test
+    void convBackwardDataTf32() {
+        for (ConvCase c : CASES) {
+            int g = c.g, coutG = c.cout / g, cinG = c.cin / g;
+            ConvSpec s = c.spec();
+            int oh = s.outH(c.h), ow = s.outW(c.w);
+            Tensor dy = rand(c.n, c.cout, oh, ow), w = rand(c.cout, cinG, c.kh, c.kw);
+            int[] inShape = {c.n, c.cin, c.h, c.w};
+            Tensor ref = Gradients.scatterConvBackward(dy, w, s, inShape);
+            Tensor mag = Gradients.scatterConvBackward(abs(dy), abs(w), s, inShape);
+            float[] prior = rand(inShape).data();
+            IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128_TF32;
+            IgemmLayout.Backward lb = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, c.kh, c.kw, c.n, c.h, c.w, oh, ow,
+                    c.s, c.p, c.d);
+            int k = coutG * c.kh * c.kw;
+            for (int acc = 0; acc < 2; acc++) {
+                DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
+                run(kn.backward, lb.grid(), up(dy.data()), up(lb.weights()), upInts(lb.ktab()), upInts(lb.phases()), dx, c.n,
+                        c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+                float[] want = ref.data().clone(), m = mag.data().clone();
+                if (acc == 1) {
+                    for (int i = 0; i < want.length; i++) {
+                        want[i] += prior[i];
+                        m[i] += Math.abs(prior[i]);
+                    }
+                }
+                check(kn.backward + " " + c + " accumulate=" + acc, want, m, down(dx, ref.size()));
+            }
+        }
+    }
+
+    /**
+     * TF32 distillation stays close to strict FP32 from the same seed on TestNets.smallCnn, every conv forced onto the
+     * 128×128 kernels (IMPLICIT_GEMM_128) so that every conv runs on TF32. The first loss (same images, only the conv
+     * rounding differs) within 1%; the curve within 5% at every iteration (Adam follows slightly different gradients, and
+     * the loss, a sum of squared statistic differences, shrinks while the rounding does not); the final loss within 5%.
+     */
+    @Test
+    void distillationLossCurveStaysCloseToStrictFp32() {
+        Graph net = TestNets.smallCnn(11L);
+        int batch = 3, iters = 60;
+        DistillConfig cfg = new DistillConfig(batch, 1, iters, DistillConfig.Init.UNIFORM, 11L);
+        Distiller.Result strict, tf32;
+        try (CudaDistiller d = new CudaDistiller(net, batch, 0,
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, false, false))) {
+            strict = d.distill(cfg, it -> { });
+        }
+        try (CudaDistiller d = new CudaDistiller(net, batch, 0,
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, false, true))) {
+            tf32 = d.distill(cfg, it -> { });
+        }
+        double[] a = strict.lossCurves()[0], b = tf32.lossCurves()[0];
+        double worst = 0;
+        for (int it = 0; it < iters; it++) {
+            double rel = Math.abs(a[it] - b[it]) / Math.abs(a[it]);
+            worst = Math.max(worst, rel);
+            assertTrue(rel <= (it == 0 ? 1e-2 : 5e-2), "iteration " + (it + 1) + ": strict loss " + a[it] + ", tf32 " + b[it]
+                    + " (relative " + rel + ")");
+        }
+        System.out.printf("distill smallCnn %d iterations: loss strict %.6g → %.6g, tf32 %.6g → %.6g; worst relative %.3g%n",
+                iters, a[0], a[iters - 1], b[0], b[iters - 1], worst);
+        assertTrue(b[iters - 1] < b[0], "TF32 distillation must still lower the loss");
+    }
+
+    // ---- helpers ----
+
+    private void run(String kernel, int[] grid, Object... args) {
+        ctx.makeCurrent();
+        mod.launch(kernel, grid, new int[] {256, 1, 1}, 0, stream, args);
+        stream.synchronize();
+    }
+
+    @AfterEach
+    void freeBuffers() {
+        for (DeviceBuffer b : buffers) b.close();
+        buffers.clear();
+    }
+
+    private DeviceBuffer up(float[] data) {
+        DeviceBuffer b = DeviceBuffer.upload(data);
+        buffers.add(b);
+        return b;
+    }
+
+    private DeviceBuffer upInts(int[] data) {
+        DeviceBuffer b = DeviceBuffer.allocate(Math.max(4L, (long) data.length * 4));
+        buffers.add(b);
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, data);
+            Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(b.address(), s, (long) data.length * 4));
+        }
+        return b;
+    }
+
+    private DeviceBuffer poisoned(int n) {
+        DeviceBuffer b = DeviceBuffer.allocateFloats(n);
+        buffers.add(b);
+        b.fill32(DeviceBuffer.NAN_BITS);
+        return b;
+    }
+
+    private static float[] down(DeviceBuffer b, int n) {
+        float[] out = new float[n];
+        b.copyTo(out);
+        return out;
+    }
+
+    private Tensor rand(int... shape) {
+        Tensor t = Tensor.zeros(shape);
+        for (int i = 0; i < t.size(); i++) t.data()[i] = (float) (random.nextDouble() * 2 - 1);
+        return t;
+    }
+
+    private static Tensor abs(Tensor t) {
+        Tensor r = Tensor.zeros(t.shape());
+        for (int i = 0; i < t.size(); i++) r.data()[i] = Math.abs(t.data()[i]);
+        return r;
+    }
+
+    /** |ref − got| ≤ 2^-9·S + 1e-6 everywhere (NaN never passes), reporting the first mismatch and the worst ratio. */
+    private static void check(String what, float[] ref, float[] mag, float[] got) {
+        assertEquals(ref.length, got.length, what + ": length");
+        double worst = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double tol = REL_S * mag[i] + ATOL, d = Math.abs((double) ref[i] - got[i]);
+            if (!(d <= tol)) {
+                fail(what + ": first mismatch at flat index " + i + ": ref " + ref[i] + ", tf32 " + got[i] + " (S " + mag[i]
+                        + ", tolerance " + tol + ")");
+            }
+            worst = Math.max(worst, d / tol);
+        }
+        System.out.printf("%s: worst %.3f of the TF32 bound%n", what, worst);
+    }
+}
