@@ -21,7 +21,7 @@
 // Epilogue: where 4 consecutive pixels are 4 consecutive floats (stride-1 slice, plane size a multiple of 4, 16-byte
 // aligned output) a thread stores float4s, else scalars.
 #pragma once
-#include "common.cuh"
+#include "conv2d_igemm128_tile.cuh"
 
 #define IG2_BM 128
 #define IG2_BN 128
@@ -38,79 +38,27 @@ __device__ __forceinline__ void conv2d_igemm128(
     __shared__ __align__(16) float Bs[2][IG2_BK][IG2_BN];
 
     const int tid = threadIdx.x;
-    const int g = blockIdx.z / nPhases;
-    const int phase = blockIdx.z - g * nPhases;
-    // This block's slice of output pixels: (n, i, j) ↦ output (n, a + stepH·i, b + stepW·j).
-    int kStart = 0, kCount = K, phA = 0, phB = 0, qH = outH, qW = outW, stepH = 1, stepW = 1;
-    if (BACKWARD) {
-        const int4 z = phases[phase];
-        kStart = z.x;
-        kCount = z.y;
-        phA = z.z;
-        phB = z.w;
-        qH = (outH - phA + sh - 1) / sh; // numerator ≥ 1 since phA < sh and outH ≥ 1; 0 rows when phA ≥ outH
-        qW = (outW - phB + sw - 1) / sw;
-        stepH = sh;
-        stepW = sw;
-    }
-    const int qHW = qH * qW;
-    const long long pTotal = (long long)nImg * qHW;
-    const long long p0 = (long long)blockIdx.x * IG2_BN;
+    Igemm128Block blk = igemm128_block<BACKWARD>(phases, nImg, outH, outW, K, sh, sw, nPhases);
+    const int g = blk.g, phase = blk.phase, kStart = blk.kStart, kCount = blk.kCount;
+    int phA = blk.phA, phB = blk.phB, qH = blk.qH, qW = blk.qW;
+    const int stepH = blk.stepH, stepW = blk.stepW, qHW = blk.qHW, m0 = blk.m0;
+    const long long pTotal = blk.pTotal, p0 = blk.p0;
     // The grid covers the largest phase; blocks past a smaller one leave as a whole (uniform, before any barrier).
     if (p0 >= pTotal) return;
-    const int m0 = blockIdx.y * IG2_BM;
     const float* ag = a + ((long long)g * K + kStart) * M;
     const int4* kt = ktab + kStart;
 
     // Loads: thread tid fetches A column m0 + tid%128 and B pixel column tid%128 (both coalesced along the
     // contiguous index), for the tile rows k = tid/128 + 2i, i < 4; shared stores are consecutive words.
-    const int col = tid % IG2_BN;
-    const int kl = tid / IG2_BN;
-    const long long pB = p0 + col;
-    const bool pValid = pB < pTotal;
-    const bool mValid = m0 + col < M;
-    int by = 0, bx = 0;
-    long long srcBase = 0;
-    if (pValid) {
-        const int n = (int)(pB / qHW);
-        const int q = (int)(pB - (long long)n * qHW);
-        const int i = q / qW, j = q - (q / qW) * qW;
-        if (BACKWARD) {
-            by = i; // dy row = i + ktab.y (the phase and pad are in the table)
-            bx = j;
-        } else {
-            by = i * sh - padTop;
-            bx = j * sw - padLeft;
-        }
-        srcBase = ((long long)n * srcC + (long long)g * kc) * srcH * srcW;
-    }
-
-    float ra[4], rb[4];
-    auto loadTile = [&](int k0) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int k = k0 + kl + 2 * i;
-            ra[i] = (mValid && k < kCount) ? ag[(long long)k * M + m0 + col] : 0.f;
-        }
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int k = k0 + kl + 2 * i;
-            float v = 0.f;
-            if (pValid && k < kCount) {
-                const int4 t = kt[k];
-                const int y = by + t.y, x = bx + t.z;
-                if (y >= 0 && y < srcH && x >= 0 && x < srcW) {
-                    v = src[srcBase + t.x + (long long)y * srcW + x];
-                }
-            }
-            rb[i] = v;
-        }
-    };
+    Igemm128Loader<IG2_BK / 2> ld;
+    ld.template init<BACKWARD>(blk, tid, srcC, srcH, srcW, M, kc, sh, sw, padTop, padLeft);
+    float ra[IG2_BK / 2], rb[IG2_BK / 2];
+    auto loadTile = [&](int k0) { ld.load(ag, kt, src, k0, ra, rb); };
     auto storeTile = [&](int buf) {
 #pragma unroll
         for (int i = 0; i < 4; i++) {
-            As[buf][kl + 2 * i][col] = ra[i];
-            Bs[buf][kl + 2 * i][col] = rb[i];
+            As[buf][ld.kl + 2 * i][ld.col] = ra[i];
+            Bs[buf][ld.kl + 2 * i][ld.col] = rb[i];
         }
     };
 
@@ -157,15 +105,7 @@ __device__ __forceinline__ void conv2d_igemm128(
         }
     }
 
-    if (BACKWARD) {
-        // Re-read this block's phase instead of keeping it in registers through the K loop (a volatile load is not
-        // merged with the first one): those few registers are what the 8 × 8 accumulators need to stay unspilled.
-        const volatile int* z = reinterpret_cast<const volatile int*>(phases + phase);
-        phA = z[2];
-        phB = z[3];
-        qH = (outH - phA + sh - 1) / sh;
-        qW = (outW - phB + sw - 1) / sw;
-    }
+    if (BACKWARD) igemm128_reload_phase(phases, phase, outH, outW, sh, sw, phA, phB, qH, qW);
     const int outHW = outH * outW;
     const bool vec = stepH == 1 && stepW == 1 && (qHW & 3) == 0 && (reinterpret_cast<unsigned long long>(out) & 15) == 0;
 #pragma unroll

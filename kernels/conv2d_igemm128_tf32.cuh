@@ -36,7 +36,7 @@
 // Epilogue: where 2 consecutive pixels are 2 consecutive floats (stride-1 slice, plane size even, 8-byte aligned
 // output) a thread stores float2 pairs (c0, c1) and (c2, c3), else scalars.
 #pragma once
-#include "common.cuh"
+#include "conv2d_igemm128_tile.cuh"
 
 #define IGT_BM 128
 #define IGT_BN 128
@@ -72,79 +72,26 @@ __device__ __forceinline__ void conv2d_igemm128_tf32(
     __shared__ __align__(16) unsigned Bs[2][IGT_BK][IGT_LD];
 
     const int tid = threadIdx.x;
-    const int g = blockIdx.z / nPhases;
-    const int phase = blockIdx.z - g * nPhases;
-    // This block's slice of output pixels: (n, i, j) ↦ output (n, a + stepH·i, b + stepW·j).
-    int kStart = 0, kCount = K, phA = 0, phB = 0, qH = outH, qW = outW, stepH = 1, stepW = 1;
-    if (BACKWARD) {
-        const int4 z = phases[phase];
-        kStart = z.x;
-        kCount = z.y;
-        phA = z.z;
-        phB = z.w;
-        qH = (outH - phA + sh - 1) / sh; // numerator ≥ 1 since phA < sh and outH ≥ 1; 0 rows when phA ≥ outH
-        qW = (outW - phB + sw - 1) / sw;
-        stepH = sh;
-        stepW = sw;
-    }
-    const int qHW = qH * qW;
-    const long long pTotal = (long long)nImg * qHW;
-    const long long p0 = (long long)blockIdx.x * IGT_BN;
+    Igemm128Block blk = igemm128_block<BACKWARD>(phases, nImg, outH, outW, K, sh, sw, nPhases);
+    const int g = blk.g, phase = blk.phase, kStart = blk.kStart, kCount = blk.kCount;
+    int phA = blk.phA, phB = blk.phB, qH = blk.qH, qW = blk.qW;
+    const int stepH = blk.stepH, stepW = blk.stepW, qHW = blk.qHW, m0 = blk.m0;
+    const long long pTotal = blk.pTotal, p0 = blk.p0;
     // The grid covers the largest phase; blocks past a smaller one leave as a whole (uniform, before any barrier).
     if (p0 >= pTotal) return;
-    const int m0 = blockIdx.y * IGT_BM;
     const float* ag = a + ((long long)g * K + kStart) * M;
     const int4* kt = ktab + kStart;
 
-    // Loads as in conv2d_igemm128.cuh: A column m0 + tid%128 and B pixel column tid%128 (coalesced), tile rows
-    // k = tid/128 + 2i, i < 8.
-    const int col = tid % IGT_BN;
-    const int kl = tid / IGT_BN;
-    const long long pB = p0 + col;
-    const bool pValid = pB < pTotal;
-    const bool mValid = m0 + col < M;
-    int by = 0, bx = 0;
-    long long srcBase = 0;
-    if (pValid) {
-        const int n = (int)(pB / qHW);
-        const int q = (int)(pB - (long long)n * qHW);
-        const int i = q / qW, j = q - (q / qW) * qW;
-        if (BACKWARD) {
-            by = i; // dy row = i + ktab.y (the phase and pad are in the table)
-            bx = j;
-        } else {
-            by = i * sh - padTop;
-            bx = j * sw - padLeft;
-        }
-        srcBase = ((long long)n * srcC + (long long)g * kc) * srcH * srcW;
-    }
-
+    // Loads as in conv2d_igemm128.cuh (conv2d_igemm128_tile.cuh), tile rows k = tid/128 + 2i, i < 8.
+    Igemm128Loader<IGT_BK / 2> ld;
+    ld.template init<BACKWARD>(blk, tid, srcC, srcH, srcW, M, kc, sh, sw, padTop, padLeft);
     float ra[IGT_BK / 2], rb[IGT_BK / 2];
-    auto loadTile = [&](int k0) {
-#pragma unroll
-        for (int i = 0; i < IGT_BK / 2; i++) {
-            const int k = k0 + kl + 2 * i;
-            ra[i] = (mValid && k < kCount) ? ag[(long long)k * M + m0 + col] : 0.f;
-        }
-#pragma unroll
-        for (int i = 0; i < IGT_BK / 2; i++) {
-            const int k = k0 + kl + 2 * i;
-            float v = 0.f;
-            if (pValid && k < kCount) {
-                const int4 t = kt[k];
-                const int y = by + t.y, x = bx + t.z;
-                if (y >= 0 && y < srcH && x >= 0 && x < srcW) {
-                    v = src[srcBase + t.x + (long long)y * srcW + x];
-                }
-            }
-            rb[i] = v;
-        }
-    };
+    auto loadTile = [&](int k0) { ld.load(ag, kt, src, k0, ra, rb); };
     auto storeTile = [&](int buf) {
 #pragma unroll
         for (int i = 0; i < IGT_BK / 2; i++) {
-            As[buf][kl + 2 * i][col] = tf32_rna(ra[i]);
-            Bs[buf][kl + 2 * i][col] = tf32_rna(rb[i]);
+            As[buf][ld.kl + 2 * i][ld.col] = tf32_rna(ra[i]);
+            Bs[buf][ld.kl + 2 * i][ld.col] = tf32_rna(rb[i]);
         }
     };
 
@@ -201,14 +148,7 @@ __device__ __forceinline__ void conv2d_igemm128_tf32(
         }
     }
 
-    if (BACKWARD) {
-        // Re-read the phase (volatile: not merged with the first load) instead of holding it through the K loop.
-        const volatile int* z = reinterpret_cast<const volatile int*>(phases + phase);
-        phA = z[2];
-        phB = z[3];
-        qH = (outH - phA + sh - 1) / sh;
-        qW = (outW - phB + sw - 1) / sw;
-    }
+    if (BACKWARD) igemm128_reload_phase(phases, phase, outH, outW, sh, sw, phA, phB, qH, qW);
     const int outHW = outH * outW;
     // Thread's outputs: rows m0 + wm + 16i + gid (+8 for c2, c3), pixels p0 + wn + 8j + 2·tig (+1 for c1, c3).
     const bool vec = stepH == 1 && stepW == 1 && (qHW & 1) == 0 && (reinterpret_cast<unsigned long long>(out) & 7) == 0;
