@@ -17,14 +17,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static dev.zeroq.backend.cuda.KernelHarness.down;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaDistillKernelsTest {
@@ -34,29 +33,17 @@ class CudaDistillKernelsTest {
     private static final float ATOL = 2e-4f, RTOL = 2e-4f;
     private static final RefBackend REF = new RefBackend();
 
-    private static CudaContext ctx;
-    private static CudaModule mod;
-    private static CudaStream stream;
+    private static KernelHarness gpu;
     private final SplittableRandom random = new SplittableRandom(SEED);
-    private final List<DeviceBuffer> buffers = new ArrayList<>();
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
-        ctx = CudaContext.open(0);
-        mod = CudaModule.load(CudaModule.bundledKernels());
-        stream = CudaStream.create();
-        System.out.println("distillation kernels on " + ctx.name() + " (seed " + SEED + ")");
+        gpu = KernelHarness.open("distillation kernels", SEED);
     }
 
     @AfterAll
     static void close() {
-        if (ctx != null) {
-            stream.close();
-            mod.close();
-            ctx.close();
-        }
+        if (gpu != null) gpu.close();
     }
 
     // ---- convolution backward-data (direct and implicit GEMM) and implicit-GEMM forward ----
@@ -124,10 +111,11 @@ class CudaDistillKernelsTest {
                     tab[4 * kk + 1] = r * c.d[0];
                     tab[4 * kk + 2] = q * c.d[1];
                 }
-        DeviceBuffer out = poisoned(ref.size());
+        DeviceBuffer out = gpu.poisoned(ref.size());
         long pixels = (long) c.n * oh * ow;
-        run("conv2d_forward_igemm", new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(coutG, 64), g}, up(x.data()),
-                up(wt), upInts(tab), up(b.data()), out, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        gpu.run("conv2d_forward_igemm", new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(coutG, 64), g},
+                gpu.up(x.data()), gpu.up(wt), gpu.upInts(tab), gpu.up(b.data()), out, c.n, c.cin, c.h, c.w, c.cout, oh,
+                ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
         check("conv2d_forward_igemm " + c, ref.data(), down(out, ref.size()));
     }
 
@@ -140,7 +128,7 @@ class CudaDistillKernelsTest {
         Tensor ref = Gradients.scatterConvBackward(dy, w, s, inShape);
         float[] prior = rand(inShape).data();
         for (int acc = 0; acc < 2; acc++) {
-            DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
+            DeviceBuffer dx = acc == 0 ? gpu.poisoned(ref.size()) : gpu.up(prior);
             if (igemm) {
                 int k = coutG * c.kh * c.kw;
                 float[] wt = new float[w.size()];
@@ -161,12 +149,13 @@ class CudaDistillKernelsTest {
                             tab[4 * kk + 2] = q * c.d[1];
                         }
                 long pixels = (long) c.n * c.h * c.w;
-                run("conv2d_backward_data_igemm", new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(cinG, 64), g},
-                        up(dy.data()), up(wt), upInts(tab), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1],
+                gpu.run("conv2d_backward_data_igemm",
+                        new int[] {(int) Math.ceilDiv(pixels, 128), Math.ceilDiv(cinG, 64), g}, gpu.up(dy.data()),
+                        gpu.up(wt), gpu.upInts(tab), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1],
                         c.p[0], c.p[1], acc);
             } else {
-                run("conv2d_backward_data", grid(ref.size()), up(dy.data()), up(w.data()), dx, c.n, c.cin, c.h, c.w, c.cout,
-                        oh, ow, c.kh, c.kw, c.s[0], c.s[1], c.p[0], c.p[1], c.d[0], c.d[1], g, acc);
+                gpu.run("conv2d_backward_data", grid(ref.size()), gpu.up(dy.data()), gpu.up(w.data()), dx, c.n, c.cin,
+                        c.h, c.w, c.cout, oh, ow, c.kh, c.kw, c.s[0], c.s[1], c.p[0], c.p[1], c.d[0], c.d[1], g, acc);
             }
             check((igemm ? "conv2d_backward_data_igemm " : "conv2d_backward_data ") + c + " accumulate=" + acc,
                     plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
@@ -220,11 +209,12 @@ class CudaDistillKernelsTest {
         int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
         int k = cinG * c.kh * c.kw;
         IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128;
-        DeviceBuffer out = poisoned(ref.size());
+        DeviceBuffer out = gpu.poisoned(ref.size());
         long pixels = (long) c.n * oh * ow;
-        run(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), up(x.data()),
-                up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)), upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)),
-                up(b.data()), out, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        gpu.run(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), gpu.up(x.data()),
+                gpu.up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
+                gpu.upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), gpu.up(b.data()), out, c.n,
+                c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
         check(kn.forward + " " + c, ref.data(), down(out, ref.size()));
     }
 
@@ -241,9 +231,9 @@ class CudaDistillKernelsTest {
         IgemmLayout.Backward lb = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, c.kh, c.kw, c.n, c.h, c.w, oh, ow, c.s, c.p, c.d);
         int k = coutG * c.kh * c.kw;
         for (int acc = 0; acc < 2; acc++) {
-            DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
-            run(kn.backward, lb.grid(), up(dy.data()), up(lb.weights()), upInts(lb.ktab()), upInts(lb.phases()), dx, c.n, c.cin, c.h,
-                    c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+            DeviceBuffer dx = acc == 0 ? gpu.poisoned(ref.size()) : gpu.up(prior);
+            gpu.run(kn.backward, lb.grid(), gpu.up(dy.data()), gpu.up(lb.weights()), gpu.upInts(lb.ktab()),
+                    gpu.upInts(lb.phases()), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
             check(kn.backward + " " + c + " accumulate=" + acc, plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
         }
     }
@@ -257,8 +247,8 @@ class CudaDistillKernelsTest {
         Tensor ref = Gradients.batchNormBackward(dy, scale, var, 1e-5f);
         float[] k = new float[7];
         for (int c = 0; c < 7; c++) k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + 1e-5f));
-        DeviceBuffer dx = poisoned(ref.size());
-        run("batchnorm_backward", grid(ref.size()), up(dy.data()), up(k), dx, ref.size(), 7, 35, 0);
+        DeviceBuffer dx = gpu.poisoned(ref.size());
+        gpu.run("batchnorm_backward", grid(ref.size()), gpu.up(dy.data()), gpu.up(k), dx, ref.size(), 7, 35, 0);
         check("batchnorm_backward", ref.data(), down(dx, ref.size()));
     }
 
@@ -275,9 +265,9 @@ class CudaDistillKernelsTest {
                 {new Activation.HardSigmoid(0.2f, 0.5f), 4, 0.2f, 0.5f}, {new Activation.HardSwish(), 5, 0f, 0f}};
         for (Object[] f : fs) {
             Tensor ref = Gradients.activationBackward(x, dy, (Activation) f[0]);
-            DeviceBuffer dx = poisoned(ref.size());
-            run("activation_backward", grid(ref.size()), up(x.data()), up(dy.data()), dx, ref.size(), (Integer) f[1],
-                    (Float) f[2], (Float) f[3], 0);
+            DeviceBuffer dx = gpu.poisoned(ref.size());
+            gpu.run("activation_backward", grid(ref.size()), gpu.up(x.data()), gpu.up(dy.data()), dx, ref.size(),
+                    (Integer) f[1], (Float) f[2], (Float) f[3], 0);
             check("activation_backward " + f[0], ref.data(), down(dx, ref.size()));
         }
     }
@@ -296,9 +286,9 @@ class CudaDistillKernelsTest {
                 Tensor dy = rand(3, 7, oh, ow);
                 Tensor ref = Gradients.maxPoolBackward(x, dy, s);
                 int[] k = s.kernel(), st = s.strides(), p = s.pads(), d = s.dilations();
-                DeviceBuffer dx = poisoned(ref.size());
-                run("maxpool2d_backward", grid(ref.size()), up(x.data()), up(dy.data()), dx, 21, 7, 5, oh, ow, k[0], k[1],
-                        st[0], st[1], p[0], p[1], d[0], d[1], 0);
+                DeviceBuffer dx = gpu.poisoned(ref.size());
+                gpu.run("maxpool2d_backward", grid(ref.size()), gpu.up(x.data()), gpu.up(dy.data()), dx, 21, 7, 5, oh,
+                        ow, k[0], k[1], st[0], st[1], p[0], p[1], d[0], d[1], 0);
                 check("maxpool2d_backward " + Arrays.toString(k) + " ceil=" + ceil, ref.data(), down(dx, ref.size()));
             }
         }
@@ -317,9 +307,9 @@ class CudaDistillKernelsTest {
                     Tensor dy = rand(3, 7, oh, ow);
                     Tensor ref = Gradients.avgPoolBackward(dy, s, in);
                     int[] k = s.kernel(), st = s.strides(), p = s.pads();
-                    DeviceBuffer dx = poisoned(ref.size());
-                    run("avgpool2d_backward", grid(ref.size()), up(dy.data()), dx, 21, 7, 5, oh, ow, k[0], k[1], st[0], st[1],
-                            p[0], p[1], p[2], p[3], include ? 1 : 0, 0);
+                    DeviceBuffer dx = gpu.poisoned(ref.size());
+                    gpu.run("avgpool2d_backward", grid(ref.size()), gpu.up(dy.data()), dx, 21, 7, 5, oh, ow, k[0], k[1],
+                            st[0], st[1], p[0], p[1], p[2], p[3], include ? 1 : 0, 0);
                     check("avgpool2d_backward " + Arrays.toString(k) + " ceil=" + ceil + " includePad=" + include, ref.data(),
                             down(dx, ref.size()));
                 }
@@ -340,9 +330,10 @@ class CudaDistillKernelsTest {
                 Tensor[] ref = binaryBackwardRef(op, g, a, b);
                 for (int side = 0; side < 2; side++) {
                     Tensor r = ref[side];
-                    DeviceBuffer dx = poisoned(r.size());
-                    run("broadcast_reduce", grid(r.size()), up(g.data()), up(a.data()), up(b.data()), dx, r.size(), pad(full, 1),
-                            pad(r.shape(), 1), pad(CudaBackend.broadcastStrides(a.shape(), full), 0),
+                    DeviceBuffer dx = gpu.poisoned(r.size());
+                    gpu.run("broadcast_reduce", grid(r.size()), gpu.up(g.data()), gpu.up(a.data()), gpu.up(b.data()),
+                            dx, r.size(), pad(full, 1), pad(r.shape(), 1),
+                            pad(CudaBackend.broadcastStrides(a.shape(), full), 0),
                             pad(CudaBackend.broadcastStrides(b.shape(), full), 0), op.ordinal(), side, 0);
                     check("broadcast_reduce " + op + " side " + side + " " + Arrays.toString(c[0]) + " " + Arrays.toString(c[1]),
                             r.data(), down(dx, r.size()));
@@ -383,19 +374,19 @@ class CudaDistillKernelsTest {
         dst[1] *= 2;
         dst[2] *= -2;
         int base = starts[0] * is[1] + starts[1] * is[2];
-        DeviceBuffer dx = poisoned(ref.size());
-        run("fill", grid(ref.size()), dx, (long) ref.size(), 0f);
-        run("strided_accumulate", grid(g.size()), up(g.data()), dx, g.size(), pad(os, 1), pad(Shapes.strides(os), 0),
-                pad(dst, 0), 0, base, 1);
+        DeviceBuffer dx = gpu.poisoned(ref.size());
+        gpu.run("fill", grid(ref.size()), dx, (long) ref.size(), 0f);
+        gpu.run("strided_accumulate", grid(g.size()), gpu.up(g.data()), dx, g.size(), pad(os, 1),
+                pad(Shapes.strides(os), 0), pad(dst, 0), 0, base, 1);
         check("slice backward scatter", ref.data(), down(dx, ref.size()));
         // Concat backward: the second input's slice of the gradient along axis 1, added to a prior gradient.
         int[] out = {3, 9, 7, 5}, part = {3, 4, 7, 5};
         Tensor go = rand(out);
         float[] prior = rand(part).data();
         Tensor sl = REF.slice(go, new int[] {0, 5, 0, 0}, new int[] {3, 9, 7, 5}, new int[] {0, 1, 2, 3}, new int[] {1, 1, 1, 1});
-        DeviceBuffer gp = up(prior);
+        DeviceBuffer gp = gpu.up(prior);
         int[] ost = Shapes.strides(out);
-        run("strided_accumulate", grid(sl.size()), up(go.data()), gp, sl.size(), pad(part, 1), pad(ost, 0),
+        gpu.run("strided_accumulate", grid(sl.size()), gpu.up(go.data()), gp, sl.size(), pad(part, 1), pad(ost, 0),
                 pad(Shapes.strides(part), 0), 5 * ost[1], 0, 1);
         check("concat backward", plus(sl.data(), prior), down(gp, sl.size()));
     }
@@ -413,21 +404,23 @@ class CudaDistillKernelsTest {
             int hw = x.size() / (n * c);
             for (int acc = 0; acc < 2; acc++) {
                 float[] prior = rand(shape).data();
-                DeviceBuffer dx = acc == 0 ? poisoned(x.size()) : up(prior);
+                DeviceBuffer dx = acc == 0 ? gpu.poisoned(x.size()) : gpu.up(prior);
                 DeviceBuffer partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
-                buffers.add(partial);
-                run("bn_stat_loss", new int[] {n * c, 1, 1}, up(x.data()), up(mean), up(std), dx, partial, n, c, hw, 1e-6f, acc);
+                gpu.keep(partial);
+                gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, gpu.up(x.data()), gpu.up(mean), gpu.up(std), dx,
+                        partial, n, c, hw, 1e-6f, acc);
                 check("bn_stat_loss grad " + Arrays.toString(shape) + " accumulate=" + acc, plus(ref.grad().data(),
                         acc == 1 ? prior : null), down(dx, x.size()));
                 // Two-stage reduction with 2 blocks (chunk ⌈n·c/2⌉) so both stages do real work.
                 long count = (long) n * c;
                 int blocks = 2;
                 DeviceBuffer sums = DeviceBuffer.allocate(blocks * Double.BYTES), loss = DeviceBuffer.allocate(Double.BYTES);
-                buffers.add(sums);
-                buffers.add(loss);
+                gpu.keep(sums);
+                gpu.keep(loss);
                 loss.fill32(DeviceBuffer.NAN_BITS);
-                run("loss_reduce_partial", new int[] {blocks, 1, 1}, partial, sums, count, Math.ceilDiv(count, blocks));
-                run("loss_reduce_final", new int[] {1, 1, 1}, sums, loss, blocks);
+                gpu.run("loss_reduce_partial", new int[] {blocks, 1, 1}, partial, sums, count,
+                        Math.ceilDiv(count, blocks));
+                gpu.run("loss_reduce_final", new int[] {1, 1, 1}, sums, loss, blocks);
                 double got = downDouble(loss);
                 assertEquals(ref.loss(), got, 1e-9 + Math.abs(ref.loss()) * 1e-6,
                         "bn_stat_loss + loss_reduce loss " + Arrays.toString(shape));
@@ -439,8 +432,8 @@ class CudaDistillKernelsTest {
     void adamMatchesTheJavaOptimizer() {
         int n = 3 * 7 * 7 * 5;
         float[] p = rand(n).data(), m = new float[n], v = new float[n];
-        DeviceBuffer dp = up(p), dm = up(m), dv = up(v), hp = DeviceBuffer.allocate(16);
-        buffers.add(hp);
+        DeviceBuffer dp = gpu.up(p), dm = gpu.up(m), dv = gpu.up(v), hp = DeviceBuffer.allocate(16);
+        gpu.keep(hp);
         double lr = 0.5;
         for (int t = 1; t <= 5; t++) {
             float[] g = rand(n).data();
@@ -457,7 +450,7 @@ class CudaDistillKernelsTest {
                 var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_DOUBLE, stepSize, sqrtC2);
                 Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(hp.address(), s, 16));
             }
-            run("adam", grid(n), dp, up(g), dm, dv, hp, n);
+            gpu.run("adam", grid(n), dp, gpu.up(g), dm, dv, hp, n);
             lr = t == 3 ? 0.05 : lr;
         }
         // Same double arithmetic in the same order: equal up to FMA contraction on the device (a few ulp).
@@ -468,45 +461,9 @@ class CudaDistillKernelsTest {
 
     // ---- helpers ----
 
-    private void run(String kernel, int[] grid, Object... args) {
-        ctx.makeCurrent();
-        mod.launch(kernel, grid, new int[] {256, 1, 1}, 0, stream, args);
-        stream.synchronize();
-    }
-
     @org.junit.jupiter.api.AfterEach
     void freeBuffers() {
-        for (DeviceBuffer b : buffers) b.close();
-        buffers.clear();
-    }
-
-    private DeviceBuffer up(float[] data) {
-        DeviceBuffer b = DeviceBuffer.upload(data);
-        buffers.add(b);
-        return b;
-    }
-
-    private DeviceBuffer upInts(int[] data) {
-        DeviceBuffer b = DeviceBuffer.allocate(Math.max(4L, (long) data.length * 4));
-        buffers.add(b);
-        try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, data);
-            Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(b.address(), s, (long) data.length * 4));
-        }
-        return b;
-    }
-
-    private DeviceBuffer poisoned(int n) {
-        DeviceBuffer b = DeviceBuffer.allocateFloats(n);
-        buffers.add(b);
-        b.fill32(DeviceBuffer.NAN_BITS);
-        return b;
-    }
-
-    private static float[] down(DeviceBuffer b, int n) {
-        float[] out = new float[n];
-        b.copyTo(out);
-        return out;
+        gpu.freeBuffers();
     }
 
     private static double downDouble(DeviceBuffer b) {

@@ -38,7 +38,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaForwardTest {
@@ -46,27 +45,16 @@ class CudaForwardTest {
     // Logits: float sums in another order (implicit-GEMM tiles vs the CPU's vector loops) over a few thousand terms.
     private static final float ATOL = 2e-3f, RTOL = 2e-3f;
 
-    private static CudaContext ctx;
-    private static CudaModule mod;
-    private static CudaStream stream;
+    private static KernelHarness gpu;
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
-        ctx = CudaContext.open(0);
-        mod = CudaModule.load(CudaModule.bundledKernels());
-        stream = CudaStream.create();
-        System.out.println("CudaForwardTest on " + ctx.name() + " (seed " + SEED + ")");
+        gpu = KernelHarness.open("CudaForwardTest", SEED);
     }
 
     @AfterAll
     static void close() {
-        if (ctx != null) {
-            stream.close();
-            mod.close();
-            ctx.close();
-        }
+        if (gpu != null) gpu.close();
     }
 
     // ---- fake-quant kernels, bit for bit ----
@@ -82,17 +70,18 @@ class CudaForwardTest {
     }
 
     private float[] runFakeQuant(float[] x, CudaForward.FakeQuantSpec spec) {
-        ctx.makeCurrent();
+        gpu.ctx.makeCurrent();
         try (DeviceBuffer b = DeviceBuffer.upload(x)) {
             int[] grid = DevicePlan.grid1d(x.length), block = DevicePlan.block();
             switch (spec) {
-                case CudaForward.FakeQuantSpec.Affine a -> mod.launch("fake_quant_affine", grid, block, 0, stream, b,
-                        (long) x.length, a.params().inverseStep(), a.params().zeroPoint(), (float) a.params().qmin(),
-                        (float) a.params().qmax());
-                case CudaForward.FakeQuantSpec.Deploy d -> mod.launch("fake_quant_uint8", grid, block, 0, stream, b,
-                        (long) x.length, d.params().scale(), d.params().zeroPoint(), d.params().qmin(), d.params().qmax());
+                case CudaForward.FakeQuantSpec.Affine a -> gpu.mod.launch("fake_quant_affine", grid, block, 0,
+                        gpu.stream, b, (long) x.length, a.params().inverseStep(), a.params().zeroPoint(),
+                        (float) a.params().qmin(), (float) a.params().qmax());
+                case CudaForward.FakeQuantSpec.Deploy d -> gpu.mod.launch("fake_quant_uint8", grid, block, 0,
+                        gpu.stream, b, (long) x.length, d.params().scale(), d.params().zeroPoint(), d.params().qmin(),
+                        d.params().qmax());
             }
-            stream.synchronize();
+            gpu.stream.synchronize();
             float[] out = new float[x.length];
             b.copyTo(out);
             return out;
@@ -161,14 +150,15 @@ class CudaForwardTest {
     // ---- min/max ----
 
     private float[] runMinMax(float[] x) {
-        ctx.makeCurrent();
+        gpu.ctx.makeCurrent();
         int blocks = Math.clamp(Math.ceilDiv(x.length, 8192), 1, 1024);
         long chunk = Math.ceilDiv((long) x.length, blocks);
         try (DeviceBuffer b = DeviceBuffer.upload(x); DeviceBuffer partials = DeviceBuffer.allocateFloats(2L * blocks);
              DeviceBuffer out = DeviceBuffer.allocateFloats(2)) {
-            mod.launch("minmax_partial", new int[] {blocks, 1, 1}, DevicePlan.block(), 0, stream, b, partials, (long) x.length, chunk);
-            mod.launch("minmax_final", new int[] {1, 1, 1}, DevicePlan.block(), 0, stream, partials, out, blocks);
-            stream.synchronize();
+            gpu.mod.launch("minmax_partial", new int[] {blocks, 1, 1}, DevicePlan.block(), 0, gpu.stream, b, partials,
+                    (long) x.length, chunk);
+            gpu.mod.launch("minmax_final", new int[] {1, 1, 1}, DevicePlan.block(), 0, gpu.stream, partials, out, blocks);
+            gpu.stream.synchronize();
             float[] r = new float[2];
             out.copyTo(r);
             return r;
@@ -201,9 +191,9 @@ class CudaForwardTest {
 
     /** Runs {@code body} with a DeviceReductions on fresh scratch for up to {@code maxRows} KL rows. */
     private static <T> T withReductions(int maxRows, Function<DeviceReductions, T> body) {
-        ctx.makeCurrent();
+        gpu.ctx.makeCurrent();
         try (DeviceBuffer scratch = DeviceBuffer.allocate(DeviceReductions.scratchBytes(maxRows));
-             DeviceReductions red = new DeviceReductions(mod, stream, scratch.address(), maxRows)) {
+             DeviceReductions red = new DeviceReductions(gpu.mod, gpu.stream, scratch.address(), maxRows)) {
             return body.apply(red);
         }
     }
@@ -335,7 +325,7 @@ class CudaForwardTest {
 
     private static double deviceKl(float[] p, float[] q, int classes) {
         int rows = p.length / classes;
-        ctx.makeCurrent();
+        gpu.ctx.makeCurrent();
         try (DeviceBuffer bp = DeviceBuffer.upload(p); DeviceBuffer bq = DeviceBuffer.upload(q)) {
             return withReductions(rows, red -> red.klDivergence(bp.address(), bq.address(), rows, classes));
         }

@@ -16,14 +16,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static dev.zeroq.backend.cuda.KernelHarness.down;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaTf32Test {
@@ -38,35 +37,17 @@ class CudaTf32Test {
      */
     private static final double REL_S = Math.scalb(1.0, -9), ATOL = 1e-6;
 
-    private static CudaContext ctx;
-    private static CudaModule mod;
-    private static CudaStream stream;
+    private static KernelHarness gpu;
     private final SplittableRandom random = new SplittableRandom(SEED);
-    private final List<DeviceBuffer> buffers = new ArrayList<>();
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
-        ctx = CudaContext.open(0);
-        if (ctx.computeCapability() < 80) {
-            int cc = ctx.computeCapability();
-            ctx.close();
-            ctx = null;
-            assumeTrue(false, "TF32 tensor cores need sm_80+, device is sm_" + cc);
-        }
-        mod = CudaModule.load(CudaModule.bundledKernels());
-        stream = CudaStream.create();
-        System.out.println("TF32 kernels on " + ctx.name() + " (seed " + SEED + ")");
+        gpu = KernelHarness.open("TF32 kernels", SEED, 80, "TF32 tensor cores need sm_80+");
     }
 
     @AfterAll
     static void close() {
-        if (ctx != null) {
-            stream.close();
-            mod.close();
-            ctx.close();
-        }
+        if (gpu != null) gpu.close();
     }
 
     private record ConvCase(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g) {
@@ -113,11 +94,11 @@ class CudaTf32Test {
             int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
             int k = cinG * c.kh * c.kw;
             IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128_TF32;
-            DeviceBuffer out = poisoned(ref.size());
-            run(kn.forward, IgemmLayout.forwardGrid(kn, (long) c.n * oh * ow, coutG, g), up(x.data()),
-                    up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
-                    upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), up(b.data()), out, c.n, c.cin, c.h, c.w,
-                    c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+            DeviceBuffer out = gpu.poisoned(ref.size());
+            gpu.run(kn.forward, IgemmLayout.forwardGrid(kn, (long) c.n * oh * ow, coutG, g), gpu.up(x.data()),
+                    gpu.up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
+                    gpu.upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), gpu.up(b.data()), out, c.n,
+                    c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
             check(kn.forward + " " + c, ref.data(), mag.data(), down(out, ref.size()));
         }
     }
@@ -138,9 +119,9 @@ class CudaTf32Test {
                     c.s, c.p, c.d);
             int k = coutG * c.kh * c.kw;
             for (int acc = 0; acc < 2; acc++) {
-                DeviceBuffer dx = acc == 0 ? poisoned(ref.size()) : up(prior);
-                run(kn.backward, lb.grid(), up(dy.data()), up(lb.weights()), upInts(lb.ktab()), upInts(lb.phases()), dx, c.n,
-                        c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+                DeviceBuffer dx = acc == 0 ? gpu.poisoned(ref.size()) : gpu.up(prior);
+                gpu.run(kn.backward, lb.grid(), gpu.up(dy.data()), gpu.up(lb.weights()), gpu.upInts(lb.ktab()),
+                        gpu.upInts(lb.phases()), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
                 float[] want = ref.data().clone(), m = mag.data().clone();
                 if (acc == 1) {
                     for (int i = 0; i < want.length; i++) {
@@ -188,45 +169,9 @@ class CudaTf32Test {
 
     // ---- helpers ----
 
-    private void run(String kernel, int[] grid, Object... args) {
-        ctx.makeCurrent();
-        mod.launch(kernel, grid, new int[] {256, 1, 1}, 0, stream, args);
-        stream.synchronize();
-    }
-
     @AfterEach
     void freeBuffers() {
-        for (DeviceBuffer b : buffers) b.close();
-        buffers.clear();
-    }
-
-    private DeviceBuffer up(float[] data) {
-        DeviceBuffer b = DeviceBuffer.upload(data);
-        buffers.add(b);
-        return b;
-    }
-
-    private DeviceBuffer upInts(int[] data) {
-        DeviceBuffer b = DeviceBuffer.allocate(Math.max(4L, (long) data.length * 4));
-        buffers.add(b);
-        try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            var s = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_INT, data);
-            Cuda.check("cuMemcpyHtoD_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyHtoD_v2(b.address(), s, (long) data.length * 4));
-        }
-        return b;
-    }
-
-    private DeviceBuffer poisoned(int n) {
-        DeviceBuffer b = DeviceBuffer.allocateFloats(n);
-        buffers.add(b);
-        b.fill32(DeviceBuffer.NAN_BITS);
-        return b;
-    }
-
-    private static float[] down(DeviceBuffer b, int n) {
-        float[] out = new float[n];
-        b.copyTo(out);
-        return out;
+        gpu.freeBuffers();
     }
 
     private Tensor rand(int... shape) {
