@@ -48,17 +48,6 @@ class CudaDistillKernelsTest {
 
     // ---- convolution backward-data (direct and implicit GEMM) and implicit-GEMM forward ----
 
-    private record ConvCase(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g) {
-        ConvSpec spec() {
-            return new ConvSpec(new int[] {kh, kw}, s, p, d, g);
-        }
-
-        @Override
-        public String toString() {
-            return "N" + n + " Cin" + cin + " " + h + "x" + w + " Cout" + cout + " " + spec();
-        }
-    }
-
     private static final List<ConvCase> CONV_CASES = List.of(
             new ConvCase(3, 7, 7, 5, 5, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1),
             new ConvCase(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2}, new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1),

@@ -50,17 +50,6 @@ class CudaTf32Test {
         if (gpu != null) gpu.close();
     }
 
-    private record ConvCase(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g) {
-        ConvSpec spec() {
-            return new ConvSpec(new int[] {kh, kw}, s, p, d, g);
-        }
-
-        @Override
-        public String toString() {
-            return "N" + n + " Cin" + cin + " " + h + "x" + w + " Cout" + cout + " " + spec();
-        }
-    }
-
     private static int[] v(int... x) {
         return x;
     }
