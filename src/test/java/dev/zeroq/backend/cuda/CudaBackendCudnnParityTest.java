@@ -10,6 +10,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
 
 import java.util.SplittableRandom;
 
@@ -47,39 +49,16 @@ class CudaBackendCudnnParityTest {
         assertEquals(CudaBackend.ConvKernels.CUDNN, cuda.convKernels());
     }
 
-    @Test
-    void conv2dPlain() {
-        conv(3, 7, 7, 5, 4, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1, true);
-    }
-
-    @Test
-    void conv2dStridedPaddedAsymmetricFallsBackToZeroqKernels() {
-        conv(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2}, new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1, false);
+    @ParameterizedTest
+    @FieldSource("dev.zeroq.backend.cuda.CudaBackendParityTest#CONV_CASES")
+    void conv2d(CudaBackendParityTest.ConvParity p) {
+        ConvCase c = p.c();
+        conv(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.s, c.p, c.d, c.g, p.bias());
     }
 
     @Test
     void conv2dStridedPadded() {
         conv(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2}, new int[] {1, 0, 1, 0}, new int[] {1, 1}, 1, false);
-    }
-
-    @Test
-    void conv2dDilated() {
-        conv(3, 7, 7, 5, 6, 3, 3, new int[] {1, 2}, new int[] {2, 2, 2, 2}, new int[] {2, 2}, 1, true);
-    }
-
-    @Test
-    void conv2dGrouped() {
-        conv(3, 6, 7, 5, 9, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 3, true);
-    }
-
-    @Test
-    void conv2dDepthwise() {
-        conv(3, 7, 7, 5, 7, 3, 3, new int[] {2, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 7, true);
-    }
-
-    @Test
-    void conv2dManyInputChannels() {
-        conv(2, 256, 5, 3, 11, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1, true);
     }
 
     private void conv(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g,

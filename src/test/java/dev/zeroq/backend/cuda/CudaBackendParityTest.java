@@ -13,6 +13,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
 
 import java.util.Arrays;
 import java.util.List;
@@ -49,35 +51,37 @@ class CudaBackendParityTest {
         }
     }
 
-    @Test
-    void conv2dPlain() {
-        conv(3, 7, 7, 5, 4, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1, true);
+    /** A conv2d parity case: a name for the report, the shape, with or without bias. */
+    record ConvParity(String name, ConvCase c, boolean bias) {
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
-    @Test
-    void conv2dStridedPaddedAsymmetric() {
-        conv(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2}, new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1, false);
-    }
+    /** The conv2d cases of this test and, forward and backward-data, of CudaBackendCudnnParityTest. */
+    static final List<ConvParity> CONV_CASES = List.of(
+            new ConvParity("plain", new ConvCase(3, 7, 7, 5, 4, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1},
+                    new int[] {1, 1}, 1), true),
+            // Asymmetric pads: CudaBackendCudnnParityTest checks that they fall back to zeroq's kernels (cuDNN cannot
+            // express them).
+            new ConvParity("strided, padded asymmetric", new ConvCase(3, 7, 7, 5, 5, 3, 2, new int[] {2, 2},
+                    new int[] {1, 0, 2, 1}, new int[] {1, 1}, 1), false),
+            new ConvParity("dilated", new ConvCase(3, 7, 7, 5, 6, 3, 3, new int[] {1, 2}, new int[] {2, 2, 2, 2},
+                    new int[] {2, 2}, 1), true),
+            new ConvParity("grouped", new ConvCase(3, 6, 7, 5, 9, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1},
+                    new int[] {1, 1}, 3), true),
+            new ConvParity("depthwise", new ConvCase(3, 7, 7, 5, 7, 3, 3, new int[] {2, 1}, new int[] {1, 1, 1, 1},
+                    new int[] {1, 1}, 7), true),
+            // Cin·kh·kw = 2304 > 2048 exercises more than one shared-memory weight chunk.
+            new ConvParity("many input channels", new ConvCase(2, 256, 5, 3, 11, 3, 3, new int[] {1, 1},
+                    new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1), true));
 
-    @Test
-    void conv2dDilated() {
-        conv(3, 7, 7, 5, 6, 3, 3, new int[] {1, 2}, new int[] {2, 2, 2, 2}, new int[] {2, 2}, 1, true);
-    }
-
-    @Test
-    void conv2dGrouped() {
-        conv(3, 6, 7, 5, 9, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 3, true);
-    }
-
-    @Test
-    void conv2dDepthwise() {
-        conv(3, 7, 7, 5, 7, 3, 3, new int[] {2, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 7, true);
-    }
-
-    @Test
-    void conv2dManyInputChannels() {
-        // Cin·kh·kw = 2304 > 2048 exercises more than one shared-memory weight chunk.
-        conv(2, 256, 5, 3, 11, 3, 3, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1, true);
+    @ParameterizedTest
+    @FieldSource("CONV_CASES")
+    void conv2d(ConvParity p) {
+        ConvCase c = p.c();
+        conv(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.s, c.p, c.d, c.g, p.bias());
     }
 
     private void conv(int n, int cin, int h, int w, int cout, int kh, int kw, int[] s, int[] p, int[] d, int g,
