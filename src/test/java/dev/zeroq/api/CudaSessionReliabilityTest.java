@@ -3,8 +3,8 @@
 // Every figure is printed on a line starting with "RELIABILITY " for benchmarks/RESULTS.md.
 package dev.zeroq.api;
 
-import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.DeviceProbe;
+import dev.zeroq.backend.cuda.GpuTests;
 import dev.zeroq.io.Dataset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -29,7 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaSessionReliabilityTest {
@@ -49,8 +48,7 @@ class CudaSessionReliabilityTest {
 
     @BeforeAll
     static void setUp() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         model = Model.bundled("resnet_fmnist");
         // Quantized on the CPU so that the device holds nothing of it; Gaussian calibration keeps this quick.
         plan = Zeroq.quantize(model, QuantizeSettings.builder().scheme(Scheme.DEPLOY)

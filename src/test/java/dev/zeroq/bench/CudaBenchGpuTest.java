@@ -4,10 +4,10 @@
 package dev.zeroq.bench;
 
 import dev.zeroq.ZeroqException;
-import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaDeviceInfo;
 import dev.zeroq.backend.cuda.CudaForward;
 import dev.zeroq.backend.cuda.CudaIntegerModel;
+import dev.zeroq.backend.cuda.GpuTests;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.int8.TestCnn;
@@ -25,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaBenchGpuTest {
@@ -34,8 +33,7 @@ class CudaBenchGpuTest {
 
     @BeforeAll
     static void setUp() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         graph = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
         plan = TestCnn.deployPlan(graph, 8, 1);
     }

@@ -5,8 +5,8 @@ package dev.zeroq.pipeline;
 
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.cpu.CpuBackend;
-import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.GpuTests;
 import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
 import dev.zeroq.eval.Accuracy;
@@ -25,7 +25,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class PipelineCudaTest {
@@ -36,8 +35,7 @@ class PipelineCudaTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         cuda = new CudaBackend(0);
         data = Dataset.bundledFashionMnist(500);
     }

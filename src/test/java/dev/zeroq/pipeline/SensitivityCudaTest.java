@@ -4,8 +4,8 @@
 package dev.zeroq.pipeline;
 
 import dev.zeroq.backend.cpu.CpuBackend;
-import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.GpuTests;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.onnx.OnnxImporter;
@@ -23,7 +23,6 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class SensitivityCudaTest {
@@ -35,8 +34,7 @@ class SensitivityCudaTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         cuda = new CudaBackend(0);
         graph = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
     }

@@ -28,8 +28,7 @@ class CudaBackendCudnnParityTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         CudnnConv.Availability c = CudnnConv.available();
         assumeTrue(c.usable(), "cuDNN unavailable: " + c.reason());
         cuda = new CudaBackend(0, CudaBackend.ConvKernels.CUDNN);

@@ -22,7 +22,6 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaBackendParityTest {
@@ -37,8 +36,7 @@ class CudaBackendParityTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         cuda = new CudaBackend(0);
         cuda.setPoisonOutputs(true);
         System.out.println("CUDA parity on " + cuda.describe() + " (seed " + SEED + ")");

@@ -40,8 +40,7 @@ class CudaFaultTest {
 
     @BeforeAll
     static void requireCuda() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
     }
 
     @Test

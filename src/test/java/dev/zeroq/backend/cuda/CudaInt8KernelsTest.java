@@ -25,7 +25,6 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaInt8KernelsTest {
@@ -35,8 +34,7 @@ class CudaInt8KernelsTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         kernels = new CudaInt8Kernels(0);
         kernels.setPoisonOutputs(true);
         System.out.println("int8 kernels on " + kernels.describe() + " (seed " + SEED + ")");

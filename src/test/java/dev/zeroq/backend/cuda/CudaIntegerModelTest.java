@@ -25,7 +25,6 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class CudaIntegerModelTest {
     private static final int IMAGES = 500;
@@ -70,8 +69,7 @@ class CudaIntegerModelTest {
     @Test
     @Tag("gpu")
     void resnetFixtureMatchesTheCpuEngine() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         Graph g = model("resnet_fmnist");
         IntegerModel engine = IntegerModel.compile(g, deployPlan(g, "resnet_fmnist"));
         Tensor all = Dataset.bundledFashionMnist(IMAGES).images();

@@ -39,8 +39,7 @@ class CudnnConvTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         CudnnConv.Availability c = CudnnConv.available();
         assumeTrue(c.usable(), "cuDNN unavailable: " + c.reason());
         context = CudaContext.open(0);

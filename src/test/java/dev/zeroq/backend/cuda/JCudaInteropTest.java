@@ -51,8 +51,7 @@ class JCudaInteropTest {
 
     @BeforeEach
     void skipWithoutGpuOrJCuda() {
-        CudaAvailability a = CudaAvailability.probe();
-        assumeTrue(a.usable(), "CUDA unavailable: " + a.reason());
+        GpuTests.requireCuda();
         String jcuda = jcudaProblem();
         assumeTrue(jcuda == null, "JCuda natives unusable here: " + jcuda);
         model = Model.bundled("resnet_fmnist");
