@@ -64,16 +64,6 @@ class PipelineCudaTest {
         return out;
     }
 
-    /** Stages reported by the pipeline, to check that the CUDA run really ran device-resident. */
-    private static final class Stages implements ZeroQ.Listener {
-        final List<String> lines = new ArrayList<>();
-
-        @Override
-        public void stage(String description) {
-            lines.add(description);
-        }
-    }
-
     @Test
     void cudaPlansMatchTheCpu() {
         QuantizeConfig base = QuantizeConfig.defaults().withDistill(DISTILL);

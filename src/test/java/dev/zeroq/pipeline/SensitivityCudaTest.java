@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -54,15 +53,6 @@ class SensitivityCudaTest {
 
     private static QuantizeConfig config() {
         return QuantizeConfig.defaults().withMixed(new QuantizeConfig.MixedTarget.AverageBits(4)); // 2, 4, 8 bits
-    }
-
-    private static final class Stages implements ZeroQ.Listener {
-        final List<String> lines = new ArrayList<>();
-
-        @Override
-        public void stage(String description) {
-            lines.add(description);
-        }
     }
 
     @Test
