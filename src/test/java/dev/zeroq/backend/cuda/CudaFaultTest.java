@@ -15,10 +15,13 @@ import dev.zeroq.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Locale;
+import java.util.function.IntFunction;
+import java.util.function.LongToIntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -54,40 +57,64 @@ class CudaFaultTest {
             ctx.synchronize();
             long free0 = ctx.memoryInfo()[0];
             long live0 = DeviceBuffer.live();
-            long freeFull;
-            int batch;
-            ZeroqException refused;
-            try (DeviceBuffer ballast = fillDevice(free0)) {
-                freeFull = ctx.memoryInfo()[0];
+            Refusal r = refuseUnderBallast(ctx, free0, live0, "the refused batch", freeFull -> {
                 // A batch whose planned peak is more than twice what is free (the plan is linear in the batch).
                 long perImage = CudaBackend.peakOpBytes(modelGraph(), 1);
-                batch = (int) Math.max(2, Math.min(1 << 24, 2 * freeFull / perImage + 1));
+                int batch = (int) Math.max(2, Math.min(1 << 24, 2 * freeFull / perImage + 1));
                 assertTrue((long) batch * per < Integer.MAX_VALUE, "batch " + batch + " does not fit a Java array");
-                float[] big = new float[batch * per]; // zeros: finite, so the check under test is what refuses it
-                long allocationsBefore = DeviceBuffer.allocations();
-                int n = batch;
-                refused = assertThrows(ZeroqException.class, () -> s.run(big, n));
-                assertEquals(allocationsBefore, DeviceBuffer.allocations(), "the refused batch allocated device memory");
-                assertEquals(live0 + 1, DeviceBuffer.live()); // the ballast only
-            }
-            String m = refused.getMessage();
-            System.out.println("RELIABILITY fault=oversized-batch device=cuda:0 batch=" + batch + " free_mib="
-                    + (freeFull >> 20) + " message=\"" + m + "\"");
+                return batch;
+            }, n -> {
+                float[] big = new float[n * per]; // zeros: finite, so the check under test is what refuses it
+                return () -> s.run(big, n);
+            });
+            String m = r.error().getMessage();
+            System.out.println("RELIABILITY fault=oversized-batch device=cuda:0 batch=" + r.batch() + " free_mib="
+                    + (r.freeFull() >> 20) + " message=\"" + m + "\"");
             assertFalse(m.contains("\n"), m);
-            assertTrue(m.contains("a batch of " + batch + " image(s)") && m.contains("GiB of device memory on cuda:0")
-                    && m.contains("is free; use a smaller batch"), m);
+            assertTrue(m.contains("a batch of " + r.batch() + " image(s)")
+                    && m.contains("GiB of device memory on cuda:0") && m.contains("is free; use a smaller batch"), m);
 
             // The session goes on: the same batch as before gives the same logits, and memory returns to its level.
             assertArrayEquals(want, s.run(x4, 4));
-            ctx.synchronize();
-            long free1 = ctx.memoryInfo()[0];
-            long live1 = DeviceBuffer.live();
-            System.out.println(String.format(Locale.ROOT, "RELIABILITY fault=oversized-batch-after free_before_mib=%d "
-                    + "free_after_mib=%d free_delta_kib=%d live_before=%d live_after=%d", free0 >> 20, free1 >> 20,
-                    (free1 - free0) >> 10, live0, live1));
-            assertEquals(live0, live1, "device buffers left allocated");
-            assertTrue(Math.abs(free1 - free0) <= FREE_TOLERANCE, "free device memory " + free0 + " -> " + free1);
+            assertBackToLevel(ctx, "oversized-batch", free0, live0);
         }
+    }
+
+    /** A refusal under a full device: the batch tried, the free bytes beside the ballast, the exception. */
+    private record Refusal(int batch, long freeFull, ZeroqException error) {}
+
+    /**
+     * Fills the device (free0 free before) but for a little, picks a batch from what is then free, and asserts that
+     * attempt(batch) throws ZeroqException without allocating device memory: the ballast is the only buffer beyond
+     * the live0 there were. {@code what} names the attempt in the message ("the refused batch").
+     */
+    private static Refusal refuseUnderBallast(CudaContext ctx, long free0, long live0, String what,
+                                              LongToIntFunction batchFor, IntFunction<Executable> attempt) {
+        try (DeviceBuffer ballast = fillDevice(free0)) {
+            long freeFull = ctx.memoryInfo()[0];
+            int batch = batchFor.applyAsInt(freeFull);
+            Executable run = attempt.apply(batch);
+            long allocationsBefore = DeviceBuffer.allocations();
+            ZeroqException refused = assertThrows(ZeroqException.class, run);
+            assertEquals(allocationsBefore, DeviceBuffer.allocations(), what + " allocated device memory");
+            assertEquals(live0 + 1, DeviceBuffer.live()); // the ballast only
+            return new Refusal(batch, freeFull, refused);
+        }
+    }
+
+    /**
+     * Once the device is idle: prints the "RELIABILITY fault={fault}-after" line, then asserts that the live device
+     * buffers are live0 again and free memory is back to free0 within FREE_TOLERANCE.
+     */
+    private static void assertBackToLevel(CudaContext ctx, String fault, long free0, long live0) {
+        ctx.synchronize();
+        long free1 = ctx.memoryInfo()[0];
+        long live1 = DeviceBuffer.live();
+        System.out.println(String.format(Locale.ROOT, "RELIABILITY fault=%s-after free_before_mib=%d "
+                + "free_after_mib=%d free_delta_kib=%d live_before=%d live_after=%d", fault, free0 >> 20, free1 >> 20,
+                (free1 - free0) >> 10, live0, live1));
+        assertEquals(live0, live1, "device buffers left allocated");
+        assertTrue(Math.abs(free1 - free0) <= FREE_TOLERANCE, "free device memory " + free0 + " -> " + free1);
     }
 
     /**
@@ -117,39 +144,26 @@ class CudaFaultTest {
             ctx.synchronize();
             long free0 = ctx.memoryInfo()[0];
             long live0 = DeviceBuffer.live();
-            long freeFull;
-            int batch;
-            ZeroqException refused;
-            try (DeviceBuffer ballast = fillDevice(free0)) {
-                freeFull = ctx.memoryInfo()[0];
+            Refusal r = refuseUnderBallast(ctx, free0, live0, "the refused pass", freeFull -> {
                 // Pool bytes are linear in the batch past the parameters: aim at twice what is free.
                 long perImage = CudaForward.plannedPoolBytes(g, 2) - CudaForward.plannedPoolBytes(g, 1);
-                batch = (int) Math.max(2, Math.min(60_000, 2 * freeFull / perImage + 1));
+                int batch = (int) Math.max(2, Math.min(60_000, 2 * freeFull / perImage + 1));
                 long pool = CudaForward.plannedPoolBytes(g, batch);
                 assertTrue(pool > freeFull, "batch " + batch + " plans " + pool + " bytes, " + freeFull + " are free");
-                long allocationsBefore = DeviceBuffer.allocations();
-                int n = batch;
-                refused = assertThrows(ZeroqException.class, () -> new CudaForward(g, n, 0));
-                assertEquals(allocationsBefore, DeviceBuffer.allocations(), "the refused pass allocated device memory");
-                assertEquals(live0 + 1, DeviceBuffer.live()); // the ballast only
-            }
-            String m = refused.getMessage();
-            System.out.println("RELIABILITY fault=oversized-device-pass device=cuda:0 batch=" + batch + " free_mib="
-                    + (freeFull >> 20) + " message=\"" + m + "\"");
+                return batch;
+            }, n -> () -> new CudaForward(g, n, 0));
+            String m = r.error().getMessage();
+            System.out.println("RELIABILITY fault=oversized-device-pass device=cuda:0 batch=" + r.batch() + " free_mib="
+                    + (r.freeFull() >> 20) + " message=\"" + m + "\"");
             assertFalse(m.contains("\n"), m);
-            assertTrue(m.startsWith("the device-resident pass of '") && m.contains("for a batch of " + batch + " image(s)")
+            assertTrue(m.startsWith("the device-resident pass of '")
+                    && m.contains("for a batch of " + r.batch() + " image(s)")
                     && m.contains("is free; use a smaller batch"), m);
             // The refused constructor released its module, stream and context: a pass that fits runs again.
             try (CudaForward f = new CudaForward(g, 2, 0)) {
                 assertEquals(2 * 10, f.run(new Tensor(new float[2 * 784], 2, 1, 28, 28)).size());
             }
-            ctx.synchronize();
-            long free1 = ctx.memoryInfo()[0];
-            System.out.println(String.format(Locale.ROOT, "RELIABILITY fault=oversized-device-pass-after free_before_mib=%d "
-                    + "free_after_mib=%d free_delta_kib=%d live_before=%d live_after=%d", free0 >> 20, free1 >> 20,
-                    (free1 - free0) >> 10, live0, DeviceBuffer.live()));
-            assertEquals(live0, DeviceBuffer.live(), "device buffers left allocated");
-            assertTrue(Math.abs(free1 - free0) <= FREE_TOLERANCE, "free device memory " + free0 + " -> " + free1);
+            assertBackToLevel(ctx, "oversized-device-pass", free0, live0);
         }
     }
 
