@@ -10,19 +10,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -94,51 +84,9 @@ class CudaSessionReliabilityTest {
         DeviceProbe.Reading before = probe.read();
         InferenceSession s = model.session(onCuda(precision));
         assertEquals("cuda:0", s.backend());
-        // Reference: each image alone, on this thread, on the same session.
-        float[][] want = new float[IMAGES][];
-        for (int i = 0; i < IMAGES; i++) {
-            want[i] = s.run(Arrays.copyOfRange(all, i * per, (i + 1) * per), 1);
-        }
-        AtomicInteger identical = new AtomicInteger();
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-        List<Future<?>> futures = new ArrayList<>();
-        long t0;
-        try {
-            for (int t = 0; t < THREADS; t++) {
-                int thread = t;
-                futures.add(pool.submit(() -> {
-                    FloatBuffer in = ByteBuffer.allocateDirect(4 * per).order(ByteOrder.nativeOrder()).asFloatBuffer();
-                    FloatBuffer out = ByteBuffer.allocateDirect(4 * model.outputSize()).order(ByteOrder.nativeOrder())
-                            .asFloatBuffer();
-                    start.await();
-                    for (int r = 0; r < REQUESTS; r++) {
-                        int img = (thread * 7 + r * 3) % IMAGES;
-                        float[] x = Arrays.copyOfRange(all, img * per, (img + 1) * per);
-                        float[] y;
-                        if (r % 2 == 0) { // both entry points, as a service would use them
-                            y = s.run(x, 1);
-                        } else {
-                            in.put(0, x);
-                            s.run(in, out, 1);
-                            y = new float[model.outputSize()];
-                            out.get(0, y);
-                        }
-                        assertArrayEquals(want[img], y, precision + " thread " + thread + " request " + r + " image " + img);
-                        identical.incrementAndGet();
-                    }
-                    return null;
-                }));
-            }
-            t0 = System.nanoTime();
-            start.countDown();
-            for (Future<?> f : futures) {
-                f.get();
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        SessionLoad.Result load = SessionLoad.run(model, s, all, IMAGES, THREADS, REQUESTS, precision + " ");
+        int identical = load.identical();
+        double seconds = load.seconds();
         DeviceProbe.Reading open = probe.read();
         s.close();
         assertThrows(IllegalStateException.class, () -> s.run(new float[per], 1));
@@ -147,11 +95,11 @@ class CudaSessionReliabilityTest {
                         + "requests_per_thread=%d outputs=%d identical=%d seconds=%.3f images_per_s=%.0f "
                         + "free_cold_mib=%d free_before_mib=%d free_open_mib=%d free_after_mib=%d free_delta_kib=%d "
                         + "live_before=%d live_open=%d live_after=%d",
-                precision, probe.describe(), THREADS, REQUESTS, THREADS * REQUESTS, identical.get(), seconds,
-                identical.get() / seconds, cold.freeMiB(), before.freeMiB(), open.freeMiB(), after.freeMiB(),
+                precision, probe.describe(), THREADS, REQUESTS, THREADS * REQUESTS, identical, seconds,
+                identical / seconds, cold.freeMiB(), before.freeMiB(), open.freeMiB(), after.freeMiB(),
                 (after.freeBytes() - before.freeBytes()) >> 10, before.liveAllocations(), open.liveAllocations(),
                 after.liveAllocations()));
-        assertEquals(THREADS * REQUESTS, identical.get());
+        assertEquals(THREADS * REQUESTS, identical);
         assertEquals(before.liveAllocations(), after.liveAllocations(), "device buffers left after close");
         assertTrue(Math.abs(after.freeBytes() - before.freeBytes()) <= FREE_TOLERANCE,
                 "free device memory did not come back: " + before + " -> " + after);
