@@ -8,6 +8,7 @@ package dev.zeroq.backend.cpu;
 
 import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.GemmShape;
 import dev.zeroq.backend.PoolSpec;
 import dev.zeroq.backend.ref.RefBackend;
 import dev.zeroq.tensor.Shapes;
@@ -63,13 +64,8 @@ public final class CpuBackend extends RefBackend {
 
     @Override
     public Tensor gemm(Tensor a, Tensor b, Tensor c, float alpha, float beta, boolean transA, boolean transB) {
-        int m = transA ? a.dim(1) : a.dim(0);
-        int k = transA ? a.dim(0) : a.dim(1);
-        int kb = transB ? b.dim(1) : b.dim(0);
-        int n = transB ? b.dim(0) : b.dim(1);
-        if (k != kb) {
-            throw new IllegalArgumentException("gemm: inner dimensions " + k + " and " + kb + " differ");
-        }
+        GemmShape shape = GemmShape.of(a, b, transA, transB);
+        int m = shape.m(), k = shape.k(), n = shape.n();
         float[] o = new float[Math.multiplyExact(m, n)];
         float effBeta = 0f;
         if (c != null) {

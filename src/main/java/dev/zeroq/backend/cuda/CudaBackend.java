@@ -7,6 +7,7 @@ import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.GemmShape;
 import dev.zeroq.backend.PoolSpec;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
@@ -415,13 +416,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public Tensor gemm(Tensor a, Tensor b, Tensor c, float alpha, float beta, boolean transA, boolean transB) {
-        int m = transA ? a.dim(1) : a.dim(0);
-        int k = transA ? a.dim(0) : a.dim(1);
-        int kb = transB ? b.dim(1) : b.dim(0);
-        int n = transB ? b.dim(0) : b.dim(1);
-        if (k != kb) {
-            throw new IllegalArgumentException("gemm: inner dimensions " + k + " and " + kb + " differ");
-        }
+        GemmShape shape = GemmShape.of(a, b, transA, transB);
+        int m = shape.m(), k = shape.k(), n = shape.n();
         int[] cs = c == null ? new int[] {0, 0} : broadcastStrides(c.shape(), new int[] {m, n});
         int[] outShape = {m, n};
         try (Scope sc = new Scope()) {
