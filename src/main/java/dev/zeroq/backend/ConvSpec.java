@@ -1,5 +1,7 @@
 package dev.zeroq.backend;
 
+import java.util.Arrays;
+
 /**
  * Geometry of a 2-D convolution with explicit padding (auto_pad is resolved at import).
  * Weights are (Cout, Cin/group, kh, kw).
@@ -44,6 +46,17 @@ public record ConvSpec(int[] kernel, int[] strides, int[] pads, int[] dilations,
     public int[] pads() { return pads.clone(); }
     @Override
     public int[] dilations() { return dilations.clone(); }
+
+    /**
+     * Throws unless an input of {@code cin} channels and weights of shape {@code w} (Cout, Cin/group, kh, kw) fit
+     * this spec's groups: Cin = (Cin/group)·group and Cout a multiple of group.
+     */
+    public void checkChannels(int cin, int[] w) {
+        if (cin != w[1] * group || w[0] % group != 0) {
+            throw new IllegalArgumentException("conv: input channels " + cin + ", weight " + Arrays.toString(w)
+                    + ", group " + group + " do not fit");
+        }
+    }
 
     static void check(int[] a, int len, String what) {
         if (a == null || a.length != len) {

@@ -235,10 +235,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3);
         int g = s.group();
-        if (cin != cinG * g || cout % g != 0) {
-            throw new IllegalArgumentException("conv: input channels " + cin + ", weight " + Arrays.toString(w.shape())
-                    + ", group " + g + " do not fit");
-        }
+        s.checkChannels(cin, w.shape());
         if (bias != null && bias.size() != cout) {
             throw new IllegalArgumentException("conv: bias has " + bias.size() + " values for " + cout + " channels");
         }

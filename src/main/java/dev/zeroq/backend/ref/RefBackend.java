@@ -28,10 +28,7 @@ public class RefBackend implements Backend {
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
         int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3);
         int g = s.group();
-        if (cin != cinG * g || cout % g != 0) {
-            throw new IllegalArgumentException("conv: input channels " + cin + ", weight " + Arrays.toString(w.shape())
-                    + ", group " + g + " do not fit");
-        }
+        s.checkChannels(cin, w.shape());
         int coutG = cout / g;
         int oh = s.outH(h), ow = s.outW(wd);
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
