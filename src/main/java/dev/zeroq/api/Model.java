@@ -9,8 +9,6 @@ import dev.zeroq.onnx.OnnxImporter;
 import dev.zeroq.onnx.OnnxModel;
 import dev.zeroq.quant.QuantPlan;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -62,15 +60,7 @@ public final class Model {
      */
     public static Model load(Path path) {
         Objects.requireNonNull(path, "path");
-        if (!Files.isRegularFile(path)) {
-            throw ZeroqException.badInput("model file not found: " + path);
-        }
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(path);
-        } catch (IOException e) {
-            throw ZeroqException.badInput("cannot read model file " + path + ": " + e.getMessage(), e);
-        }
+        byte[] bytes = OnnxImporter.readModelFile(path);
         Path file = path.getFileName();
         return new Model(file == null ? path.toString() : file.toString(), bytes);
     }

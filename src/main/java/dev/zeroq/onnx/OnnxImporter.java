@@ -25,16 +25,19 @@ public final class OnnxImporter {
             "Sigmoid", "Slice", "Split", "Squeeze", "Sub", "Transpose", "Unsqueeze");
 
     public static OnnxModel load(Path path) {
+        return parse(readModelFile(path), path.toString());
+    }
+
+    /** The bytes of a model file; a missing or unreadable file is the caller's bad input, named with its path. */
+    public static byte[] readModelFile(Path path) {
         if (!Files.isRegularFile(path)) {
             throw ZeroqException.badInput("model file not found: " + path);
         }
-        byte[] bytes;
         try {
-            bytes = Files.readAllBytes(path);
+            return Files.readAllBytes(path);
         } catch (IOException e) {
             throw ZeroqException.badInput("cannot read model file " + path + ": " + e.getMessage(), e);
         }
-        return parse(bytes, path.toString());
     }
 
     /** @param sourceName how to name the model in messages (usually its path) */
