@@ -39,15 +39,11 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "Use only the first N images (0 = all).")
     int limit;
 
-    @Option(names = "--plan", paramLabel = "PLAN.json", description = "Evaluate the model quantized as this plan says (fake-quant simulation).")
-    Path plan;
-
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--engine", defaultValue = "sim", paramLabel = "sim|int8",
-            description = "With a plan or a QDQ model: sim (fake-quant simulation, any device) or int8 (the integer engine, deploy plans) (default ${DEFAULT-VALUE}).")
-    String engine;
+    @Mixin
+    EngineOptions quantized;
 
     @Mixin
     CommonOptions common;
@@ -69,9 +65,10 @@ final class EvalCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Inference exec = Inference.compile(m.graph(), sel.backend());
             exec.checkInput(data.images());
-            Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend());
+            Models.Quantized q = Models.quantized(m, model, quantized.plan, quantized.engine, sel.backend());
             UnaryOperator<Tensor> f = q == null ? exec::run : q;
-            quantizedBy = q == null ? "" : " quantized" + (plan != null ? " by " + plan : " (QDQ model)") + ", " + engine;
+            quantizedBy = q == null ? "" : " quantized" + (quantized.plan != null ? " by " + quantized.plan : " (QDQ model)")
+                    + ", " + quantized.engine;
             device = sel.backend().name();
             try (Progress p = Progress.start("eval", data.labels().length, 1000, "img"); Models.Quantized owned = q) {
                 r = Accuracy.top1(f, data.images(), data.labels(), batch, p::stepTo);
@@ -85,8 +82,8 @@ final class EvalCommand implements Callable<Integer> {
             o.put("correct", r.correct());
             o.put("top1", r.top1());
             o.put("device", device);
-            if (plan != null) o.put("plan", plan.toString());
-            if (!quantizedBy.isEmpty()) o.put("engine", engine);
+            if (quantized.plan != null) o.put("plan", quantized.plan.toString());
+            if (!quantizedBy.isEmpty()) o.put("engine", quantized.engine);
             o.put("seconds", secs);
             Output.json(System.out, o);
         } else {

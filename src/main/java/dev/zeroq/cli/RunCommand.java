@@ -28,12 +28,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "Y.npy", description = "Where to write the output.")
     Path output;
 
-    @Option(names = "--plan", paramLabel = "PLAN.json", description = "Run the model quantized as this plan says (fake-quant simulation).")
-    Path plan;
-
-    @Option(names = "--engine", defaultValue = "sim", paramLabel = "sim|int8",
-            description = "With a plan or a QDQ model: sim (fake-quant simulation, any device) or int8 (the integer engine, deploy plans) (default ${DEFAULT-VALUE}).")
-    String engine;
+    @Mixin
+    EngineOptions quantized;
 
     @Mixin
     CommonOptions common;
@@ -49,7 +45,7 @@ final class RunCommand implements Callable<Integer> {
         try (Backends.Selection sel = Models.backend(common)) {
             Inference exec = Inference.compile(m.graph(), sel.backend());
             exec.checkInput(x);
-            try (Models.Quantized q = Models.quantized(m, model, plan, engine, sel.backend())) {
+            try (Models.Quantized q = Models.quantized(m, model, quantized.plan, quantized.engine, sel.backend())) {
                 y = q == null ? exec.run(x) : q.apply(x);
             }
             device = sel.backend().name();
