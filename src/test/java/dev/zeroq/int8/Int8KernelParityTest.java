@@ -39,12 +39,8 @@ class Int8KernelParityTest {
             byte[] x = randomCodes(r, n * cin * h * w);
             byte[] wq = randomWeights(r, cout * (cin / s.group()) * c[0] * c[1]);
             int zp = r.nextInt(256);
-            int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, zp, wq, cout, s);
             // threads 1: serial; 2: one image per task (n >= threads); 8: threads share an image.
-            for (int threads : new int[] {1, 2, 8}) {
-                int[] got = conv(Int8Kernels.vector(threads), x, n, cin, h, w, zp, wq, cout, s);
-                assertExact(want, got, s + " cout " + cout + " zp " + zp + " threads " + threads);
-            }
+            assertVectorConvExact(x, n, cin, h, w, zp, wq, cout, s, s + " cout " + cout + " zp " + zp, 1, 2, 8);
         }
     }
 
@@ -56,10 +52,7 @@ class Int8KernelParityTest {
         ConvSpec s = new ConvSpec(new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1);
         byte[] x = randomCodes(r, n * cin * h * w);
         byte[] wq = randomWeights(r, 7 * cin * 9);
-        int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, 131, wq, 7, s);
-        for (int threads : new int[] {1, 3}) {
-            assertExact(want, conv(Int8Kernels.vector(threads), x, n, cin, h, w, 131, wq, 7, s), "wide, threads " + threads);
-        }
+        assertVectorConvExact(x, n, cin, h, w, 131, wq, 7, s, "wide,", 1, 3);
     }
 
     @Test
@@ -71,10 +64,7 @@ class Int8KernelParityTest {
         ConvSpec s = new ConvSpec(new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1);
         byte[] x = randomCodes(r, n * cin * h * w);
         byte[] wq = randomWeights(r, 40 * cin * 9);
-        int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, 77, wq, 40, s);
-        for (int threads : new int[] {2, 5}) {
-            assertExact(want, conv(Int8Kernels.vector(threads), x, n, cin, h, w, 77, wq, 40, s), "large, threads " + threads);
-        }
+        assertVectorConvExact(x, n, cin, h, w, 77, wq, 40, s, "large,", 2, 5);
     }
 
     @Test
@@ -89,11 +79,7 @@ class Int8KernelParityTest {
             byte[] x = randomCodes(r, n * c * h * w);
             byte[] wq = randomWeights(r, c * 9);
             int zp = r.nextInt(256);
-            int[] want = conv(Int8Kernels.ref(), x, n, c, h, w, zp, wq, c, s);
-            for (int threads : new int[] {1, 3}) {
-                assertExact(want, conv(Int8Kernels.vector(threads), x, n, c, h, w, zp, wq, c, s),
-                        "depthwise " + java.util.Arrays.toString(sh) + " threads " + threads);
-            }
+            assertVectorConvExact(x, n, c, h, w, zp, wq, c, s, "depthwise " + java.util.Arrays.toString(sh), 1, 3);
         }
     }
 
@@ -154,6 +140,16 @@ class Int8KernelParityTest {
         java.util.Arrays.fill(w, (byte) 1);
         int[] acc = conv(Int8Kernels.ref(), new byte[] {11, 12, 13, 14}, 1, 1, 2, 2, 10, w, 1, s);
         assertEquals(java.util.List.of(10, 10, 10, 10), java.util.Arrays.stream(acc).boxed().toList());
+    }
+
+    /** The vector kernels on each of {@code threadCounts} against the reference, exactly; "{what} threads {t}". */
+    private static void assertVectorConvExact(byte[] x, int n, int cin, int h, int w, int zp, byte[] wq, int cout,
+                                              ConvSpec s, String what, int... threadCounts) {
+        int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, zp, wq, cout, s);
+        for (int threads : threadCounts) {
+            assertExact(want, conv(Int8Kernels.vector(threads), x, n, cin, h, w, zp, wq, cout, s),
+                    what + " threads " + threads);
+        }
     }
 
     static int[] conv(Int8Kernels k, byte[] x, int n, int cin, int h, int w, int zp, byte[] wq, int cout, ConvSpec s) {
