@@ -340,6 +340,24 @@ else
   row peer-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (peer-infer.log)"
 fi
 
+# A comparison benchmark, a dev.zeroq.bench main: row name, timeout seconds, log, the log lines that go into the row
+# (grep -E), the sed -E expression that shortens them, the character that joins them, the header in bench.log, then
+# the main's simple class name and its arguments. Running out of time is a skip, not a failure: a comparison only.
+# Returns 1, running nothing, when the time budget is spent.
+compare_bench() {
+  local name=$1 limit=$2 log=$3 lines=$4 shorten=$5 sep=$6 header=$7 main=$8; shift 8
+  local t rc res st gap=' '
+  t=$(cap "$limit") || return 1
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" "dev.zeroq.bench.$main" "$@" > "$PARTS/$log" 2>&1
+  rc=$?
+  to_bench "$header" "$PARTS/$log"
+  res=$(grep -E "$lines" "$PARTS/$log" | sed -E "$shorten" | tr '\n' "$sep")
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+  st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
+  [[ $sep == ' ' ]] && gap='' # the joined lines end with the space already
+  row "$name" "$st" "$(why $rc "$t")${res:+; $res}$gap($log)"
+}
+
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
 #     64×128 and on the 128×128 implicit GEMM everywhere (--conv igemm, --conv igemm128: what AUTO chose between, on
 #     the same card),
@@ -352,46 +370,19 @@ peer peer-r50-tf32 90 resnet50 --tf32 on
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
   bench bench-r50-tf32 60 distill-bench-resnet50-tf32.log "$B/models/resnet50.onnx" --batch 32 --warmup 20 --iters 100 \
     --graph on --tf32 on
-  if t=$(cap 60); then
-    log=conv-layer-bench-tf32.log
-    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 --tf32 true \
-      --warmup 2 --iters 10 > "$PARTS/$log" 2>&1
-    rc=$?
-    to_bench "ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10" "$PARTS/$log"
-    res=$(grep -E '^RESULT' "$PARTS/$log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')
-    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
-    st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
-    row conv-tf32 "$st" "$(why $rc "$t")${res:+; $res}($log)"
-  else
-    row conv-tf32 skip "time budget spent"
-  fi
-  if t=$(cap 90); then
-    log=pipeline-bench-resnet50-tf32.log
-    timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.PipelineBench "$B/models/resnet50.onnx" \
-      --device cuda --iters 500 --batch 32 --tf32 on > "$PARTS/$log" 2>&1
-    rc=$?
-    to_bench "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" "$PARTS/$log"
-    res=$(grep -E '^(STAGE distill|RESULT)' "$PARTS/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
-    [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
-    st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
-    row pipeline-tf32 "$st" "$(why $rc "$t")${res:+; $res} ($log)"
-  else
-    row pipeline-tf32 skip "time budget spent"
-  fi
+  compare_bench conv-tf32 60 conv-layer-bench-tf32.log '^RESULT' 's/^RESULT conv-resnet50 //' ' ' \
+    "ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10" \
+    ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10 || row conv-tf32 skip "time budget spent"
+  compare_bench pipeline-tf32 90 pipeline-bench-resnet50-tf32.log '^(STAGE distill|RESULT)' 's/model=[^ ]+ //' ';' \
+    "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" \
+    PipelineBench "$B/models/resnet50.onnx" --device cuda --iters 500 --batch 32 --tf32 on \
+    || row pipeline-tf32 skip "time budget spent"
 fi
 
 for algo in igemm igemm128; do
   [[ $HAVE_JAR == 1 ]] || break
-  t=$(cap 90) || break
-  log="conv-layer-bench-$algo.log"
-  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.ConvLayerBench --batch 32 --conv "$algo" \
-    > "$PARTS/$log" 2>&1
-  rc=$?
-  to_bench "ConvLayerBench --batch 32 --conv $algo" "$PARTS/$log"
-  res=$(grep -E '^RESULT' "$PARTS/$log" | sed -E 's/^RESULT conv-resnet50 //' | tr '\n' ' ')
-  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
-  st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip # a comparison only: out of time is no failure
-  row "conv-$algo" "$st" "$(why $rc "$t")${res:+; $res}($log)"
+  compare_bench "conv-$algo" 90 "conv-layer-bench-$algo.log" '^RESULT' 's/^RESULT conv-resnet50 //' ' ' \
+    "ConvLayerBench --batch 32 --conv $algo" ConvLayerBench --batch 32 --conv "$algo" || break
 done
 
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet18.onnx" ]]; then
