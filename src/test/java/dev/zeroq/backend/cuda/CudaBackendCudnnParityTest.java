@@ -16,7 +16,6 @@ import org.junit.jupiter.params.provider.FieldSource;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudaBackendCudnnParityTest {
@@ -28,9 +27,7 @@ class CudaBackendCudnnParityTest {
 
     @BeforeAll
     static void open() {
-        GpuTests.requireCuda();
-        CudnnConv.Availability c = CudnnConv.available();
-        assumeTrue(c.usable(), "cuDNN unavailable: " + c.reason());
+        GpuTests.requireCudnn();
         cuda = new CudaBackend(0, CudaBackend.ConvKernels.CUDNN);
         cuda.setPoisonOutputs(true);
         System.out.println("CUDA backend with cuDNN convolutions on " + cuda.describe() + " (seed " + SEED + ")");

@@ -18,7 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @Tag("gpu")
 class CudnnConvTest {
@@ -39,9 +38,7 @@ class CudnnConvTest {
 
     @BeforeAll
     static void open() {
-        GpuTests.requireCuda();
-        CudnnConv.Availability c = CudnnConv.available();
-        assumeTrue(c.usable(), "cuDNN unavailable: " + c.reason());
+        CudnnConv.Availability c = GpuTests.requireCudnn();
         context = CudaContext.open(0);
         stream = CudaStream.create();
         strict = CudnnConv.open(stream, CudnnConv.MathMode.STRICT_FP32);
