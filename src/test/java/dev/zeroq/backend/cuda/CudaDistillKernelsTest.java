@@ -195,15 +195,8 @@ class CudaDistillKernelsTest {
         Tensor x = rand(c.n, c.cin, c.h, c.w), w = rand(c.cout, c.cin / c.g, c.kh, c.kw), b = rand(c.cout);
         ConvSpec s = c.spec();
         Tensor ref = REF.conv2d(x, w, b, s);
-        int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
-        int k = cinG * c.kh * c.kw;
         IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128;
-        DeviceBuffer out = gpu.poisoned(ref.size());
-        long pixels = (long) c.n * oh * ow;
-        gpu.run(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), gpu.up(x.data()),
-                gpu.up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
-                gpu.upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), gpu.up(b.data()), out, c.n,
-                c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        DeviceBuffer out = gpu.igemmForward(kn, c, x, w, b, ref.dim(2), ref.dim(3));
         check(kn.forward + " " + c, ref.data(), down(out, ref.size()));
     }
 
@@ -218,11 +211,9 @@ class CudaDistillKernelsTest {
         float[] prior = rand(inShape).data();
         IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128;
         IgemmLayout.Backward lb = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, c.kh, c.kw, c.n, c.h, c.w, oh, ow, c.s, c.p, c.d);
-        int k = coutG * c.kh * c.kw;
         for (int acc = 0; acc < 2; acc++) {
             DeviceBuffer dx = acc == 0 ? gpu.poisoned(ref.size()) : gpu.up(prior);
-            gpu.run(kn.backward, lb.grid(), gpu.up(dy.data()), gpu.up(lb.weights()), gpu.upInts(lb.ktab()),
-                    gpu.upInts(lb.phases()), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+            gpu.igemmBackward(kn, lb, c, dy, dx, oh, ow, acc);
             check(kn.backward + " " + c + " accumulate=" + acc, plus(ref.data(), acc == 1 ? prior : null), down(dx, ref.size()));
         }
     }

@@ -80,14 +80,8 @@ class CudaTf32Test {
             ConvSpec s = c.spec();
             Tensor ref = REF.conv2d(x, w, b, s);
             Tensor mag = REF.conv2d(abs(x), abs(w), abs(b), s); // S of each output
-            int oh = ref.dim(2), ow = ref.dim(3), g = c.g, coutG = c.cout / g, cinG = c.cin / g;
-            int k = cinG * c.kh * c.kw;
             IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128_TF32;
-            DeviceBuffer out = gpu.poisoned(ref.size());
-            gpu.run(kn.forward, IgemmLayout.forwardGrid(kn, (long) c.n * oh * ow, coutG, g), gpu.up(x.data()),
-                    gpu.up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
-                    gpu.upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), gpu.up(b.data()), out, c.n,
-                    c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+            DeviceBuffer out = gpu.igemmForward(kn, c, x, w, b, ref.dim(2), ref.dim(3));
             check(kn.forward + " " + c, ref.data(), mag.data(), down(out, ref.size()));
         }
     }
@@ -106,11 +100,9 @@ class CudaTf32Test {
             IgemmLayout.Kernel kn = IgemmLayout.Kernel.IGEMM128_TF32;
             IgemmLayout.Backward lb = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, c.kh, c.kw, c.n, c.h, c.w, oh, ow,
                     c.s, c.p, c.d);
-            int k = coutG * c.kh * c.kw;
             for (int acc = 0; acc < 2; acc++) {
                 DeviceBuffer dx = acc == 0 ? gpu.poisoned(ref.size()) : gpu.up(prior);
-                gpu.run(kn.backward, lb.grid(), gpu.up(dy.data()), gpu.up(lb.weights()), gpu.upInts(lb.ktab()),
-                        gpu.upInts(lb.phases()), dx, c.n, c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], acc);
+                gpu.igemmBackward(kn, lb, c, dy, dx, oh, ow, acc);
                 float[] want = ref.data().clone(), m = mag.data().clone();
                 if (acc == 1) {
                     for (int i = 0; i < want.length; i++) {

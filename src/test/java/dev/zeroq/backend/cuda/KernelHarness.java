@@ -4,6 +4,7 @@
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.bindings.cuda.cuda_h;
+import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
@@ -51,6 +52,31 @@ final class KernelHarness implements AutoCloseable {
         ctx.makeCurrent();
         mod.launch(kernel, grid, new int[] {256, 1, 1}, 0, stream, args);
         stream.synchronize();
+    }
+
+    /**
+     * Kernel family kn's implicit-GEMM forward of case c on x, w, b, with IgemmLayout's operands (as DevicePlan
+     * builds them), into a NaN-poisoned output of (c.n, c.cout, oh, ow) floats, which it returns.
+     */
+    DeviceBuffer igemmForward(IgemmLayout.Kernel kn, ConvCase c, Tensor x, Tensor w, Tensor b, int oh, int ow) {
+        int g = c.g, coutG = c.cout / g, cinG = c.cin / g, k = cinG * c.kh * c.kw;
+        DeviceBuffer out = poisoned(c.n * c.cout * oh * ow);
+        run(kn.forward, IgemmLayout.forwardGrid(kn, (long) c.n * oh * ow, coutG, g), up(x.data()),
+                up(IgemmLayout.forwardWeights(w.data(), g, coutG, k)),
+                upInts(IgemmLayout.forwardTable(cinG, c.kh, c.kw, c.h, c.w, c.d)), up(b.data()), out, c.n, c.cin, c.h,
+                c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], c.p[0], c.p[1]);
+        return out;
+    }
+
+    /**
+     * Kernel family kn's implicit-GEMM backward-data of case c on dy with lb's operands and grid (as CudaDistiller
+     * builds them) into dx: stored (accumulate 0) or added (1).
+     */
+    void igemmBackward(IgemmLayout.Kernel kn, IgemmLayout.Backward lb, ConvCase c, Tensor dy, DeviceBuffer dx, int oh,
+                       int ow, int accumulate) {
+        int g = c.g, k = c.cout / g * c.kh * c.kw;
+        run(kn.backward, lb.grid(), up(dy.data()), up(lb.weights()), upInts(lb.ktab()), upInts(lb.phases()), dx, c.n,
+                c.cin, c.h, c.w, c.cout, oh, ow, g, k, c.s[0], c.s[1], accumulate);
     }
 
     DeviceBuffer up(float[] data) {
