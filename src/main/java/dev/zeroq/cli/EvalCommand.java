@@ -30,11 +30,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--labels", required = true, paramLabel = "F", description = "Labels: IDX or .npy.")
     Path labels;
 
-    @Option(names = "--mean", defaultValue = "0", description = "Mean subtracted from IDX pixels in [0,1] (default 0).")
-    float mean;
-
-    @Option(names = "--std", defaultValue = "1", description = "Std dividing IDX pixels after the mean (default 1).")
-    float std;
+    @Mixin
+    PixelOptions pixels;
 
     @Option(names = "--limit", defaultValue = "0", description = "Use only the first N images (0 = all).")
     int limit;
@@ -57,7 +54,7 @@ final class EvalCommand implements Callable<Integer> {
             throw dev.zeroq.ZeroqException.badInput("--limit must be 0 (all) or positive, got " + limit);
         }
         OnnxModel m = Models.load(model);
-        Dataset data = Dataset.load(images, labels, mean, std, limit == 0 ? Integer.MAX_VALUE : limit);
+        Dataset data = Dataset.load(images, labels, pixels.mean, pixels.std, limit == 0 ? Integer.MAX_VALUE : limit);
         Accuracy.Top1 r;
         String device;
         String quantizedBy;

@@ -35,11 +35,8 @@ final class QuantOptions {
     @Option(names = "--calib-images", paramLabel = "F", description = "Real images for --calib data: IDX or float32 NCHW .npy.")
     Path calibImages;
 
-    @Option(names = "--mean", defaultValue = "0", description = "Mean subtracted from IDX pixels in [0,1] (default 0).")
-    float mean;
-
-    @Option(names = "--std", defaultValue = "1", description = "Std dividing IDX pixels after the mean (default 1).")
-    float std;
+    @Mixin
+    PixelOptions pixels;
 
     @Option(names = "--bits", defaultValue = "2,4,8", split = ",",
             description = "Bit widths mixed precision chooses from (default ${DEFAULT-VALUE}).")
@@ -66,7 +63,7 @@ final class QuantOptions {
                 throw ZeroqException.badInput("--calib data needs --calib-images F (IDX or .npy real images)");
             }
             var d = distill.config();
-            images = Dataset.loadImages(calibImages, mean, std, Math.multiplyExact(d.batch(), d.batches()));
+            images = Dataset.loadImages(calibImages, pixels.mean, pixels.std, Math.multiplyExact(d.batch(), d.batches()));
         } else if (calibImages != null) {
             throw ZeroqException.badInput("--calib-images is only used with --calib data");
         }
