@@ -11,6 +11,7 @@ import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 import java.util.Arrays;
 
@@ -44,6 +45,13 @@ public final class FusedConv {
     /** Cout values (zeros when the conv has none). */
     private final float[] bias;
     private final Activation act;
+    /**
+     * The activation resolved once: the epilogue runs per vector, and a type switch there (an invokedynamic
+     * dispatch per call) kept it from being inlined.
+     */
+    private final int actKind;
+    private final float clipMin, clipMax;
+    private static final int ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_OTHER = 3;
 
     /**
      * @param w    (Cout, Cin/group, kh, kw)
@@ -71,6 +79,14 @@ public final class FusedConv {
         this.coutG = cout / group;
         this.k = Math.multiplyExact(Math.multiplyExact(cinG, kh), kw);
         this.act = act;
+        this.actKind = switch (act) {
+            case null -> ACT_NONE;
+            case Activation.Relu r -> ACT_RELU;
+            case Activation.Clip c -> ACT_CLIP;
+            default -> ACT_OTHER;
+        };
+        this.clipMin = act instanceof Activation.Clip c ? c.min() : 0f;
+        this.clipMax = act instanceof Activation.Clip c ? c.max() : 0f;
         this.bias = bias == null ? new float[cout] : bias.data().clone();
         this.depthwise = cinG == 1 && coutG == 1;
         if (depthwise) {
@@ -222,11 +238,15 @@ public final class FusedConv {
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
         int[] shift = g.shift;
         float[] xd = x.data(), o = out.data();
+        int gridLen = Sgemm.roundUp(g.cols, V) + V; // the last row's full-vector load may pass g.cols
         par.forChunks(n * c, par.chunksFor(out.size()), (lo, hi) -> {
             float[] buf = Scratch.get(Scratch.PAD, g.length);
+            float[] grid = Scratch.get(Scratch.COL, gridLen);
+            // Zeroed once per chunk, not per plane: copy rewrites the same pixels of every plane.
+            Arrays.fill(buf, 0, g.length, 0f);
             for (int plane = lo; plane < hi; plane++) {
                 int ch = plane % c;
-                g.fill(xd, plane * hw, h, wd, buf);
+                g.copy(xd, plane * hw, h, wd, buf);
                 int wOff = ch * taps;
                 FloatVector b0 = FloatVector.broadcast(S, bias[ch]);
                 for (int j = 0; j < g.cols; j += V) {
@@ -235,40 +255,40 @@ public final class FusedConv {
                         acc = FloatVector.fromArray(S, buf, shift[t] + j)
                                 .fma(FloatVector.broadcast(S, packed[wOff + t]), acc);
                     }
-                    storeVector(acc, res, o, plane * ohw, g, j, Math.min(j + V, g.cols));
+                    acc.intoArray(grid, j);
+                }
+                // The grid's rows, less their wq − ow dropped columns, are the output rows. Cutting them out of
+                // a buffer rather than out of each accumulator keeps every vector inside this loop (one passed
+                // to a helper that is not inlined is boxed) and each store a single masked op per row.
+                int outPlane = plane * ohw;
+                for (int oy = 0; oy < oh; oy++) {
+                    for (int ox = 0; ox < ow; ox += V) {
+                        int src = oy * g.wq + ox, dst = outPlane + oy * ow + ox;
+                        VectorMask<Float> m = S.indexInRange(ox, ow);
+                        FloatVector v = FloatVector.fromArray(S, grid, src);
+                        if (res != null) {
+                            v = v.add(FloatVector.fromArray(S, res, dst, m));
+                        }
+                        if (actKind == ACT_RELU) {
+                            v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                        } else if (actKind == ACT_CLIP) {
+                            v = v.max(clipMin).min(clipMax);
+                        } else if (actKind == ACT_OTHER) {
+                            v = CpuBackend.activate(act, v);
+                        }
+                        v.intoArray(o, dst, m);
+                    }
                 }
             }
         });
     }
 
-    /** The epilogue of {@link #store} for one vector of grid columns [j0, j1) of one output plane. */
-    private void storeVector(FloatVector acc, float[] res, float[] o, int outPlane, Grid g, int j0, int j1) {
-        for (int oy = j0 / g.wq; oy * g.wq < j1; oy++) {
-            int a = Math.max(j0, oy * g.wq) - j0, z = Math.min(j1, oy * g.wq + g.ow) - j0;
-            if (z <= a) {
-                continue;
-            }
-            int dst = outPlane + oy * g.ow - oy * g.wq + j0;
-            FloatVector v = acc;
-            if (z - a == V) {
-                if (res != null) {
-                    v = v.add(FloatVector.fromArray(S, res, dst));
-                }
-                if (act != null) {
-                    v = CpuBackend.activate(act, v);
-                }
-                v.intoArray(o, dst);
-            } else {
-                VectorMask<Float> m = S.indexInRange(-a, z - a);
-                if (res != null) {
-                    v = v.add(FloatVector.fromArray(S, res, dst, m));
-                }
-                if (act != null) {
-                    v = CpuBackend.activate(act, v);
-                }
-                v.intoArray(o, dst, m);
-            }
-        }
+    /**
+     * Lanes [a, z) set, 0 ≤ a < z ≤ V, as mask bits. Masks are built from bits with {@code VectorMask.fromLong}:
+     * {@code indexInRange} with a negative offset (a run that starts mid-vector) takes a slow, non-intrinsic path.
+     */
+    private static long lanes(int a, int z) {
+        return (-1L >>> (64 - z)) & (-1L << a);
     }
 
     /**
@@ -301,6 +321,8 @@ public final class FusedConv {
         final int[] shift;
         /** Phases some tap reads; the others are left zero. */
         final boolean[] usedPhase;
+        /** Lane i reads column i·sw: the gather that splits a row into its column phases. */
+        final int[] gather;
 
         /** Taps kh × kw as the weights have them (as the backend's conv2d reads them). */
         Grid(ConvSpec spec, int kh, int kw, int h, int w, int oh, int ow, int cinG) {
@@ -321,6 +343,10 @@ public final class FusedConv {
             this.cols = (oh - 1) * wq + ow;
             this.shift = new int[Math.multiplyExact(cinG, kh * kw)];
             this.usedPhase = new boolean[phases];
+            this.gather = new int[V];
+            for (int l = 0; l < V; l++) {
+                gather[l] = l * sw;
+            }
             int i = 0;
             for (int ci = 0; ci < cinG; ci++) {
                 for (int ky = 0; ky < kh; ky++) {
@@ -334,9 +360,21 @@ public final class FusedConv {
             }
         }
 
-        /** Copies cinG planes of h × w at {@code x[xOff ..]} into the zero-padded phase planes of {@code buf}. */
+        /**
+         * Copies cinG planes of h × w at {@code x[xOff ..]} into the zero-padded phase planes of {@code buf}, V
+         * floats per op: a masked load and store per row piece (stride 1), a gather of every sw-th column per
+         * phase row (stride sw > 1). Masked stores, because a full one would spill into rows already written.
+         */
         void fill(float[] x, int xOff, int h, int w, float[] buf) {
             Arrays.fill(buf, 0, length, 0f);
+            copy(x, xOff, h, w, buf);
+        }
+
+        /**
+         * {@link #fill} less the zeroing: writes only the positions that hold input pixels, the same ones for
+         * every plane of this grid, so a buffer filled once keeps its zero padding through any number of copies.
+         */
+        void copy(float[] x, int xOff, int h, int w, float[] buf) {
             for (int ci = 0; ci < cinG; ci++) {
                 for (int iy = 0; iy < h; iy++) {
                     int r = iy + padTop;
@@ -344,7 +382,11 @@ public final class FusedConv {
                     int src = xOff + (ci * h + iy) * w;
                     if (sw == 1) {
                         if (usedPhase[(r % sh) * sw]) {
-                            System.arraycopy(x, src, buf, rowBase + padLeft, w);
+                            int dst = rowBase + padLeft;
+                            for (int c = 0; c < w; c += V) {
+                                VectorMask<Float> m = S.indexInRange(c, w);
+                                FloatVector.fromArray(S, x, src + c, m).intoArray(buf, dst + c, m);
+                            }
                         }
                         continue;
                     }
@@ -354,9 +396,16 @@ public final class FusedConv {
                         }
                         // Input columns ix with (ix + padLeft) % sw == rx, at phase position (ix + padLeft) / sw.
                         int ix = Math.floorMod(rx - padLeft, sw);
+                        int count = ix < w ? Math.ceilDiv(w - ix, sw) : 0;
                         int dst = rowBase + rx * planeLen + (ix + padLeft) / sw;
-                        for (; ix < w; ix += sw) {
-                            buf[dst++] = x[src + ix];
+                        int c = 0;
+                        // The gather checks every lane's index against x, masked or not: the tail of x goes scalar.
+                        for (; c < count && src + ix + (c + V - 1) * sw < x.length; c += V) {
+                            VectorMask<Float> m = S.indexInRange(c, count);
+                            FloatVector.fromArray(S, x, src + ix + c * sw, gather, 0, m).intoArray(buf, dst + c, m);
+                        }
+                        for (; c < count; c++) {
+                            buf[dst + c] = x[src + ix + c * sw];
                         }
                     }
                 }
@@ -383,26 +432,26 @@ public final class FusedConv {
                 if (z <= a) {
                     continue;
                 }
-                VectorMask<Float> m = S.indexInRange(h - a, z - a);
                 boolean full = z - a == V;
+                VectorMask<Float> m = VectorMask.fromLong(S, lanes(a - h, z - h));
+                // Vectors stay inside this method: passed to a call that is not inlined, each would be boxed.
                 for (int i = 0; i < mr; i++) {
                     int dst = lane0 + i * ld + h;
                     FloatVector v = FloatVector.fromArray(S, acc, i * NR + h).add(bias[row0 + i]);
+                    if (res != null) {
+                        v = v.add(full ? FloatVector.fromArray(S, res, dst) : FloatVector.fromArray(S, res, dst, m));
+                    }
+                    if (actKind == ACT_RELU) {
+                        // blend as in CpuBackend: NaN and −0 map to +0 as in "x > 0 ? x : 0".
+                        v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                    } else if (actKind == ACT_CLIP) {
+                        v = v.max(clipMin).min(clipMax);
+                    } else if (actKind == ACT_OTHER) {
+                        v = CpuBackend.activate(act, v);
+                    }
                     if (full) {
-                        if (res != null) {
-                            v = v.add(FloatVector.fromArray(S, res, dst));
-                        }
-                        if (act != null) {
-                            v = CpuBackend.activate(act, v);
-                        }
                         v.intoArray(o, dst);
                     } else {
-                        if (res != null) {
-                            v = v.add(FloatVector.fromArray(S, res, dst, m));
-                        }
-                        if (act != null) {
-                            v = CpuBackend.activate(act, v);
-                        }
                         v.intoArray(o, dst, m);
                     }
                 }
