@@ -421,39 +421,48 @@ public final class FusedConv {
      */
     private void store(float[] acc, int mr, int row0, float[] res, float[] o, int outRow, int ld, Grid g,
                        int j0, int j1) {
+        if (g.wq == g.ow) {
+            // No dropped columns (a 1×1 unpadded conv): the tile is one run, not one per output row it touches.
+            storeRun(acc, mr, row0, res, o, ld, 0, j1 - j0, outRow + j0);
+            return;
+        }
         for (int oy = j0 / g.wq; oy * g.wq < j1; oy++) {
             int lo = Math.max(j0, oy * g.wq) - j0, hi = Math.min(j1, oy * g.wq + g.ow) - j0;
-            if (hi <= lo) {
+            if (hi > lo) {
+                storeRun(acc, mr, row0, res, o, ld, lo, hi, outRow + oy * g.ow - oy * g.wq + j0);
+            }
+        }
+    }
+
+    /** Lanes [lo, hi) of the tile's mr rows, lane l of row i to {@code o[lane0 + i·ld + l]}. */
+    private void storeRun(float[] acc, int mr, int row0, float[] res, float[] o, int ld, int lo, int hi,
+                          int lane0) {
+        for (int h = 0; h < NR; h += V) {
+            int a = Math.max(lo, h), z = Math.min(hi, h + V);
+            if (z <= a) {
                 continue;
             }
-            int lane0 = outRow + oy * g.ow - oy * g.wq + j0; // where lane 0 would land
-            for (int h = 0; h < NR; h += V) {
-                int a = Math.max(lo, h), z = Math.min(hi, h + V);
-                if (z <= a) {
-                    continue;
+            boolean full = z - a == V;
+            VectorMask<Float> m = VectorMask.fromLong(S, lanes(a - h, z - h));
+            // Vectors stay inside this method: passed to a call that is not inlined, each would be boxed.
+            for (int i = 0; i < mr; i++) {
+                int dst = lane0 + i * ld + h;
+                FloatVector v = FloatVector.fromArray(S, acc, i * NR + h).add(bias[row0 + i]);
+                if (res != null) {
+                    v = v.add(full ? FloatVector.fromArray(S, res, dst) : FloatVector.fromArray(S, res, dst, m));
                 }
-                boolean full = z - a == V;
-                VectorMask<Float> m = VectorMask.fromLong(S, lanes(a - h, z - h));
-                // Vectors stay inside this method: passed to a call that is not inlined, each would be boxed.
-                for (int i = 0; i < mr; i++) {
-                    int dst = lane0 + i * ld + h;
-                    FloatVector v = FloatVector.fromArray(S, acc, i * NR + h).add(bias[row0 + i]);
-                    if (res != null) {
-                        v = v.add(full ? FloatVector.fromArray(S, res, dst) : FloatVector.fromArray(S, res, dst, m));
-                    }
-                    if (actKind == ACT_RELU) {
-                        // blend as in CpuBackend: NaN and −0 map to +0 as in "x > 0 ? x : 0".
-                        v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
-                    } else if (actKind == ACT_CLIP) {
-                        v = v.max(clipMin).min(clipMax);
-                    } else if (actKind == ACT_OTHER) {
-                        v = CpuBackend.activate(act, v);
-                    }
-                    if (full) {
-                        v.intoArray(o, dst);
-                    } else {
-                        v.intoArray(o, dst, m);
-                    }
+                if (actKind == ACT_RELU) {
+                    // blend as in CpuBackend: NaN and −0 map to +0 as in "x > 0 ? x : 0".
+                    v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                } else if (actKind == ACT_CLIP) {
+                    v = v.max(clipMin).min(clipMax);
+                } else if (actKind == ACT_OTHER) {
+                    v = CpuBackend.activate(act, v);
+                }
+                if (full) {
+                    v.intoArray(o, dst);
+                } else {
+                    v.intoArray(o, dst, m);
                 }
             }
         }
