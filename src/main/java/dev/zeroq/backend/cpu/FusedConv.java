@@ -321,8 +321,8 @@ public final class FusedConv {
         final int[] shift;
         /** Phases some tap reads; the others are left zero. */
         final boolean[] usedPhase;
-        /** Lane i reads column i·sw: the gather that splits a row into its column phases. */
-        final int[] gather;
+        /** Bit l of {@code phaseLanes[q]} is set when l % sw == q (l < V): the lanes of one column phase. */
+        final long[] phaseLanes;
 
         /** Taps kh × kw as the weights have them (as the backend's conv2d reads them). */
         Grid(ConvSpec spec, int kh, int kw, int h, int w, int oh, int ow, int cinG) {
@@ -343,9 +343,9 @@ public final class FusedConv {
             this.cols = (oh - 1) * wq + ow;
             this.shift = new int[Math.multiplyExact(cinG, kh * kw)];
             this.usedPhase = new boolean[phases];
-            this.gather = new int[V];
+            this.phaseLanes = new long[sw];
             for (int l = 0; l < V; l++) {
-                gather[l] = l * sw;
+                phaseLanes[l % sw] |= 1L << l;
             }
             int i = 0;
             for (int ci = 0; ci < cinG; ci++) {
@@ -362,8 +362,8 @@ public final class FusedConv {
 
         /**
          * Copies cinG planes of h × w at {@code x[xOff ..]} into the zero-padded phase planes of {@code buf}, V
-         * floats per op: a masked load and store per row piece (stride 1), a gather of every sw-th column per
-         * phase row (stride sw > 1). Masked stores, because a full one would spill into rows already written.
+         * floats per op: a masked load and store per row piece (stride 1); for stride sw > 1 a load per row piece,
+         * compressed once per column phase. Masked stores: a full one would spill into rows already written.
          */
         void fill(float[] x, int xOff, int h, int w, float[] buf) {
             Arrays.fill(buf, 0, length, 0f);
@@ -390,22 +390,22 @@ public final class FusedConv {
                         }
                         continue;
                     }
-                    for (int rx = 0; rx < sw; rx++) {
-                        if (!usedPhase[(r % sh) * sw + rx]) {
-                            continue; // e.g. a 1×1 stride-2 conv reads only the even rows and columns
-                        }
-                        // Input columns ix with (ix + padLeft) % sw == rx, at phase position (ix + padLeft) / sw.
-                        int ix = Math.floorMod(rx - padLeft, sw);
-                        int count = ix < w ? Math.ceilDiv(w - ix, sw) : 0;
-                        int dst = rowBase + rx * planeLen + (ix + padLeft) / sw;
-                        int c = 0;
-                        // The gather checks every lane's index against x, masked or not: the tail of x goes scalar.
-                        for (; c < count && src + ix + (c + V - 1) * sw < x.length; c += V) {
-                            VectorMask<Float> m = S.indexInRange(c, count);
-                            FloatVector.fromArray(S, x, src + ix + c * sw, gather, 0, m).intoArray(buf, dst + c, m);
-                        }
-                        for (; c < count; c++) {
-                            buf[dst + c] = x[src + ix + c * sw];
+                    // Each V-column piece of the row is loaded once and compressed into each phase that is read.
+                    for (int c0 = 0; c0 < w; c0 += V) {
+                        int n = Math.min(V, w - c0);
+                        FloatVector v = FloatVector.fromArray(S, x, src + c0, S.indexInRange(c0, w));
+                        for (int rx = 0; rx < sw; rx++) {
+                            if (!usedPhase[(r % sh) * sw + rx]) {
+                                continue; // e.g. a 1×1 stride-2 conv reads only the even rows and columns
+                            }
+                            // Lanes l with (c0 + l + padLeft) % sw == rx, to phase positions from (c0 + l + padLeft) / sw.
+                            long bits = phaseLanes[Math.floorMod(rx - c0 - padLeft, sw)] & (-1L >>> (64 - n));
+                            if (bits == 0) {
+                                continue;
+                            }
+                            int dst = rowBase + rx * planeLen + (c0 + Long.numberOfTrailingZeros(bits) + padLeft) / sw;
+                            v.compress(VectorMask.fromLong(S, bits))
+                                    .intoArray(buf, dst, VectorMask.fromLong(S, lanes(0, Long.bitCount(bits))));
                         }
                     }
                 }
