@@ -29,7 +29,7 @@ import static dev.zeroq.backend.cpu.Sgemm.V;
  * construction into MR-row strips over the whole K = cinG·kh·kw, and im2col writes the input patches straight
  * into NR-column strips, so neither operand is repacked per call and there is no k blocking (K of a CNN layer
  * is at most a few thousand; one A strip stays in L1 while the B strips of a tile stream from L2). Depthwise
- * convs use the direct loop of {@link ConvLowering} with the same epilogue.
+ * convs run a direct vector loop over the same phase-plane grid (see {@link #depthwise}) with the same epilogue.
  *
  * <p>Immutable after construction and safe to run from several threads at once.
  */
@@ -228,8 +228,9 @@ public final class FusedConv {
 
     /**
      * Depthwise: per (image, channel) plane, the plane is copied into its phase planes and the grid columns are
-     * computed V at a time, each tap one vector load at its shift and one FMA. Small planes gain most from the
-     * flat grid: a 7 × 7 output is 4 vectors of 16 lanes, not 7 rows of one vector each.
+     * computed V at a time, each tap one vector load at its shift and one FMA, into a grid-row buffer whose rows
+     * are then cut into the output with the epilogue. Small planes gain most from the flat grid: a 7 × 7 output
+     * is 4 vectors of 16 lanes, not 7 rows of one vector each.
      */
     private void depthwise(Parallel par, Tensor x, float[] res, Tensor out) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
