@@ -399,7 +399,8 @@ public final class FusedConv {
                             if (!usedPhase[(r % sh) * sw + rx]) {
                                 continue; // e.g. a 1×1 stride-2 conv reads only the even rows and columns
                             }
-                            // Lanes l with (c0 + l + padLeft) % sw == rx, to phase positions from (c0 + l + padLeft) / sw.
+                            // Lanes l with (c0 + l + padLeft) % sw == rx; they go to consecutive phase
+                            // positions from (c0 + l + padLeft) / sw.
                             long bits = phaseLanes[Math.floorMod(rx - c0 - padLeft, sw)] & (-1L >>> (64 - n));
                             if (bits == 0) {
                                 continue;
