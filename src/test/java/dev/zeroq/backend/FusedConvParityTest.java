@@ -48,6 +48,23 @@ class FusedConvParityTest {
                 out.add(Arguments.of(a.get()[0], a.get()[1], e));
             }
         }
+        // The depthwise kernel's own edges, on rows wider than a vector (16 floats with AVX-512, 8 with AVX2):
+        // stride-2 rows split into column phases by gathers in several pieces plus a scalar tail, a row width
+        // that is no multiple of the vector length, dilation with asymmetric pads.
+        List<Named<ConvCase>> depthwise = List.of(
+                Named.of("depthwise 2x24x23x41 s2 p1", new ConvCase(new int[] {2, 24, 23, 41}, 24, new int[] {3, 3},
+                        new int[] {2, 2}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 24, true)),
+                Named.of("depthwise 1x19x21x37 s2 dilation 2 asym pads", new ConvCase(new int[] {1, 19, 21, 37}, 19,
+                        new int[] {3, 3}, new int[] {2, 2}, new int[] {2, 1, 0, 2}, new int[] {2, 2}, 19, false)),
+                Named.of("depthwise 3x5x9x40 s1 p1", new ConvCase(new int[] {3, 5, 9, 40}, 5, new int[] {3, 3},
+                        new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 5, true)));
+        for (CpuBackend cpu : List.of(new CpuBackend(1), new CpuBackend(2))) {
+            for (Named<ConvCase> c : depthwise) {
+                for (Named<Epilogue> e : epilogues) {
+                    out.add(Arguments.of(Named.of("cpu x" + cpu.threads(), cpu), c, e));
+                }
+            }
+        }
         return out.stream();
     }
 

@@ -11,6 +11,7 @@ import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 import java.util.Arrays;
 
@@ -28,7 +29,7 @@ import static dev.zeroq.backend.cpu.Sgemm.V;
  * construction into MR-row strips over the whole K = cinG·kh·kw, and im2col writes the input patches straight
  * into NR-column strips, so neither operand is repacked per call and there is no k blocking (K of a CNN layer
  * is at most a few thousand; one A strip stays in L1 while the B strips of a tile stream from L2). Depthwise
- * convs use the direct loop of {@link ConvLowering} with the same epilogue.
+ * convs run a direct vector loop over the same phase-plane grid (see {@link #depthwise}) with the same epilogue.
  *
  * <p>Immutable after construction and safe to run from several threads at once.
  */
@@ -44,6 +45,13 @@ public final class FusedConv {
     /** Cout values (zeros when the conv has none). */
     private final float[] bias;
     private final Activation act;
+    /**
+     * The activation resolved once: the epilogue runs per vector, and a type switch there (an invokedynamic
+     * dispatch per call) kept it from being inlined.
+     */
+    private final int actKind;
+    private final float clipMin, clipMax;
+    private static final int ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_OTHER = 3;
 
     /**
      * @param w    (Cout, Cin/group, kh, kw)
@@ -71,6 +79,14 @@ public final class FusedConv {
         this.coutG = cout / group;
         this.k = Math.multiplyExact(Math.multiplyExact(cinG, kh), kw);
         this.act = act;
+        this.actKind = switch (act) {
+            case null -> ACT_NONE;
+            case Activation.Relu r -> ACT_RELU;
+            case Activation.Clip c -> ACT_CLIP;
+            default -> ACT_OTHER;
+        };
+        this.clipMin = act instanceof Activation.Clip c ? c.min() : 0f;
+        this.clipMax = act instanceof Activation.Clip c ? c.max() : 0f;
         this.bias = bias == null ? new float[cout] : bias.data().clone();
         this.depthwise = cinG == 1 && coutG == 1;
         if (depthwise) {
@@ -212,8 +228,9 @@ public final class FusedConv {
 
     /**
      * Depthwise: per (image, channel) plane, the plane is copied into its phase planes and the grid columns are
-     * computed V at a time, each tap one vector load at its shift and one FMA. Small planes gain most from the
-     * flat grid: a 7 × 7 output is 4 vectors of 16 lanes, not 7 rows of one vector each.
+     * computed V at a time, each tap one vector load at its shift and one FMA, into a grid-row buffer whose rows
+     * are then cut into the output with the epilogue. Small planes gain most from the flat grid: a 7 × 7 output
+     * is 4 vectors of 16 lanes, not 7 rows of one vector each.
      */
     private void depthwise(Parallel par, Tensor x, float[] res, Tensor out) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
@@ -222,11 +239,15 @@ public final class FusedConv {
         int hw = h * wd, ohw = oh * ow, taps = kh * kw;
         int[] shift = g.shift;
         float[] xd = x.data(), o = out.data();
+        int gridLen = Sgemm.roundUp(g.cols, V) + V; // the last row's full-vector load may pass g.cols
         par.forChunks(n * c, par.chunksFor(out.size()), (lo, hi) -> {
             float[] buf = Scratch.get(Scratch.PAD, g.length);
+            float[] grid = Scratch.get(Scratch.COL, gridLen);
+            // Zeroed once per chunk, not per plane: copy rewrites the same pixels of every plane.
+            Arrays.fill(buf, 0, g.length, 0f);
             for (int plane = lo; plane < hi; plane++) {
                 int ch = plane % c;
-                g.fill(xd, plane * hw, h, wd, buf);
+                g.copy(xd, plane * hw, h, wd, buf);
                 int wOff = ch * taps;
                 FloatVector b0 = FloatVector.broadcast(S, bias[ch]);
                 for (int j = 0; j < g.cols; j += V) {
@@ -235,40 +256,40 @@ public final class FusedConv {
                         acc = FloatVector.fromArray(S, buf, shift[t] + j)
                                 .fma(FloatVector.broadcast(S, packed[wOff + t]), acc);
                     }
-                    storeVector(acc, res, o, plane * ohw, g, j, Math.min(j + V, g.cols));
+                    acc.intoArray(grid, j);
+                }
+                // The grid's rows, less their wq − ow dropped columns, are the output rows. Cutting them out of
+                // a buffer rather than out of each accumulator keeps every vector inside this loop (one passed
+                // to a helper that is not inlined is boxed) and each store a single masked op per row.
+                int outPlane = plane * ohw;
+                for (int oy = 0; oy < oh; oy++) {
+                    for (int ox = 0; ox < ow; ox += V) {
+                        int src = oy * g.wq + ox, dst = outPlane + oy * ow + ox;
+                        VectorMask<Float> m = S.indexInRange(ox, ow);
+                        FloatVector v = FloatVector.fromArray(S, grid, src);
+                        if (res != null) {
+                            v = v.add(FloatVector.fromArray(S, res, dst, m));
+                        }
+                        if (actKind == ACT_RELU) {
+                            v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                        } else if (actKind == ACT_CLIP) {
+                            v = v.max(clipMin).min(clipMax);
+                        } else if (actKind == ACT_OTHER) {
+                            v = CpuBackend.activate(act, v);
+                        }
+                        v.intoArray(o, dst, m);
+                    }
                 }
             }
         });
     }
 
-    /** The epilogue of {@link #store} for one vector of grid columns [j0, j1) of one output plane. */
-    private void storeVector(FloatVector acc, float[] res, float[] o, int outPlane, Grid g, int j0, int j1) {
-        for (int oy = j0 / g.wq; oy * g.wq < j1; oy++) {
-            int a = Math.max(j0, oy * g.wq) - j0, z = Math.min(j1, oy * g.wq + g.ow) - j0;
-            if (z <= a) {
-                continue;
-            }
-            int dst = outPlane + oy * g.ow - oy * g.wq + j0;
-            FloatVector v = acc;
-            if (z - a == V) {
-                if (res != null) {
-                    v = v.add(FloatVector.fromArray(S, res, dst));
-                }
-                if (act != null) {
-                    v = CpuBackend.activate(act, v);
-                }
-                v.intoArray(o, dst);
-            } else {
-                VectorMask<Float> m = S.indexInRange(-a, z - a);
-                if (res != null) {
-                    v = v.add(FloatVector.fromArray(S, res, dst, m));
-                }
-                if (act != null) {
-                    v = CpuBackend.activate(act, v);
-                }
-                v.intoArray(o, dst, m);
-            }
-        }
+    /**
+     * Lanes [a, z) set, 0 ≤ a < z ≤ V, as mask bits. Masks are built from bits with {@code VectorMask.fromLong}:
+     * {@code indexInRange} with a negative offset (a run that starts mid-vector) takes a slow, non-intrinsic path.
+     */
+    private static long lanes(int a, int z) {
+        return (-1L >>> (64 - z)) & (-1L << a);
     }
 
     /**
@@ -301,6 +322,8 @@ public final class FusedConv {
         final int[] shift;
         /** Phases some tap reads; the others are left zero. */
         final boolean[] usedPhase;
+        /** Bit l of {@code phaseLanes[q]} is set when l % sw == q (l < V): the lanes of one column phase. */
+        final long[] phaseLanes;
 
         /** Taps kh × kw as the weights have them (as the backend's conv2d reads them). */
         Grid(ConvSpec spec, int kh, int kw, int h, int w, int oh, int ow, int cinG) {
@@ -321,6 +344,10 @@ public final class FusedConv {
             this.cols = (oh - 1) * wq + ow;
             this.shift = new int[Math.multiplyExact(cinG, kh * kw)];
             this.usedPhase = new boolean[phases];
+            this.phaseLanes = new long[sw];
+            for (int l = 0; l < V; l++) {
+                phaseLanes[l % sw] |= 1L << l;
+            }
             int i = 0;
             for (int ci = 0; ci < cinG; ci++) {
                 for (int ky = 0; ky < kh; ky++) {
@@ -334,9 +361,21 @@ public final class FusedConv {
             }
         }
 
-        /** Copies cinG planes of h × w at {@code x[xOff ..]} into the zero-padded phase planes of {@code buf}. */
+        /**
+         * Copies cinG planes of h × w at {@code x[xOff ..]} into the zero-padded phase planes of {@code buf}, V
+         * floats per op: a masked load and store per row piece (stride 1); for stride sw > 1 a load per row piece,
+         * compressed once per column phase. Masked stores: a full one would spill into rows already written.
+         */
         void fill(float[] x, int xOff, int h, int w, float[] buf) {
             Arrays.fill(buf, 0, length, 0f);
+            copy(x, xOff, h, w, buf);
+        }
+
+        /**
+         * {@link #fill} less the zeroing: writes only the positions that hold input pixels, the same ones for
+         * every plane of this grid, so a buffer filled once keeps its zero padding through any number of copies.
+         */
+        void copy(float[] x, int xOff, int h, int w, float[] buf) {
             for (int ci = 0; ci < cinG; ci++) {
                 for (int iy = 0; iy < h; iy++) {
                     int r = iy + padTop;
@@ -344,19 +383,31 @@ public final class FusedConv {
                     int src = xOff + (ci * h + iy) * w;
                     if (sw == 1) {
                         if (usedPhase[(r % sh) * sw]) {
-                            System.arraycopy(x, src, buf, rowBase + padLeft, w);
+                            int dst = rowBase + padLeft;
+                            for (int c = 0; c < w; c += V) {
+                                VectorMask<Float> m = S.indexInRange(c, w);
+                                FloatVector.fromArray(S, x, src + c, m).intoArray(buf, dst + c, m);
+                            }
                         }
                         continue;
                     }
-                    for (int rx = 0; rx < sw; rx++) {
-                        if (!usedPhase[(r % sh) * sw + rx]) {
-                            continue; // e.g. a 1×1 stride-2 conv reads only the even rows and columns
-                        }
-                        // Input columns ix with (ix + padLeft) % sw == rx, at phase position (ix + padLeft) / sw.
-                        int ix = Math.floorMod(rx - padLeft, sw);
-                        int dst = rowBase + rx * planeLen + (ix + padLeft) / sw;
-                        for (; ix < w; ix += sw) {
-                            buf[dst++] = x[src + ix];
+                    // Each V-column piece of the row is loaded once and compressed into each phase that is read.
+                    for (int c0 = 0; c0 < w; c0 += V) {
+                        int n = Math.min(V, w - c0);
+                        FloatVector v = FloatVector.fromArray(S, x, src + c0, S.indexInRange(c0, w));
+                        for (int rx = 0; rx < sw; rx++) {
+                            if (!usedPhase[(r % sh) * sw + rx]) {
+                                continue; // e.g. a 1×1 stride-2 conv reads only the even rows and columns
+                            }
+                            // Lanes l with (c0 + l + padLeft) % sw == rx; they go to consecutive phase
+                            // positions from (c0 + l + padLeft) / sw.
+                            long bits = phaseLanes[Math.floorMod(rx - c0 - padLeft, sw)] & (-1L >>> (64 - n));
+                            if (bits == 0) {
+                                continue;
+                            }
+                            int dst = rowBase + rx * planeLen + (c0 + Long.numberOfTrailingZeros(bits) + padLeft) / sw;
+                            v.compress(VectorMask.fromLong(S, bits))
+                                    .intoArray(buf, dst, VectorMask.fromLong(S, lanes(0, Long.bitCount(bits))));
                         }
                     }
                 }
@@ -372,39 +423,48 @@ public final class FusedConv {
      */
     private void store(float[] acc, int mr, int row0, float[] res, float[] o, int outRow, int ld, Grid g,
                        int j0, int j1) {
+        if (g.wq == g.ow) {
+            // No dropped columns (a 1×1 unpadded conv): the tile is one run, not one per output row it touches.
+            storeRun(acc, mr, row0, res, o, ld, 0, j1 - j0, outRow + j0);
+            return;
+        }
         for (int oy = j0 / g.wq; oy * g.wq < j1; oy++) {
             int lo = Math.max(j0, oy * g.wq) - j0, hi = Math.min(j1, oy * g.wq + g.ow) - j0;
-            if (hi <= lo) {
+            if (hi > lo) {
+                storeRun(acc, mr, row0, res, o, ld, lo, hi, outRow + oy * g.ow - oy * g.wq + j0);
+            }
+        }
+    }
+
+    /** Lanes [lo, hi) of the tile's mr rows, lane l of row i to {@code o[lane0 + i·ld + l]}. */
+    private void storeRun(float[] acc, int mr, int row0, float[] res, float[] o, int ld, int lo, int hi,
+                          int lane0) {
+        for (int h = 0; h < NR; h += V) {
+            int a = Math.max(lo, h), z = Math.min(hi, h + V);
+            if (z <= a) {
                 continue;
             }
-            int lane0 = outRow + oy * g.ow - oy * g.wq + j0; // where lane 0 would land
-            for (int h = 0; h < NR; h += V) {
-                int a = Math.max(lo, h), z = Math.min(hi, h + V);
-                if (z <= a) {
-                    continue;
+            boolean full = z - a == V;
+            VectorMask<Float> m = VectorMask.fromLong(S, lanes(a - h, z - h));
+            // Vectors stay inside this method: passed to a call that is not inlined, each would be boxed.
+            for (int i = 0; i < mr; i++) {
+                int dst = lane0 + i * ld + h;
+                FloatVector v = FloatVector.fromArray(S, acc, i * NR + h).add(bias[row0 + i]);
+                if (res != null) {
+                    v = v.add(full ? FloatVector.fromArray(S, res, dst) : FloatVector.fromArray(S, res, dst, m));
                 }
-                VectorMask<Float> m = S.indexInRange(h - a, z - a);
-                boolean full = z - a == V;
-                for (int i = 0; i < mr; i++) {
-                    int dst = lane0 + i * ld + h;
-                    FloatVector v = FloatVector.fromArray(S, acc, i * NR + h).add(bias[row0 + i]);
-                    if (full) {
-                        if (res != null) {
-                            v = v.add(FloatVector.fromArray(S, res, dst));
-                        }
-                        if (act != null) {
-                            v = CpuBackend.activate(act, v);
-                        }
-                        v.intoArray(o, dst);
-                    } else {
-                        if (res != null) {
-                            v = v.add(FloatVector.fromArray(S, res, dst, m));
-                        }
-                        if (act != null) {
-                            v = CpuBackend.activate(act, v);
-                        }
-                        v.intoArray(o, dst, m);
-                    }
+                if (actKind == ACT_RELU) {
+                    // blend as in CpuBackend: NaN and −0 map to +0 as in "x > 0 ? x : 0".
+                    v = FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                } else if (actKind == ACT_CLIP) {
+                    v = v.max(clipMin).min(clipMax);
+                } else if (actKind == ACT_OTHER) {
+                    v = CpuBackend.activate(act, v);
+                }
+                if (full) {
+                    v.intoArray(o, dst);
+                } else {
+                    v.intoArray(o, dst, m);
                 }
             }
         }
