@@ -65,14 +65,18 @@ public final class InferenceSession implements AutoCloseable {
         if (plan != null) {
             plan.requireFor(model);
         }
-        // The integer engine is CPU code; an INT8 session on auto therefore takes the CPU and says so.
+        // INT8 on auto takes the CPU integer engine and says so; INT8 on an explicit CUDA device runs the
+        // device-resident integer engine (CudaIntegerModel, sm_80+).
         boolean int8 = options.precision() == Precision.INT8;
-        Backends.Selection sel = Devices.open(int8 ? Device.cpu() : options.device());
+        boolean int8Cuda = int8 && options.device().kind() == Device.Kind.CUDA;
+        Backends.Selection sel = Devices.open(int8 && !int8Cuda ? Device.cpu() : options.device());
         try {
             this.forward = switch (options.precision()) {
                 case FP32 -> fp32(model, sel.backend());
                 case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
-                case INT8 -> IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
+                case INT8 -> int8Cuda
+                        ? new CudaInt8Forward(IntegerModel.compile(model.graph(), plan.internal()), options.device().ordinal())
+                        : IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
             };
         } catch (RuntimeException e) {
             sel.close();

@@ -15,9 +15,10 @@ import java.util.Objects;
  * SessionOptions int8 = SessionOptions.builder().precision(Precision.INT8).plan(deployPlan).build();
  * }</pre>
  *
- * @param precision FP32, SIMULATED (needs a plan) or INT8 (needs a deploy-scheme plan; runs on the CPU)
+ * @param precision FP32, SIMULATED (needs a plan) or INT8 (needs a deploy-scheme plan)
  * @param plan      the quantization plan, or null for FP32
- * @param device    where to run; INT8 runs on the CPU, so it accepts {@link Device#cpu()} or {@link Device#auto()}
+ * @param device    where to run. INT8 on {@link Device#auto()} takes the CPU integer engine; INT8 on
+ *                  {@link Device#cuda(int)} runs the device-resident integer engine (compute capability 8.0 or newer)
  */
 public record SessionOptions(Precision precision, Plan plan, Device device) {
     public SessionOptions {
@@ -49,10 +50,6 @@ public record SessionOptions(Precision precision, Plan plan, Device device) {
                     throw ZeroqException.badInput("Precision.INT8 needs a deploy-scheme plan, this one is "
                             + "paper-scheme: quantize with QuantizeSettings.builder().scheme(Scheme.DEPLOY), "
                             + "or use Precision.SIMULATED");
-                }
-                if (device.kind() == Device.Kind.CUDA) {
-                    throw ZeroqException.badInput("Precision.INT8 runs on the CPU integer engine; use Device.cpu() "
-                            + "or Device.auto()");
                 }
             }
         }

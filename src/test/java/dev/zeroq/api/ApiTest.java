@@ -152,8 +152,13 @@ class ApiTest {
         assertThrows(ZeroqException.class, () -> new QuantizeSettings.Mixed.AverageBits(9));
         assertThrows(ZeroqException.class, () -> SessionOptions.builder().precision(Precision.SIMULATED).build());
         assertThrows(ZeroqException.class, () -> SessionOptions.builder().plan(deploy).build());
-        assertThrows(ZeroqException.class, () -> SessionOptions.builder().precision(Precision.INT8).plan(deploy)
-                .device(Device.cuda()).build());
+        // INT8 on an explicit CUDA device is valid options (the device-resident integer engine); without a usable GPU
+        // opening the session says so in one line (CudaSessionReliabilityTest runs it on a GPU).
+        SessionOptions int8Cuda = SessionOptions.builder().precision(Precision.INT8).plan(deploy).device(Device.cuda()).build();
+        if (!dev.zeroq.backend.cuda.CudaAvailability.probe().usable()) {
+            assertTrue(assertThrows(ZeroqException.class, () -> model.session(int8Cuda)).getMessage()
+                    .startsWith("device cuda:0 is not usable: "));
+        }
         assertEquals(Device.cuda(1), Device.parse("cuda:1"));
         assertThrows(ZeroqException.class, () -> Device.parse("tpu"));
     }

@@ -147,4 +147,40 @@ class CudaSessionReliabilityTest {
             }
         });
     }
+
+    /**
+     * INT8 on an explicit CUDA device runs the device-resident integer engine: its logits equal the CPU INT8 session's
+     * bit for bit (CudaIntegerModelTest shows the engines agree) over batches 3, 7 (a rebuild for the larger batch)
+     * and 2 (a prefix of the larger engine), and closing the session returns the device memory.
+     */
+    @Test
+    void int8OnCudaMatchesTheCpuIntegerEngineAndReleasesTheDevice() {
+        assertTimeoutPreemptively(Duration.ofSeconds(90), () -> {
+            int per = model.inputShape().size();
+            float[] all = Dataset.bundledFashionMnist(7).images().data();
+            SessionOptions cpu = SessionOptions.builder().precision(Precision.INT8).plan(plan).device(Device.cpu()).build();
+            try (DeviceProbe probe = DeviceProbe.open(0);
+                 InferenceSession reference = model.session(cpu)) {
+                try (InferenceSession warm = model.session(onCuda(Precision.INT8))) {
+                    warm.run(Arrays.copyOf(all, per), 1); // the driver's per-context first-use state, as warmUp
+                }
+                DeviceProbe.Reading before = probe.read();
+                InferenceSession s = model.session(onCuda(Precision.INT8));
+                assertEquals("cuda:0", s.backend());
+                for (int batch : new int[] {3, 7, 2}) {
+                    float[] x = Arrays.copyOf(all, batch * per);
+                    assertArrayEquals(reference.run(x, batch), s.run(x, batch), "INT8 on cuda:0 vs the CPU, batch " + batch);
+                }
+                s.close();
+                DeviceProbe.Reading after = probe.read();
+                System.out.println(String.format(Locale.ROOT, "RELIABILITY int8-session device=cuda:0 (%s) batches=3,7,2 "
+                                + "identical_to_cpu=true free_before_mib=%d free_after_mib=%d live_before=%d live_after=%d",
+                        probe.describe(), before.freeMiB(), after.freeMiB(), before.liveAllocations(),
+                        after.liveAllocations()));
+                assertEquals(before.liveAllocations(), after.liveAllocations(), "device buffers left after close");
+                assertTrue(Math.abs(after.freeBytes() - before.freeBytes()) <= FREE_TOLERANCE,
+                        "free device memory did not come back: " + before + " -> " + after);
+            }
+        });
+    }
 }
