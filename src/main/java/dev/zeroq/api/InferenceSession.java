@@ -75,7 +75,8 @@ public final class InferenceSession implements AutoCloseable {
                 case FP32 -> fp32(model, sel.backend());
                 case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
                 case INT8 -> int8Cuda
-                        ? new CudaInt8Forward(IntegerModel.compile(model.graph(), plan.internal()), options.device().ordinal())
+                        ? DeviceResidentForward.int8(IntegerModel.compile(model.graph(), plan.internal()),
+                                options.device().ordinal())
                         : IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
             };
         } catch (RuntimeException e) {
@@ -90,11 +91,17 @@ public final class InferenceSession implements AutoCloseable {
 
     /**
      * The FP32 forward pass: on the CPU the compiled {@link Inference} (BatchNorm folded, conv epilogues fused,
-     * buffers reused). On CUDA it runs op by op on the device, each op allocating its buffers: the batch's
-     * planned peak is checked against free device memory first, so a batch that cannot fit fails with one line (what
-     * it needs, what is free, use a smaller batch) before anything is allocated, and the session stays usable.
+     * buffers reused). On CUDA the device-resident {@link dev.zeroq.backend.cuda.CudaForward} (one planned pool,
+     * launches prepared once, only the input and the logits cross the bus) where it supports every op of the model,
+     * else op by op on the device. Either way the batch's planned memory is checked against free device memory
+     * first, so a batch that cannot fit fails with one line (what it needs, what is free, use a smaller batch)
+     * before anything is allocated, and the session stays usable.
      */
     private static UnaryOperator<Tensor> fp32(Model model, Backend backend) {
+        if (backend instanceof CudaBackend cuda
+                && dev.zeroq.backend.cuda.CudaForward.unsupported(model.graph()).isEmpty()) {
+            return DeviceResidentForward.fp32(model.graph(), cuda.ordinal(), cuda.tf32());
+        }
         Inference executor = Inference.compile(model.graph(), backend);
         if (backend instanceof CudaBackend cuda) {
             return x -> {

@@ -463,6 +463,14 @@ public final class CudaForward implements AutoCloseable {
         return checkInput(input.shape());
     }
 
+    /**
+     * Whether a run of {@code n} images fits this pass: 1 ≤ n ≤ {@link #maxBatch()}, and n = maxBatch for a model that
+     * reshapes across the batch (its values are then not batch-major).
+     */
+    public boolean runs(int n) {
+        return n >= 1 && n <= maxBatch && (batchMajor || n == maxBatch);
+    }
+
     /** Throws unless {@code got} is (N, C, H, W) of the graph with an N this pass runs; returns N. */
     int checkInput(int[] got) {
         int[] want = graph.inputShape();

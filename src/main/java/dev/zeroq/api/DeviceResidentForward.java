@@ -1,0 +1,74 @@
+// A CUDA session's forward pass on one of the device-resident engines (CudaForward for FP32, CudaIntegerModel for
+// INT8): built for the largest batch seen so far, and rebuilt, the old one closed first, when a larger batch arrives.
+package dev.zeroq.api;
+
+import dev.zeroq.backend.cuda.CudaForward;
+import dev.zeroq.backend.cuda.CudaIntegerModel;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.int8.IntegerModel;
+import dev.zeroq.tensor.Tensor;
+
+import java.util.function.BiFunction;
+import java.util.function.IntFunction;
+import java.util.function.BiPredicate;
+import java.util.function.UnaryOperator;
+
+/**
+ * Not thread-safe: {@link InferenceSession} serializes CUDA calls with its device lock. Each engine plans its device
+ * memory for a batch and refuses one that does not fit the free memory with one line before allocating anything;
+ * the session then stays usable (the previous engine was closed first, so a smaller batch builds a fresh one). A
+ * smaller batch than the engine's runs on the same engine where the engine takes it (any batch up to its maximum,
+ * except an FP32 model that reshapes across the batch, whose engine is rebuilt for each new batch size).
+ */
+final class DeviceResidentForward<E extends AutoCloseable> implements UnaryOperator<Tensor>, AutoCloseable {
+    private final IntFunction<E> build;
+    private final BiPredicate<E, Integer> runs;
+    private final BiFunction<E, Tensor, Tensor> run;
+    private E engine; // null until the first run, and after a refused rebuild
+
+    private DeviceResidentForward(IntFunction<E> build, BiPredicate<E, Integer> runs, BiFunction<E, Tensor, Tensor> run) {
+        this.build = build;
+        this.runs = runs;
+        this.run = run;
+    }
+
+    /** FP32 on device {@code ordinal}: {@link CudaForward} over {@code graph} (the caller checked it is supported). */
+    static DeviceResidentForward<CudaForward> fp32(Graph graph, int ordinal, boolean tf32) {
+        return new DeviceResidentForward<>(b -> new CudaForward(graph, b, ordinal, tf32), CudaForward::runs,
+                CudaForward::run);
+    }
+
+    /** INT8 on device {@code ordinal}: {@link CudaIntegerModel} of the compiled engine; refuses unsupported layers now. */
+    static DeviceResidentForward<CudaIntegerModel> int8(IntegerModel compiled, int ordinal) {
+        java.util.List<String> bad = CudaIntegerModel.unsupported(compiled);
+        if (!bad.isEmpty()) {
+            throw dev.zeroq.ZeroqException.badInput("INT8 on CUDA does not support " + String.join(", ", bad)
+                    + "; use Device.cpu() for this model's INT8 session");
+        }
+        return new DeviceResidentForward<>(b -> new CudaIntegerModel(compiled, b, ordinal), (e, n) -> n <= e.maxBatch(),
+                CudaIntegerModel::apply);
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        int batch = x.dim(0);
+        if (engine == null || !runs.test(engine, batch)) {
+            close();
+            engine = build.apply(batch);
+        }
+        return run.apply(engine, x);
+    }
+
+    @Override
+    public void close() {
+        if (engine != null) {
+            E e = engine;
+            engine = null;
+            try {
+                e.close();
+            } catch (Exception ex) {
+                throw dev.zeroq.ZeroqException.internal("closing the device engine failed: " + ex.getMessage(), ex);
+            }
+        }
+    }
+}
