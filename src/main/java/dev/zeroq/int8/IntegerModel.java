@@ -528,11 +528,33 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
                     // (alpha·acc + beta·bias)·scale in double, then one rounding to float: as in scalar().
                     FloatVector y = (FloatVector) d.mul(alpha).add(betaBias).mul(scale)
                             .convertShape(VectorOperators.D2F, F8, 0);
+                    // Every step inline, no vector passed to a helper: a vector crossing a call the JIT does not
+                    // inline is boxed (an allocation per call), and whether it inlines depends on the run's profiles.
                     for (int s = 0; s < fns.length; s++) {
-                        y = step(s, y, o + i);
+                        Activation fn = fns[s];
+                        if (fn instanceof Activation.Relu) {
+                            // x > 0 ? x : 0, as Relu.apply (NaN → 0), not max(x, 0) (NaN → NaN).
+                            y = FloatVector.zero(F8).blend(y, y.compare(VectorOperators.GT, 0f));
+                        } else if (fn instanceof Activation.Clip cl) {
+                            y = y.max(cl.min()).min(cl.max()); // Math.min(Math.max(x, min), max), lane-wise
+                        } else if (addends[s] instanceof Codes cd) {
+                            ActivationParams p = cd.params();
+                            // (q − zp)·scale: int subtraction, exact conversion, one float multiply, as dequantize().
+                            FloatVector v = (FloatVector) ((IntVector) ByteVector.fromArray(B8, cd.q(), o + i)
+                                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0)).sub(p.zeroPoint())
+                                    .convertShape(VectorOperators.I2F, F8, 0);
+                            y = y.add(v.mul(p.scale()));
+                        } else {
+                            y = y.add(FloatVector.fromArray(F8, ((Tensor) addends[s]).data(), o + i));
+                        }
                     }
                     if (codes != null) {
-                        quantize(y, l.outQ(), codes, o + i);
+                        // clamp(rint(y/scale) + zp, qmin, qmax) lane-wise, as ActivationParams.quantize, as bytes.
+                        ActivationParams q = l.outQ();
+                        FloatVector v = y.div(q.scale()).max(-RINT_LIMIT).min(RINT_LIMIT);
+                        v = v.add(MAGIC).sub(MAGIC).add((float) q.zeroPoint()).max((float) q.qmin()).min((float) q.qmax());
+                        ((ByteVector) v.convertShape(VectorOperators.F2I, I8, 0).convertShape(VectorOperators.I2B, B8, 0))
+                                .intoArray(codes, o + i);
                     } else {
                         y.intoArray(floats, o + i);
                     }
@@ -548,34 +570,6 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
             for (int i = 0; i < count; i++) {
                 scalar(acc[a + i], i, o + i);
             }
-        }
-
-        private FloatVector step(int s, FloatVector y, int o) {
-            Activation fn = fns[s];
-            if (fn instanceof Activation.Relu) {
-                // x > 0 ? x : 0, as Relu.apply (NaN → 0), not max(x, 0) (NaN → NaN).
-                return FloatVector.zero(F8).blend(y, y.compare(VectorOperators.GT, 0f));
-            }
-            if (fn instanceof Activation.Clip cl) {
-                return y.max(cl.min()).min(cl.max()); // Math.min(Math.max(x, min), max), lane-wise
-            }
-            if (addends[s] instanceof Codes c) {
-                ActivationParams p = c.params();
-                // (q − zp)·scale: int subtraction, exact conversion, one float multiply, as dequantize().
-                FloatVector v = (FloatVector) ((IntVector) ByteVector.fromArray(B8, c.q(), o)
-                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0)).sub(p.zeroPoint())
-                        .convertShape(VectorOperators.I2F, F8, 0);
-                return y.add(v.mul(p.scale()));
-            }
-            return y.add(FloatVector.fromArray(F8, ((Tensor) addends[s]).data(), o));
-        }
-
-        /** clamp(rint(y/scale) + zp, qmin, qmax) lane-wise, as ActivationParams.quantize, stored as bytes. */
-        private static void quantize(FloatVector y, ActivationParams q, byte[] out, int o) {
-            FloatVector v = y.div(q.scale()).max(-RINT_LIMIT).min(RINT_LIMIT);
-            v = v.add(MAGIC).sub(MAGIC).add((float) q.zeroPoint()).max((float) q.qmin()).min((float) q.qmax());
-            ((ByteVector) v.convertShape(VectorOperators.F2I, I8, 0).convertShape(VectorOperators.I2B, B8, 0))
-                    .intoArray(out, o);
         }
 
         /** The definition, one output: the vector path above must equal it bit for bit. */

@@ -399,10 +399,26 @@ final class VectorInt8Kernels implements Int8Kernels {
             a3 = a3.add(x0.mul(c3));
             b3 = b3.add(x1.mul(c3));
         }
-        store(a0, b0, zp * wsum[co0], acc, at);
-        if (nb > 1) store(a1, b1, zp * wsum[co0 + 1], acc, at + stride);
-        if (nb > 2) store(a2, b2, zp * wsum[co0 + 2], acc, at + 2 * stride);
-        if (nb > 3) store(a3, b3, zp * wsum[co0 + 3], acc, at + 3 * stride);
+        // Stored here rather than through a helper taking the vectors: a vector that crosses a call the JIT does not
+        // inline is boxed (an allocation per call), and whether it inlines depends on the run's profiles.
+        int z0 = zp * wsum[co0];
+        a0.sub(z0).intoArray(acc, at);
+        b0.sub(z0).intoArray(acc, at + L);
+        if (nb > 1) {
+            int z = zp * wsum[co0 + 1];
+            a1.sub(z).intoArray(acc, at + stride);
+            b1.sub(z).intoArray(acc, at + stride + L);
+        }
+        if (nb > 2) {
+            int z = zp * wsum[co0 + 2];
+            a2.sub(z).intoArray(acc, at + 2 * stride);
+            b2.sub(z).intoArray(acc, at + 2 * stride + L);
+        }
+        if (nb > 3) {
+            int z = zp * wsum[co0 + 3];
+            a3.sub(z).intoArray(acc, at + 3 * stride);
+            b3.sub(z).intoArray(acc, at + 3 * stride + L);
+        }
     }
 
     /** The micro-kernel for a lone channel (a group's last channel, or one output per group), without 3 wasted rows. */
@@ -415,11 +431,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             b = b.add(((IntVector) ByteVector.fromArray(BS, col, ci + L)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, IS, 0)).mul(c));
         }
-        store(a, b, zpw, acc, at);
-    }
-
-    private static void store(IntVector a, IntVector b, int zpw, int[] acc, int at) {
-        a.sub(zpw).intoArray(acc, at);
+        a.sub(zpw).intoArray(acc, at); // stored in place, as in kernel()
         b.sub(zpw).intoArray(acc, at + L);
     }
 
