@@ -494,6 +494,17 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
          */
         private static final float MAGIC = 12582912f;
         private static final float RINT_LIMIT = 4194304f;
+        /** The staged vector path's per-thread float scratch, grown to the largest plane and reused. */
+        private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+        private static final class Scratch {
+            float[] y = new float[0];
+
+            float[] floats(int n) {
+                if (y.length < n) y = new float[n];
+                return y;
+            }
+        }
 
         final QLayer l;
         final Object[] addends;
@@ -517,51 +528,91 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
             this.vector = v;
         }
 
-        /** count outputs of conv channel c: accumulators from acc[a], flat outputs from o. */
+        /**
+         * count outputs of conv channel c: accumulators from acc[a], flat outputs from o. The vector path runs in
+         * stages over a per-thread float scratch (L1-resident: at most one plane), each stage a small method with its
+         * own load-compute-store loop: no vector crosses a call (a call the JIT does not inline boxes its vectors),
+         * and no method grows big enough for C2 to stop inlining the Vector API inside it (one big loop with every
+         * step kind inline fell back to the non-intrinsified Vector API code in the full test suite: ~10 MB of
+         * garbage per batch-1 pass).
+         */
         void channel(int[] acc, int a, int o, int count, int c) {
-            int i = 0;
-            if (vector) {
-                double alpha = l.alpha(), betaBias = (double) l.beta() * l.bias()[c], scale = l.scale()[c];
-                for (; i + 8 <= count; i += 8) {
-                    DoubleVector d = (DoubleVector) IntVector.fromArray(I8, acc, a + i)
-                            .convertShape(VectorOperators.I2D, D8, 0);
-                    // (alpha·acc + beta·bias)·scale in double, then one rounding to float: as in scalar().
-                    FloatVector y = (FloatVector) d.mul(alpha).add(betaBias).mul(scale)
-                            .convertShape(VectorOperators.D2F, F8, 0);
-                    // Every step inline, no vector passed to a helper: a vector crossing a call the JIT does not
-                    // inline is boxed (an allocation per call), and whether it inlines depends on the run's profiles.
-                    for (int s = 0; s < fns.length; s++) {
-                        Activation fn = fns[s];
-                        if (fn instanceof Activation.Relu) {
-                            // x > 0 ? x : 0, as Relu.apply (NaN → 0), not max(x, 0) (NaN → NaN).
-                            y = FloatVector.zero(F8).blend(y, y.compare(VectorOperators.GT, 0f));
-                        } else if (fn instanceof Activation.Clip cl) {
-                            y = y.max(cl.min()).min(cl.max()); // Math.min(Math.max(x, min), max), lane-wise
-                        } else if (addends[s] instanceof Codes cd) {
-                            ActivationParams p = cd.params();
-                            // (q − zp)·scale: int subtraction, exact conversion, one float multiply, as dequantize().
-                            FloatVector v = (FloatVector) ((IntVector) ByteVector.fromArray(B8, cd.q(), o + i)
-                                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0)).sub(p.zeroPoint())
-                                    .convertShape(VectorOperators.I2F, F8, 0);
-                            y = y.add(v.mul(p.scale()));
-                        } else {
-                            y = y.add(FloatVector.fromArray(F8, ((Tensor) addends[s]).data(), o + i));
-                        }
-                    }
-                    if (codes != null) {
-                        // clamp(rint(y/scale) + zp, qmin, qmax) lane-wise, as ActivationParams.quantize, as bytes.
-                        ActivationParams q = l.outQ();
-                        FloatVector v = y.div(q.scale()).max(-RINT_LIMIT).min(RINT_LIMIT);
-                        v = v.add(MAGIC).sub(MAGIC).add((float) q.zeroPoint()).max((float) q.qmin()).min((float) q.qmax());
-                        ((ByteVector) v.convertShape(VectorOperators.F2I, I8, 0).convertShape(VectorOperators.I2B, B8, 0))
-                                .intoArray(codes, o + i);
+            int n = vector ? count - count % 8 : 0;
+            if (n > 0) {
+                float[] y = SCRATCH.get().floats(n);
+                dequantizeAcc(acc, a, y, n, l.alpha(), (double) l.beta() * l.bias()[c], l.scale()[c]);
+                for (int s = 0; s < fns.length; s++) {
+                    Activation fn = fns[s];
+                    if (fn instanceof Activation.Relu) {
+                        relu(y, n);
+                    } else if (fn instanceof Activation.Clip cl) {
+                        clip(y, n, cl.min(), cl.max());
+                    } else if (addends[s] instanceof Codes cd) {
+                        addCodes(y, n, cd.q(), o, cd.params().zeroPoint(), cd.params().scale());
                     } else {
-                        y.intoArray(floats, o + i);
+                        addFloats(y, n, ((Tensor) addends[s]).data(), o);
                     }
                 }
+                if (codes != null) {
+                    ActivationParams q = l.outQ();
+                    quantize(y, n, codes, o, q.scale(), q.zeroPoint(), q.qmin(), q.qmax());
+                } else {
+                    System.arraycopy(y, 0, floats, o, n);
+                }
             }
-            for (; i < count; i++) {
+            for (int i = n; i < count; i++) {
                 scalar(acc[a + i], c, o + i);
+            }
+        }
+
+        /** y = (float) ((alpha·acc + betaBias)·scale), in double then one rounding to float: as in scalar(). */
+        private static void dequantizeAcc(int[] acc, int a, float[] y, int n, double alpha, double betaBias,
+                                          double scale) {
+            for (int i = 0; i < n; i += 8) {
+                DoubleVector d = (DoubleVector) IntVector.fromArray(I8, acc, a + i).convertShape(VectorOperators.I2D, D8, 0);
+                ((FloatVector) d.mul(alpha).add(betaBias).mul(scale).convertShape(VectorOperators.D2F, F8, 0))
+                        .intoArray(y, i);
+            }
+        }
+
+        /** x > 0 ? x : 0, as Relu.apply (NaN → 0), not max(x, 0) (NaN → NaN). */
+        private static void relu(float[] y, int n) {
+            for (int i = 0; i < n; i += 8) {
+                FloatVector v = FloatVector.fromArray(F8, y, i);
+                FloatVector.zero(F8).blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+            }
+        }
+
+        /** Math.min(Math.max(x, min), max), lane-wise. */
+        private static void clip(float[] y, int n, float min, float max) {
+            for (int i = 0; i < n; i += 8) {
+                FloatVector.fromArray(F8, y, i).max(min).min(max).intoArray(y, i);
+            }
+        }
+
+        /** y += (q − zp)·scale: int subtraction, exact conversion, one float multiply, as dequantize(). */
+        private static void addCodes(float[] y, int n, byte[] q, int o, int zp, float scale) {
+            for (int i = 0; i < n; i += 8) {
+                FloatVector v = (FloatVector) ((IntVector) ByteVector.fromArray(B8, q, o + i)
+                        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0)).sub(zp)
+                        .convertShape(VectorOperators.I2F, F8, 0);
+                FloatVector.fromArray(F8, y, i).add(v.mul(scale)).intoArray(y, i);
+            }
+        }
+
+        private static void addFloats(float[] y, int n, float[] x, int o) {
+            for (int i = 0; i < n; i += 8) {
+                FloatVector.fromArray(F8, y, i).add(FloatVector.fromArray(F8, x, o + i)).intoArray(y, i);
+            }
+        }
+
+        /** clamp(rint(y/scale) + zp, qmin, qmax) lane-wise, as ActivationParams.quantize, stored as bytes. */
+        private static void quantize(float[] y, int n, byte[] out, int o, float scale, int zp, int qmin, int qmax) {
+            for (int i = 0; i < n; i += 8) {
+                FloatVector v = FloatVector.fromArray(F8, y, i).div(scale).max(-RINT_LIMIT).min(RINT_LIMIT);
+                v = v.add(MAGIC).sub(MAGIC).add((float) zp).max((float) qmin).min((float) qmax);
+                ((ByteVector) v.convertShape(VectorOperators.F2I, I8, 0).convertShape(VectorOperators.I2B, B8, 0))
+                        .intoArray(out, o + i);
             }
         }
 
