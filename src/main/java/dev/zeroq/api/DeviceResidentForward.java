@@ -33,8 +33,8 @@ final class DeviceResidentForward<E extends AutoCloseable> implements UnaryOpera
     }
 
     /** FP32 on device {@code ordinal}: {@link CudaForward} over {@code graph} (the caller checked it is supported). */
-    static DeviceResidentForward<CudaForward> fp32(Graph graph, int ordinal, boolean tf32) {
-        return new DeviceResidentForward<>(b -> new CudaForward(graph, b, ordinal, tf32), CudaForward::runs,
+    static DeviceResidentForward<CudaForward> fp32(Graph graph, int ordinal) {
+        return new DeviceResidentForward<>(b -> new CudaForward(graph, b, ordinal), CudaForward::runs,
                 CudaForward::run);
     }
 

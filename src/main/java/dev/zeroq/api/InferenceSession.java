@@ -33,7 +33,7 @@ import java.util.function.UnaryOperator;
  * SIMULATED and INT8) a call keeps all its intermediate values to itself (FP32 takes one of the session's
  * reusable buffer sets for the call, or a new one; the CPU kernels' scratch buffers are per thread), so calls
  * run truly in parallel. On CUDA the
- * backend owns one stream and its weight cache, so calls are serialized by a lock inside the session; open
+ * engine owns one stream and its device memory, so calls are serialized by a lock inside the session; open
  * one session per GPU stream you want busy. Results do not depend on how many threads call at once.
  *
  * <p><b>Closing.</b> {@link #close()} waits for running calls to finish, then releases everything the session
@@ -49,7 +49,9 @@ import java.util.function.UnaryOperator;
 public final class InferenceSession implements AutoCloseable {
     private final Model model;
     private final SessionOptions options;
+    /** The backend the session runs on; null when a device-resident engine runs it (it owns its device handles). */
     private final Backends.Selection selection;
+    private final String backendName;
     private final UnaryOperator<Tensor> forward;
     private final String fallbackReason;
     /** Runs hold the read side, close takes the write side: close waits for running calls and blocks new ones. */
@@ -68,40 +70,51 @@ public final class InferenceSession implements AutoCloseable {
         // INT8 on auto takes the CPU integer engine and says so; INT8 on an explicit CUDA device runs the
         // device-resident integer engine (CudaIntegerModel, sm_80+).
         boolean int8 = options.precision() == Precision.INT8;
-        boolean int8Cuda = int8 && options.device().kind() == Device.Kind.CUDA;
-        Backends.Selection sel = Devices.open(int8 && !int8Cuda ? Device.cpu() : options.device());
+        boolean int8Auto = int8 && options.device().kind() == Device.Kind.AUTO;
+        Backends.Choice choice = Devices.choose(int8Auto ? Device.cpu() : options.device());
+        UnaryOperator<Tensor> resident = choice.isCuda() ? deviceResident(model, options, choice.ordinal()) : null;
+        // The device-resident engines open their own context, kernels and stream: no backend is opened beside them.
+        Backends.Selection sel = resident == null ? Devices.open(choice, false) : null;
         try {
-            this.forward = switch (options.precision()) {
+            this.forward = resident != null ? resident : switch (options.precision()) {
                 case FP32 -> fp32(model, sel.backend());
                 case SIMULATED -> new Simulation(model.graph(), plan.internal(), sel.backend());
-                case INT8 -> int8Cuda
-                        ? DeviceResidentForward.int8(IntegerModel.compile(model.graph(), plan.internal()),
-                                options.device().ordinal())
-                        : IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
+                case INT8 -> IntegerModel.compile(model.graph(), plan.internal(), sel.backend(), Int8Kernels.vector());
             };
         } catch (RuntimeException e) {
-            sel.close();
+            if (sel != null) sel.close();
             throw e;
         }
         this.selection = sel;
-        this.fallbackReason = int8 && options.device().kind() == Device.Kind.AUTO
-                ? "INT8 runs on the CPU integer engine" : sel.note();
-        this.deviceLock = sel.isCuda() ? new ReentrantLock() : null;
+        this.backendName = choice.isCuda() ? "cuda:" + choice.ordinal() : sel.backend().name();
+        this.fallbackReason = int8Auto ? "INT8 runs on the CPU integer engine" : choice.note();
+        this.deviceLock = choice.isCuda() ? new ReentrantLock() : null;
     }
 
     /**
-     * The FP32 forward pass: on the CPU the compiled {@link Inference} (BatchNorm folded, conv epilogues fused,
-     * buffers reused). On CUDA the device-resident {@link dev.zeroq.backend.cuda.CudaForward} (one planned pool,
-     * launches prepared once, only the input and the logits cross the bus) where it supports every op of the model,
-     * else op by op on the device. Either way the batch's planned memory is checked against free device memory
-     * first, so a batch that cannot fit fails with one line (what it needs, what is free, use a smaller batch)
-     * before anything is allocated, and the session stays usable.
+     * The device-resident pass on CUDA device {@code ordinal}, or null where the session runs on a backend instead:
+     * INT8 on {@link dev.zeroq.backend.cuda.CudaIntegerModel}; FP32 on {@link dev.zeroq.backend.cuda.CudaForward}
+     * (one planned pool, launches prepared once, only the input and the logits cross the bus) where it supports
+     * every op of the model. Each checks a batch's planned memory against free device memory before allocating, so
+     * a batch that cannot fit fails with one line and the session stays usable.
+     */
+    private static UnaryOperator<Tensor> deviceResident(Model model, SessionOptions options, int ordinal) {
+        return switch (options.precision()) {
+            case INT8 -> DeviceResidentForward.int8(IntegerModel.compile(model.graph(), options.plan().internal()),
+                    ordinal);
+            case FP32 -> dev.zeroq.backend.cuda.CudaForward.unsupported(model.graph()).isEmpty()
+                    ? DeviceResidentForward.fp32(model.graph(), ordinal) : null;
+            case SIMULATED -> null;
+        };
+    }
+
+    /**
+     * The FP32 forward pass on a backend: on the CPU the compiled {@link Inference} (BatchNorm folded, conv epilogues
+     * fused, buffers reused); on CUDA (a model CudaForward does not support) op by op on the device, the batch's
+     * planned peak checked against free device memory first, so a batch that cannot fit fails with one line (what
+     * it needs, what is free, use a smaller batch) before anything is allocated, and the session stays usable.
      */
     private static UnaryOperator<Tensor> fp32(Model model, Backend backend) {
-        if (backend instanceof CudaBackend cuda
-                && dev.zeroq.backend.cuda.CudaForward.unsupported(model.graph()).isEmpty()) {
-            return DeviceResidentForward.fp32(model.graph(), cuda.ordinal(), cuda.tf32());
-        }
         Inference executor = Inference.compile(model.graph(), backend);
         if (backend instanceof CudaBackend cuda) {
             return x -> {
@@ -233,7 +246,7 @@ public final class InferenceSession implements AutoCloseable {
 
     /** The backend actually used: {@code "cpu"} or {@code "cuda:N"}. */
     public String backend() {
-        return selection.backend().name();
+        return backendName;
     }
 
     /** Why the session runs elsewhere than asked (e.g. auto found no usable GPU), or empty. */
@@ -255,14 +268,14 @@ public final class InferenceSession implements AutoCloseable {
             if (!closed) {
                 closed = true;
                 if (forward instanceof AutoCloseable c) {
-                    // A simulation holds a device-resident plan on CUDA: release it before the backend.
+                    // A device-resident engine, or a simulation's device-resident plan: released before the backend.
                     try {
                         c.close();
                     } catch (Exception e) {
                         throw dev.zeroq.ZeroqException.internal("closing the session failed: " + e.getMessage(), e);
                     }
                 }
-                selection.close();
+                if (selection != null) selection.close();
             }
         } finally {
             w.unlock();
