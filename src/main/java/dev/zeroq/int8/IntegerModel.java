@@ -7,6 +7,7 @@ import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.Backend;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.PoolSpec;
+import dev.zeroq.backend.cpu.Scratch;
 import dev.zeroq.backend.ref.RefBackend;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
@@ -494,17 +495,6 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
          */
         private static final float MAGIC = 12582912f;
         private static final float RINT_LIMIT = 4194304f;
-        /** The staged vector path's per-thread float scratch, grown to the largest plane and reused. */
-        private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
-        private static final class Scratch {
-            float[] y = new float[0];
-
-            float[] floats(int n) {
-                if (y.length < n) y = new float[n];
-                return y;
-            }
-        }
 
         final QLayer l;
         final Object[] addends;
@@ -539,7 +529,7 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
         void channel(int[] acc, int a, int o, int count, int c) {
             int n = vector ? count - count % 8 : 0;
             if (n > 0) {
-                float[] y = SCRATCH.get().floats(n);
+                float[] y = Scratch.get(Scratch.INT8_EPILOGUE, n);
                 dequantizeAcc(acc, a, y, n, l.alpha(), (double) l.beta() * l.bias()[c], l.scale()[c]);
                 for (int s = 0; s < fns.length; s++) {
                     Activation fn = fns[s];
