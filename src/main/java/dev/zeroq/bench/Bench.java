@@ -162,9 +162,9 @@ public final class Bench {
             times.add(dt);
             total += dt;
         }
-        long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
-        double p50 = percentile(sorted, 50) / 1e6;
-        return new Result(precision, batch, sorted.length, p50, percentile(sorted, 99) / 1e6,
+        double[] sorted = times.stream().mapToDouble(t -> t / 1e6).sorted().toArray(); // ms, exact for these nanos
+        double p50 = percentile(sorted, 50);
+        return new Result(precision, batch, sorted.length, p50, percentile(sorted, 99),
                 total / 1e6 / sorted.length, batch * (double) sorted.length / (total / 1e9), tops(opsPerImage, batch, p50));
     }
 
@@ -174,7 +174,7 @@ public final class Bench {
     }
 
     /** Nearest-rank percentile: the ⌈p/100·n⌉-th smallest. Example: p50 of {1, 2, 3, 4} = 2; p99 = 4. */
-    static long percentile(long[] sorted, double p) {
+    static double percentile(double[] sorted, double p) {
         int rank = (int) Math.ceil(p / 100 * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }

@@ -204,8 +204,8 @@ public final class CudaBench {
                     + "%.0f s; p50 is over all %d samples", precision, batch, STABLE * 100, s.maxSeconds(), samples.size()));
         }
         double[] sorted = samples.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double p50 = percentile(sorted, 50);
-        return new Bench.Result(precision, batch, sorted.length, p50, percentile(sorted, 99), totalMs / sorted.length,
+        double p50 = Bench.percentile(sorted, 50);
+        return new Bench.Result(precision, batch, sorted.length, p50, Bench.percentile(sorted, 99), totalMs / sorted.length,
                 batch * (double) sorted.length / (totalMs * 1e-3), Bench.tops(opsPerImage, batch, p50));
     }
 
@@ -237,12 +237,6 @@ public final class CudaBench {
         int best = 0;
         for (int c = 1; c < count; c++) if (v[from + c] > v[from + best]) best = c;
         return best;
-    }
-
-    /** Nearest-rank percentile of sorted values, as {@link Bench#percentile}. */
-    static double percentile(double[] sorted, double p) {
-        int rank = (int) Math.ceil(p / 100 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
     private static double median(double[] v) {

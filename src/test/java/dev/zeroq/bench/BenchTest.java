@@ -21,10 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchTest {
     @Test
     void percentilesAreNearestRank() {
-        long[] s = {1, 2, 3, 4};
+        double[] s = {1, 2, 3, 4};
         assertEquals(2, Bench.percentile(s, 50));
         assertEquals(4, Bench.percentile(s, 99));
-        assertEquals(7, Bench.percentile(new long[] {7}, 99));
+        assertEquals(7, Bench.percentile(new double[] {7}, 99));
     }
 
     @Test
