@@ -94,7 +94,7 @@ fi
 echo "== GPU tests"
 if [[ $HAVE_JAR == 0 ]]; then
   row gpu-tests skip "no bundle"
-elif ! t=$(cap 180); then
+elif ! t=$(cap 210); then
   row gpu-tests skip "time budget spent"
 else
   CP="$B/test-classes:$B/zeroq.jar"
@@ -357,6 +357,15 @@ compare_bench() {
   [[ $sep == ' ' ]] && gap='' # the joined lines end with the space already
   row "$name" "$st" "$(why $rc "$t")${res:+; $res}$gap($log)"
 }
+
+# 7g. where the device int8 engine's batch-128 time goes (Int8ProfileBench: an event between every two launches; per
+#     kernel totals and the largest launches), on the deploy plan 7f made. A comparison only (timeout: skip).
+if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
+  compare_bench int8-profile 60 int8-profile.log '^PROFILE-(TOTAL|KIND)' 's/^PROFILE-(TOTAL|KIND) //' ';' \
+    "Int8ProfileBench resnet50 (deploy, gaussian) --batch 128" \
+    Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 10 --iters 20 --top 40 \
+    || row int8-profile skip "time budget spent"
+fi
 
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
 #     64×128 and on the 128×128 implicit GEMM everywhere (--conv igemm, --conv igemm128: what AUTO chose between, on

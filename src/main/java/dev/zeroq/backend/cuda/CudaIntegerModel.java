@@ -78,6 +78,7 @@ public final class CudaIntegerModel implements AutoCloseable {
     private final List<DeviceBuffer> owned = new ArrayList<>();
     private final Map<String, Val> values = new HashMap<>();
     private final List<Launcher> program = new ArrayList<>();
+    private final List<String> labels = new ArrayList<>(); // one per program step: "kernel node" (for profile())
     private final Map<Integer, List<CudaModule.Prepared>> prepared = new HashMap<>();
     private final boolean sizing; // true: build() only adds up the buffers' bytes (plannedBytes), touching no device
     private long bufferBytes;
@@ -211,7 +212,7 @@ public final class CudaIntegerModel implements AutoCloseable {
         Val x = codes(xs[1], xs[2], xs[3], inQ);
         values.put(graph.inputName(), x);
         DeviceBuffer in = input;
-        program.add(n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP()), in, x.buf(), n, x.c(),
+        step("int8_quantize_nhwc " + graph.inputName(), n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP()), in, x.buf(), n, x.c(),
                 x.h(), x.w(), x.cP(), 1, inQ.scale(), inQ.zeroPoint(), inQ.qmax()));
         for (Node node : graph.nodes()) {
             if (engine.isFused(node)) continue;
@@ -295,7 +296,8 @@ public final class CudaIntegerModel implements AutoCloseable {
         final float resScale = r == null || r.q() == null ? 0f : r.q().scale();
         final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
         ActivationParams oq = l.outQ();
-        program.add(n -> {
+        step("conv2d_int8_igemm_chain " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
+                + " out " + g.outH() + "x" + g.outW() + (r == null ? "" : " +res"), n -> {
             CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xin.c(), xin.h(), xin.w(), l.cout(), spec);
             return module.prepare(arena, "conv2d_int8_igemm_chain", gn.igemmGrid(), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
                     0, xin.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
@@ -320,14 +322,14 @@ public final class CudaIntegerModel implements AutoCloseable {
                 int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
                 Val out = new Val(allocate((long) maxBatch * os[2] * os[3] * x.cP()), x.c(), os[2], os[3], x.cP(), x.q());
                 values.put(node.output(), out);
-                program.add(n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP()), x.buf(), out.buf(),
+                step("int8_maxpool_nhwc " + name, n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP()), x.buf(), out.buf(),
                         n, x.h(), x.w(), x.cP(), out.h(), out.w(), k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]));
             }
             case Op.GlobalAveragePool gp -> {
                 Val out = want != null ? codes(x.c(), 1, 1, want) : floats(x.c(), 1, 1);
                 values.put(node.output(), out);
                 ActivationParams iq = x.q();
-                program.add(n -> prepare("int8_global_avg_pool_nhwc", grid((long) n * (want != null ? out.cP() : out.c())),
+                step("int8_global_avg_pool_nhwc " + name, n -> prepare("int8_global_avg_pool_nhwc", grid((long) n * (want != null ? out.cP() : out.c())),
                         x.buf(), iq != null ? 1 : 0, n, x.h() * x.w(), x.cP(), x.c(), iq != null ? iq.scale() : 1f,
                         iq != null ? iq.zeroPoint() : 0, want != null ? 1 : 0,
                         want != null ? null : out.buf(), want != null ? out.buf() : null, out.cP(),
@@ -366,7 +368,7 @@ public final class CudaIntegerModel implements AutoCloseable {
     /** act(a [+ b]) in float (int8_float_add_act), then quantized to {@code want} when the result is a site. */
     private Val floatOp(Val a, Val b, int act, float lo, float hi, ActivationParams want, String node) {
         Val out = floats(a.c(), a.h(), a.w());
-        program.add(n -> prepare("int8_float_add_act", grid((long) n * a.h() * a.w() * a.c()),
+        step("int8_float_add_act " + node, n -> prepare("int8_float_add_act", grid((long) n * a.h() * a.w() * a.c()),
                 a.buf(), a.q() == null ? 1 : 2, a.cP(), a.q() == null ? 0f : a.q().scale(), a.q() == null ? 0 : a.q().zeroPoint(),
                 b == null ? null : b.buf(), b == null ? 0 : b.q() == null ? 1 : 2, b == null ? 0 : b.cP(),
                 b == null || b.q() == null ? 0f : b.q().scale(), b == null || b.q() == null ? 0 : b.q().zeroPoint(),
@@ -403,7 +405,7 @@ public final class CudaIntegerModel implements AutoCloseable {
             return x;
         }
         Val c = codes(x.c(), x.h(), x.w(), q);
-        program.add(n -> prepare("int8_quantize_nhwc", grid((long) n * c.h() * c.w() * c.cP()), x.buf(), c.buf(), n,
+        step("int8_quantize_nhwc " + layer, n -> prepare("int8_quantize_nhwc", grid((long) n * c.h() * c.w() * c.cP()), x.buf(), c.buf(), n,
                 x.c(), x.h(), x.w(), c.cP(), 0, q.scale(), q.zeroPoint(), q.qmax()));
         return c;
     }
@@ -439,6 +441,11 @@ public final class CudaIntegerModel implements AutoCloseable {
 
     private static long aligned(long bytes) {
         return Math.multiplyExact(Math.ceilDiv(bytes, ALLOCATION_ALIGN), ALLOCATION_ALIGN);
+    }
+
+    private void step(String label, Launcher launcher) {
+        program.add(launcher);
+        labels.add(label);
     }
 
     private CudaModule.Prepared prepare(String kernel, int[] grid, Object... args) {
@@ -506,6 +513,46 @@ public final class CudaIntegerModel implements AutoCloseable {
                 ms[i] = CudaEvent.elapsedMillis(start, end);
             }
             return ms;
+        }
+    }
+
+    /** One step of a run ("kernel node") and its median device time in a {@link #profile}. */
+    public record StepTime(String label, double medianMs) {}
+
+    /**
+     * Where a run's device time goes: after {@code warmup} whole runs, {@code iterations} runs with a CUDA event
+     * between every two launches; per launch, the median of its event intervals. The events themselves cost a little,
+     * so the steps add up to somewhat more than {@link #time}'s whole runs.
+     */
+    public List<StepTime> profile(Tensor x, int warmup, int iterations) {
+        if (iterations < 1) throw ZeroqException.badInput("profile needs at least one iteration, got " + iterations);
+        int n = upload(x);
+        List<CudaModule.Prepared> ls = launches(n);
+        List<CudaEvent> events = new ArrayList<>(ls.size() + 1);
+        try {
+            for (int i = 0; i <= ls.size(); i++) events.add(CudaEvent.create());
+            for (int i = 0; i < warmup; i++) {
+                for (CudaModule.Prepared p : ls) p.run(stream);
+            }
+            double[][] ms = new double[ls.size()][iterations];
+            for (int it = 0; it < iterations; it++) {
+                events.get(0).record(stream);
+                for (int i = 0; i < ls.size(); i++) {
+                    ls.get(i).run(stream);
+                    events.get(i + 1).record(stream);
+                }
+                events.get(ls.size()).synchronize();
+                for (int i = 0; i < ls.size(); i++) ms[i][it] = CudaEvent.elapsedMillis(events.get(i), events.get(i + 1));
+            }
+            List<StepTime> out = new ArrayList<>(ls.size());
+            for (int i = 0; i < ls.size(); i++) {
+                double[] s = ms[i].clone();
+                Arrays.sort(s);
+                out.add(new StepTime(labels.get(i), s[(s.length - 1) / 2]));
+            }
+            return out;
+        } finally {
+            for (CudaEvent e : events) e.close();
         }
     }
 
