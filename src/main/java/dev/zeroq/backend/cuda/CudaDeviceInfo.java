@@ -57,4 +57,12 @@ public record CudaDeviceInfo(int ordinal, String name, int computeCapability, in
     public void requireFree(long bytes, String what) {
         DeviceMemory.check(bytes, freeBytes, totalBytes, what, device());
     }
+
+    /**
+     * As {@link #requireFree(long, String)} for an engine that replaces one holding {@code held} bytes, which the
+     * caller closes only once this check has passed: those bytes count as free.
+     */
+    public void requireFree(long bytes, long held, String what) {
+        DeviceMemory.check(bytes, freeBytes, held, totalBytes, what, device());
+    }
 }

@@ -139,10 +139,18 @@ public final class CudaForward implements AutoCloseable {
         }
         this.graph = graph;
         this.maxBatch = maxBatch;
-        this.shapes = ShapeInference.infer(graph, maxBatch);
-        this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
-        this.batchMajor = batchMajor(graph, shapes, maxBatch);
-        planAll();
+        try {
+            this.shapes = ShapeInference.infer(graph, maxBatch);
+            this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
+            this.batchMajor = batchMajor(graph, shapes, maxBatch);
+            planAll();
+        } catch (ArithmeticException e) {
+            // The kernels count a tensor's elements in 32 bits: a batch beyond that is refused like one beyond memory.
+            throw ZeroqException.badInput(String.format(java.util.Locale.ROOT, "the device-resident pass of '%s' for a "
+                    + "batch of %d image(s) is too large for the CUDA kernels (a tensor of more than 2^31 - 1 elements; "
+                    + "about %.3f GiB of device memory); use a smaller batch", graph.name(), maxBatch,
+                    extrapolatedPoolBytes(graph, maxBatch) / (double) (1L << 30)), e);
+        }
         if (handles == null) {
             this.context = null;
             this.module = null;
@@ -219,7 +227,23 @@ public final class CudaForward implements AutoCloseable {
      * (the constructor checks the same figure against free memory before it allocates).
      */
     public static long plannedPoolBytes(Graph graph, int maxBatch) {
-        return new CudaForward(graph, maxBatch, null).plan.layout();
+        try {
+            return new CudaForward(graph, maxBatch, null).plan.layout();
+        } catch (ZeroqException e) {
+            if (!(e.getCause() instanceof ArithmeticException)) throw e;
+            return extrapolatedPoolBytes(graph, maxBatch); // what a memory check then compares
+        }
+    }
+
+    /**
+     * The pool of a batch too large to plan (32-bit element counts), extrapolated from batches 1 and 2: the pool
+     * grows linearly with the batch but for its regions' alignment (saturating at Long.MAX_VALUE).
+     */
+    private static long extrapolatedPoolBytes(Graph graph, int maxBatch) {
+        long one = new CudaForward(graph, 1, null).plan.layout();
+        long perImage = new CudaForward(graph, 2, null).plan.layout() - one;
+        long rest = Math.multiplyHigh(perImage, maxBatch - 1L) != 0 ? Long.MAX_VALUE : perImage * (maxBatch - 1L);
+        return rest > Long.MAX_VALUE - one ? Long.MAX_VALUE : one + rest;
     }
 
     /** The nodes of {@code graph} this class cannot run, as "Op (node 'name')"; empty when the whole graph runs. */

@@ -25,9 +25,18 @@ final class DeviceMemory {
 
     /** The comparison and its message, apart from the driver so that it is tested without a GPU. */
     static void check(long bytes, long free, long total, String what, String device) {
-        if (bytes > free) {
+        check(bytes, free, 0, total, what, device);
+    }
+
+    /**
+     * As {@link #check(long, long, long, String, String)}, counting {@code held} bytes that the caller would free
+     * first (an engine built for a smaller batch, replaced by this one) as available; the message then names them.
+     */
+    static void check(long bytes, long free, long held, long total, String what, String device) {
+        if (bytes > free + held) {
             throw ZeroqException.badInput(what + " needs " + gib(bytes) + " of device memory on " + device + ", but "
-                    + gib(free) + " of " + gib(total) + " is free; use a smaller batch");
+                    + gib(free) + " of " + gib(total) + " is free" + (held > 0 ? " and the engine it would replace holds "
+                    + gib(held) : "") + "; use a smaller batch");
         }
     }
 

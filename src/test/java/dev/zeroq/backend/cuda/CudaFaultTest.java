@@ -72,7 +72,8 @@ class CudaFaultTest {
                     + (r.freeFull() >> 20) + " message=\"" + m + "\"");
             assertFalse(m.contains("\n"), m);
             assertTrue(m.contains("a batch of " + r.batch() + " image(s)")
-                    && m.contains("GiB of device memory on cuda:0") && m.contains("is free; use a smaller batch"), m);
+                    && m.contains("GiB of device memory on cuda:0") && m.contains(" is free")
+                    && m.endsWith("; use a smaller batch"), m);
 
             // The session goes on: the same batch as before gives the same logits, and memory returns to its level.
             assertArrayEquals(want, s.run(x4, 4));

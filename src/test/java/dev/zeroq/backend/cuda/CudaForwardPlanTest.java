@@ -33,4 +33,20 @@ class CudaForwardPlanTest {
         ZeroqException e = assertThrows(ZeroqException.class, () -> CudaForward.dryPlan(TestNets.withTranspose(1), 2));
         assertTrue(e.getMessage().contains("Transpose"), e.getMessage());
     }
+
+    @Test
+    void aBatchBeyondThirtyTwoBitElementCountsIsRefusedInOneLineAndItsPoolExtrapolated() {
+        Graph g = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
+        long one = CudaForward.plannedPoolBytes(g, 1), two = CudaForward.plannedPoolBytes(g, 2);
+        long ten = CudaForward.plannedPoolBytes(g, 10);
+        assertEquals(one + 9 * (two - one), ten, 1e-3 * ten, "the pool is linear in the batch, but for alignment");
+        int huge = Integer.MAX_VALUE / 100; // some activation of this model holds more than 100 floats per image
+        long extrapolated = CudaForward.plannedPoolBytes(g, huge);
+        assertEquals(one + (huge - 1L) * (two - one), extrapolated);
+        // Refused while planning, before any device is opened: this runs without a GPU.
+        ZeroqException e = assertThrows(ZeroqException.class, () -> new CudaForward(g, huge, 0));
+        assertTrue(e.badInput() && e.getMessage().contains("for a batch of " + huge + " image(s) is too large for the "
+                + "CUDA kernels") && e.getMessage().endsWith("use a smaller batch") && !e.getMessage().contains("\n"),
+                e.getMessage());
+    }
 }

@@ -27,6 +27,16 @@ class DeviceMemoryTest {
     }
 
     @Test
+    void bytesHeldByTheEngineBeingReplacedCountAsFree() {
+        DeviceMemory.check(3L << 30, 1L << 30, 2L << 30, 80L << 30, "a batch", "cuda:0"); // fits once the old one is gone
+        ZeroqException e = assertThrows(ZeroqException.class,
+                () -> DeviceMemory.check(4L << 30, 1L << 30, 2L << 30, 80L << 30, "a batch of 64 image(s)", "cuda:0"));
+        assertEquals("a batch of 64 image(s) needs 4.000 GiB of device memory on cuda:0, but 1.000 GiB of 80.000 GiB "
+                + "is free and the engine it would replace holds 2.000 GiB; use a smaller batch", e.getMessage());
+        assertTrue(e.badInput());
+    }
+
+    @Test
     void plannedPeakGrowsWithTheBatch() {
         Graph g = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
         long one = CudaBackend.peakOpBytes(g, 1);
