@@ -27,6 +27,9 @@
 #define I8_LDS 80
 #define I8_THREADS 256
 #define I8_STAGES 2
+// Row stride in bytes of the chain kernel's 128 × 128 output tile in shared memory (it reuses the A stages, 2 × 128 ×
+// 80 bytes): 128 + 16 keeps the 16-byte chunks aligned and spreads a warp's rows over the banks.
+#define I8_OT 144
 
 __device__ __forceinline__ unsigned i8_smem(const void* p) {
     return (unsigned)__cvta_generic_to_shared(p);
@@ -69,9 +72,11 @@ __device__ __forceinline__ void i8_mma(int* c, unsigned a0, unsigned a1, unsigne
 __device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char* __restrict__ xh,
                                             const signed char* __restrict__ wp, int h, int wd, int cP, int outH,
                                             int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw,
-                                            int kTotal, int kPadded, int zp, long long M) {
+                                            int kTotal, int kPadded, int zp, long long M,
+                                            signed char** scratch = nullptr) {
     __shared__ __align__(128) signed char As[I8_STAGES][I8_BM * I8_LDS];
     __shared__ __align__(128) signed char Bs[I8_STAGES][I8_BN * I8_LDS];
+    if (scratch != nullptr) *scratch = &As[0][0]; // free for an epilogue once the loop's closing barrier has passed
 
     const int tid = threadIdx.x;
     const int lane = tid & 31, warp = tid >> 5;
@@ -275,6 +280,35 @@ conv2d_int8_igemm_fused(const signed char* __restrict__ xh, const signed char* _
     }
 }
 
+// The chain epilogue's steps, IntegerModel's float expressions with the same roundings (see
+// conv2d_int8_igemm_fused): (acc − (zp − 128)·Σw + bias)·scale rounded once to float;
+__device__ __forceinline__ float i8_chain_scaled(int acc, unsigned zpShift, int ws, int b, float sc) {
+    const int a = (int)((unsigned)acc - zpShift * (unsigned)ws); // wraps like Java int arithmetic
+    const long long v = (long long)a + b;
+    if (v >= -16777216LL && v <= 16777216LL) return __fmul_rn((float)v, sc);
+    return __double2float_rn((double)v * (double)sc);
+}
+
+// + (q − resZp)·resScale, q the uint8 code of the shifted s8 residual (ActivationParams.dequantize);
+__device__ __forceinline__ float i8_chain_add_code(float y, signed char s8, float resScale, int resZp) {
+    const int q = (int)((unsigned char)s8 ^ 0x80u); // (q − zp) is an exact int, its float exact too
+    return __fadd_rn(y, __fmul_rn((float)(q - resZp), resScale));
+}
+
+// act: 0 none, 1 ReLU, 2 clip to [lo, hi];
+__device__ __forceinline__ float i8_chain_act(float y, int act, float lo, float hi) {
+    if (act == 1) return y > 0.f ? y : 0.f;
+    if (act == 2) return fminf(fmaxf(y, lo), hi);
+    return y;
+}
+
+// ActivationParams.quantize: clamp(rint(y / scale) + zp, 0, qmax), as the shifted s8 code q ^ 0x80.
+__device__ __forceinline__ signed char i8_chain_code(float y, float outScale, int outZp, int qmax) {
+    int q = __float2int_rn(__fdiv_rn(y, outScale));
+    q = min(max(q, -512), 512) + outZp; // the clamp to ±512 first keeps + outZp from overflowing
+    return (signed char)(unsigned char)((unsigned)min(max(q, 0), qmax) ^ 0x80u);
+}
+
 // conv2d_int8_igemm_chain: the variant CudaIntegerModel chains layer to layer on the device. Same main loop and
 // the same epilogue arithmetic as conv2d_int8_igemm_fused, but the operands of a whole-model run instead of one call:
 //   residual (resMode): 0 none; 1 float (N, outH, outW, Cout); 2 shifted codes s8 = q ^ 0x80 (N, outH, outW,
@@ -285,6 +319,9 @@ conv2d_int8_igemm_fused(const signed char* __restrict__ xh, const signed char* _
 //            owner fills them with the shifted zero point once); 1 float (N, outH, outW, outStride), no
 //            activation quantizer (a layer whose output is not a site, e.g. the logits).
 // The order is IntegerModel's fused chain: scale, then the residual add, then the activation, then requantize.
+// With codes out and no float residual (most layers of a ResNet), the output tile, and a codes residual, pass through
+// shared memory so that global memory is read and written in whole 16-byte chunks.
+static_assert(I8_BM * I8_OT <= I8_STAGES * I8_BM * I8_LDS, "the output tile must fit the A stages it reuses");
 extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
 conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
                         const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
@@ -295,57 +332,101 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
     const int outHW = outH * outW;
     const long long M = (long long)n * outHW;
     int c[4][4][4];
-    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M);
+    signed char* tile;
+    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M, &tile);
 
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int tid = threadIdx.x;
+    const int lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const long long mBase = (long long)blockIdx.x * I8_BM + (warp & 1) * 64 + g;
-    const int nBase = blockIdx.y * I8_BN + (warp >> 1) * 32 + 2 * t;
+    const long long m0 = (long long)blockIdx.x * I8_BM;
+    const int n0 = blockIdx.y * I8_BN;
+    const int rBase = (warp & 1) * 64 + g;      // this thread's rows in the tile: rBase + 16·i + 8·half
+    const int cBase = (warp >> 1) * 32 + 2 * t; // and columns: cBase + 8·j + e
     const unsigned zpShift = (unsigned)(zp - 128);
     const float* resF = static_cast<const float*>(residual);
     const signed char* resQ = static_cast<const signed char*>(residual);
     float* outF = static_cast<float*>(out);
     signed char* outQ = static_cast<signed char*>(out);
+
+    if (outMode == 0 && resMode != 1) {
+        // Codes out (and codes or no residual in): the 128 × 128 output tile goes through shared memory, so that global
+        // memory sees whole 16-byte rows of codes instead of one byte per thread and element. The residual tile comes
+        // in the same way, into the same bytes: each thread reads its residual codes and writes its output codes in
+        // place, at positions no other thread touches. Channels ≥ Cout are neither read nor written.
+        if (resMode == 2) {
+            for (int idx = tid; idx < I8_BM * (I8_BN / 16); idx += I8_THREADS) {
+                const int row = idx >> 3, col = (idx & 7) * 16;
+                const long long m = m0 + row;
+                // resStride is a multiple of 16, so a chunk starting below it lies wholly inside the row
+                if (m < M && n0 + col < resStride) {
+                    *reinterpret_cast<uint4*>(&tile[row * I8_OT + col]) =
+                        *reinterpret_cast<const uint4*>(&resQ[m * resStride + n0 + col]);
+                }
+            }
+            __syncthreads(); // the residual tile is in place before any thread reads its part of it
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+            for (int half = 0; half < 2; half++) {
+                const int row = rBase + i * 16 + half * 8;
+                if (m0 + row >= M) continue;
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        const int col = cBase + j * 8 + e, co = n0 + col;
+                        if (co >= cout) continue;
+                        signed char* cell = &tile[row * I8_OT + col];
+                        float y = i8_chain_scaled(c[i][j][half * 2 + e], zpShift, wsum[co], bias[co], scale[co]);
+                        if (resMode == 2) y = i8_chain_add_code(y, *cell, resScale, resZp);
+                        *cell = i8_chain_code(i8_chain_act(y, act, lo, hi), outScale, outZp, qmax);
+                    }
+                }
+            }
+        }
+        __syncthreads(); // the whole output tile is in shared memory
+        for (int idx = tid; idx < I8_BM * (I8_BN / 16); idx += I8_THREADS) {
+            const int row = idx >> 3, col = (idx & 7) * 16;
+            const long long m = m0 + row;
+            const int co = n0 + col;
+            if (m >= M || co >= cout) continue;
+            signed char* dst = &outQ[m * outStride + co];
+            const signed char* src = &tile[row * I8_OT + col];
+            if (co + 16 <= cout) {
+                *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
+            } else {
+                for (int b = 0; b < cout - co; b++) dst[b] = src[b]; // the last channels: never past Cout
+            }
+        }
+        return;
+    }
+
+    // Float output or float residual: straight from the accumulators to global memory.
 #pragma unroll
     for (int i = 0; i < 4; i++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
-            const long long m = mBase + i * 16 + half * 8;
+            const long long m = m0 + rBase + i * 16 + half * 8;
             if (m >= M) continue;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
-                    const int co = nBase + j * 8 + e;
+                    const int co = n0 + cBase + j * 8 + e;
                     if (co >= cout) continue;
-                    const int a = (int)((unsigned)c[i][j][half * 2 + e] - zpShift * (unsigned)wsum[co]);
-                    const long long v = (long long)a + bias[co];
-                    // As conv2d_int8_igemm_fused: one correctly rounded float of (double)(acc + bias)·scale.
-                    float y;
-                    if (v >= -16777216LL && v <= 16777216LL) {
-                        y = __fmul_rn((float)v, scale[co]);
-                    } else {
-                        y = __double2float_rn((double)v * (double)scale[co]);
-                    }
+                    float y = i8_chain_scaled(c[i][j][half * 2 + e], zpShift, wsum[co], bias[co], scale[co]);
                     if (resMode == 1) {
                         y = __fadd_rn(y, resF[m * resStride + co]);
                     } else if (resMode == 2) {
-                        // s8 ^ 0x80 back to the uint8 code; (q − zp) is an exact int, its float exact too.
-                        const int q = (int)((unsigned char)resQ[m * resStride + co] ^ 0x80u);
-                        y = __fadd_rn(y, __fmul_rn((float)(q - resZp), resScale));
+                        y = i8_chain_add_code(y, resQ[m * resStride + co], resScale, resZp);
                     }
-                    if (act == 1) {
-                        y = y > 0.f ? y : 0.f;
-                    } else if (act == 2) {
-                        y = fminf(fmaxf(y, lo), hi);
-                    }
+                    y = i8_chain_act(y, act, lo, hi);
                     const long long o = m * outStride + co;
                     if (outMode == 1) {
                         outF[o] = y;
                     } else {
-                        int q = __float2int_rn(__fdiv_rn(y, outScale));
-                        q = min(max(q, -512), 512) + outZp;
-                        outQ[o] = (signed char)(unsigned char)((unsigned)min(max(q, 0), qmax) ^ 0x80u);
+                        outQ[o] = i8_chain_code(y, outScale, outZp, qmax);
                     }
                 }
             }

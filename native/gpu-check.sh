@@ -34,6 +34,14 @@ cap() {
   (( left < 20 )) && return 1
   echo $(( $1 < left ? $1 : left ))
 }
+# GPU_CHECK_ONLY: an extended regex of step (row) names to run, e.g. 'gpu-tests|export|bench-infer|peer-infer|int8-.*'
+# (the card, doctor and the summary always run); unset: every step. A step left out gets a "skip" row.
+selected() {
+  [[ -z "${GPU_CHECK_ONLY:-}" ]] && return 0
+  [[ "$1" =~ ^(${GPU_CHECK_ONLY})$ ]] && return 0
+  row "$1" skip "not selected (GPU_CHECK_ONLY)"
+  return 1
+}
 # state of a finished step from its exit status (124/137: `timeout` stopped it)
 state_of() { case $1 in 0) echo ok ;; *) echo FAIL ;; esac; }
 why() { case $1 in 0) echo "exit 0" ;; 124|137) echo "TIMED OUT after $2 s" ;; *) echo "exit $1" ;; esac; }
@@ -92,7 +100,9 @@ fi
 
 # 3. GPU-tagged tests with the JUnit console launcher
 echo "== GPU tests"
-if [[ $HAVE_JAR == 0 ]]; then
+if ! selected gpu-tests; then
+  :
+elif [[ $HAVE_JAR == 0 ]]; then
   row gpu-tests skip "no bundle"
 elif ! t=$(cap 210); then
   row gpu-tests skip "time budget spent"
@@ -147,7 +157,9 @@ fi
 mkdir -p "$B/models"
 missing=()
 for m in "${MODELS[@]}"; do [[ -f "$B/models/$m.onnx" ]] || missing+=("$m"); done
-if [[ ${#missing[@]} == 0 ]]; then
+if ! selected export; then
+  :
+elif [[ ${#missing[@]} == 0 ]]; then
   row export ok "reused ${MODELS[*]} already in $B/models"
 elif [[ $HAVE_TORCH == 0 ]]; then
   row export skip "no torch/torchvision/onnx: ${missing[*]} not made"
@@ -173,6 +185,7 @@ BENCH_CP="$B/zeroq.jar:$B/test-classes"
 bench() { # name, timeout seconds, log, DistillBench arguments...
   local name=$1 limit=$2 log=$3; shift 3
   local t
+  selected "$name" || return 0
   if ! t=$(cap "$limit"); then row "$name" skip "time budget spent"; return; fi
   timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$@" > "$PARTS/$log" 2>&1
   local rc=$?
@@ -199,6 +212,7 @@ echo "== PyTorch peer"
 peer() { # name, timeout seconds, model, extra arguments...
   local name=$1 limit=$2 m=$3; shift 3
   local t log="$name.log"
+  selected "$name" || return 0
   if [[ $HAVE_TORCH == 0 ]]; then row "$name" skip "no torch/torchvision/onnx"; return; fi
   if [[ ! -f "$B/models/$m.onnx" ]]; then row "$name" skip "$B/models/$m.onnx not found"; return; fi
   if ! t=$(cap "$limit"); then row "$name" skip "time budget spent"; return; fi
@@ -216,7 +230,9 @@ peer peer-r50 120 resnet50 --tf32 off
 
 # 7b. the whole pipeline (distill 500 iterations + calibrate + sensitivity at 2/4/8 bits + Pareto, MP4/A8 paper)
 #     on ResNet-50; its row is named bench-* so that a failure fails the check.
-if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
+if ! selected bench-pipeline; then
+  :
+elif [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
   echo "== pipeline benchmark (resnet50)"
   if t=$(cap 240); then
     timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.PipelineBench "$B/models/resnet50.onnx" \
@@ -235,7 +251,7 @@ fi
 
 # 7c. int8 tensor-core convolution (CudaInt8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue); when
 #     cuobjdump is on the host, also whether the int8 igemm's SASS has IMMA instructions.
-if [[ $HAVE_JAR == 1 ]]; then
+if [[ $HAVE_JAR == 1 ]] && selected bench-int8conv; then
   echo "== int8 conv benchmark"
   if t=$(cap 120); then
     timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx4g -cp "$BENCH_CP" dev.zeroq.bench.CudaInt8ConvBench --batch 128 \
@@ -258,7 +274,9 @@ fi
 #     120 s). cuDNN comes from the host: libcudnn.so.9 on the library path or a Python environment's nvidia/cudnn/lib
 #     (ZEROQ_CUDNN_PATH overrides); without it the cuDNN columns read NaN and the log's second line says why.
 echo "== conv layer benchmark (zeroq vs cuDNN)"
-if [[ $HAVE_JAR == 0 ]]; then
+if ! selected conv-bench; then
+  :
+elif [[ $HAVE_JAR == 0 ]]; then
   row conv-bench skip "no bundle"
 elif ! t=$(cap 120); then
   row conv-bench skip "time budget spent"
@@ -298,7 +316,9 @@ infer_row() {
 }
 ZQ=("$JAVA" "${FLAGS[@]}" -Xmx8g -jar "$B/zeroq.jar")
 INFER_PLAN="$PARTS/resnet50.deploy-gaussian.plan.json"
-if [[ $HAVE_JAR == 0 ]]; then
+if ! selected bench-infer; then
+  :
+elif [[ $HAVE_JAR == 0 ]]; then
   row bench-infer skip "no bundle"
 elif [[ ! -f "$B/models/resnet50.onnx" ]]; then
   row bench-infer skip "$B/models/resnet50.onnx not found"
@@ -326,7 +346,9 @@ else
     row bench-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (bench-infer.json)"
   fi
 fi
-if [[ $HAVE_TORCH == 0 ]]; then
+if ! selected peer-infer; then
+  :
+elif [[ $HAVE_TORCH == 0 ]]; then
   row peer-infer skip "no torch/torchvision/onnx"
 elif ! t=$(cap 60); then
   row peer-infer skip "time budget spent"
@@ -347,6 +369,7 @@ fi
 compare_bench() {
   local name=$1 limit=$2 log=$3 lines=$4 shorten=$5 sep=$6 header=$7 main=$8; shift 8
   local t rc res st gap=' '
+  selected "$name" || return 0
   t=$(cap "$limit") || return 1
   timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" "dev.zeroq.bench.$main" "$@" > "$PARTS/$log" 2>&1
   rc=$?
@@ -365,6 +388,31 @@ if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
     "Int8ProfileBench resnet50 (deploy, gaussian) --batch 128" \
     Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 10 --iters 20 --top 40 \
     || row int8-profile skip "time budget spent"
+fi
+
+# 7h. Nsight Compute on the first 8 launches of conv2d_int8_igemm_chain in that run (the stem and ResNet-50's first
+#     blocks, batch 128: float and codes outputs and residuals), when ncu is on the host (it reads the hardware
+#     counters on some hosts only): throughput, memory, occupancy and warp-stall sections into ncu-int8.log, in
+#     details.tgz. Clocks left alone (--clock-control none). A diagnostic: its row is "info"-like (skip on failure).
+NCU=$(command -v ncu 2>/dev/null || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" && -n "$NCU" ]] && selected ncu-int8; then
+  if t=$(cap 90); then
+    timeout -k 10 "$t" "$NCU" --clock-control none --kernel-name regex:conv2d_int8_igemm_chain --launch-count 8 \
+      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+      --section WarpStateStats --section ComputeWorkloadAnalysis \
+      "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" \
+      --batch 128 --warmup 0 --iters 1 --top 10 > "$PARTS/ncu-int8.log" 2>&1
+    rc=$?
+    res=$(grep -E 'conv2d_int8_igemm_chain|Duration|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy' \
+      "$PARTS/ncu-int8.log" | sed -E 's/  +/ /g' | head -n 40 | tr '\n' ';' | cut -c 1-1200)
+    [[ $rc != 0 && -z "$res" ]] && res=$(tail -n 3 "$PARTS/ncu-int8.log" | tr '\n' ' ' | cut -c 1-300)
+    st=ok; [[ $rc != 0 ]] && st=skip
+    row ncu-int8 "$st" "$(why $rc "$t"); ${res} (ncu-int8.log in details.tgz)"
+  else
+    row ncu-int8 skip "time budget spent"
+  fi
+elif [[ -z "$NCU" ]]; then
+  row ncu-int8 skip "no ncu on this host"
 fi
 
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
