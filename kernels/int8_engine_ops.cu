@@ -6,7 +6,8 @@
 //   int8_global_avg_pool_nhwc:  codes or float in, average as RefBackend.globalAvgPool (a double sum in index
 //                               order, one rounding of sum / hw to float), then float (N, C) or codes (N, outCP).
 //   int8_float_add_act:         Add and/or ReLU/Clip left outside the conv epilogues, in float as the CPU engine.
-// Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride; one thread per output element.
+// Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride; one thread per output element, except
+// int8_quantize_nhwc and int8_maxpool_nhwc: one per 16-channel chunk (total = elements / 16).
 #include "common.cuh"
 
 // clamp(rint(x / scale) + zp, 0, qmax) with the float operations of ActivationParams.quantize (rintf rounds half to
@@ -17,49 +18,65 @@ __device__ __forceinline__ signed char i8e_quantize(float x, float scale, int zp
     return (signed char)(unsigned char)((unsigned)(int)r ^ 0x80u);
 }
 
-// x: float, (N, C, H, W) when nchw != 0 else (N, H, W, C)   out: (N, H, W, cP) s8
+// x: float, (N, C, H, W) when nchw != 0 else (N, H, W, C)   out: (N, H, W, cP) s8. One thread per pixel and 16-channel
+// chunk (cP is a multiple of 16), written as one 16-byte store; adjacent threads take adjacent chunks, then pixels, so
+// an NCHW input with C <= 16 (an image) is read one coalesced plane row at a time.
 extern "C" __global__ void int8_quantize_nhwc(const float* __restrict__ x, signed char* __restrict__ out, int n, int c,
                                               int h, int w, int cP, int nchw, float scale, int zp, int qmax) {
     const long long hw = (long long)h * w;
-    const long long total = (long long)n * hw * cP;
+    const int chunks = cP / 16;
+    const long long total = (long long)n * hw * chunks;
     const signed char pad = (signed char)(unsigned char)((unsigned)zp ^ 0x80u);
     ZQ_FOR_EACH(i, total) {
-        const int ch = (int)(i % cP);
-        const long long pix = i / cP;
-        if (ch >= c) {
-            out[i] = pad;
-            continue;
-        }
+        const int ch0 = (int)(i % chunks) * 16;
+        const long long pix = i / chunks;
         const long long b = pix / hw, p = pix - b * hw;
-        const float v = nchw ? x[(b * c + ch) * hw + p] : x[pix * c + ch];
-        out[i] = i8e_quantize(v, scale, zp, qmax);
+        union { uint4 v; signed char q[16]; } chunk;
+#pragma unroll
+        for (int k = 0; k < 16; k++) {
+            const int ch = ch0 + k;
+            if (ch >= c) {
+                chunk.q[k] = pad;
+            } else {
+                const float v = nchw ? x[(b * c + ch) * hw + p] : x[pix * c + ch];
+                chunk.q[k] = i8e_quantize(v, scale, zp, qmax);
+            }
+        }
+        *reinterpret_cast<uint4*>(&out[pix * cP + ch0]) = chunk.v;
     }
 }
 
 // x: (N, H, W, cP) s8   out: (N, outH, outW, cP) s8. A window wholly in the padding gives code 0 (s8 −128), as
 // IntegerModel.maxPool (−inf quantizes to 0); padded channels carry the shifted zero point through unchanged.
+// One thread per output pixel and 16-channel chunk: 16-byte loads per tap, a per-byte signed max (__vmaxs4: the
+// order of s8 = q ^ 0x80 is the order of the codes q), one 16-byte store.
 extern "C" __global__ void int8_maxpool_nhwc(const signed char* __restrict__ x, signed char* __restrict__ out, int n,
                                              int h, int w, int cP, int outH, int outW, int kh, int kw, int sh, int sw,
                                              int padTop, int padLeft, int dh, int dw) {
-    const long long total = (long long)n * outH * outW * cP;
+    const int chunks = cP / 16;
+    const long long total = (long long)n * outH * outW * chunks;
     ZQ_FOR_EACH(i, total) {
-        const int ch = (int)(i % cP);
-        long long t = i / cP;
+        const int ch0 = (int)(i % chunks) * 16;
+        long long t = i / chunks;
         const int ox = (int)(t % outW);
         t /= outW;
         const int oy = (int)(t % outH);
         const long long b = t / outH;
-        int m = -128;
+        uint4 m = make_uint4(0x80808080u, 0x80808080u, 0x80808080u, 0x80808080u); // −128 in every byte
         for (int ky = 0; ky < kh; ky++) {
             const int iy = oy * sh - padTop + ky * dh;
             if (iy < 0 || iy >= h) continue;
             for (int kx = 0; kx < kw; kx++) {
                 const int ix = ox * sw - padLeft + kx * dw;
                 if (ix < 0 || ix >= w) continue;
-                m = max(m, (int)x[((b * h + iy) * w + ix) * cP + ch]);
+                const uint4 v = *reinterpret_cast<const uint4*>(&x[((b * h + iy) * w + ix) * cP + ch0]);
+                m.x = __vmaxs4(m.x, v.x);
+                m.y = __vmaxs4(m.y, v.y);
+                m.z = __vmaxs4(m.z, v.z);
+                m.w = __vmaxs4(m.w, v.w);
             }
         }
-        out[i] = (signed char)m;
+        *reinterpret_cast<uint4*>(&out[(((b * outH + oy) * outW) + ox) * cP + ch0]) = m;
     }
 }
 

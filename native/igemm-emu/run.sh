@@ -4,10 +4,15 @@
 # native/igemm-emu/run.sh              all cases, both kernel families
 # native/igemm-emu/run.sh 7 tf32       case 7, TF32 kernels only (fp32: the strict kernels only)
 # native/igemm-emu/run.sh 7 --tsan     case 7 under ThreadSanitizer (reports data races between emulated threads)
+# native/igemm-emu/run.sh ops          the int8 engine's quantize and max-pool kernels (int8_ops_emu.cpp), bit for bit
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=target/igemm-emu
 mkdir -p "$OUT"
+if [[ "${1:-}" == "ops" ]]; then
+  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -o "$OUT/int8_ops_emu" native/igemm-emu/int8_ops_emu.cpp
+  exec "$OUT/int8_ops_emu"
+fi
 flags=(-O2)
 args=()
 for a in "$@"; do

@@ -212,7 +212,7 @@ public final class CudaIntegerModel implements AutoCloseable {
         Val x = codes(xs[1], xs[2], xs[3], inQ);
         values.put(graph.inputName(), x);
         DeviceBuffer in = input;
-        step("int8_quantize_nhwc " + graph.inputName(), n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP()), in, x.buf(), n, x.c(),
+        step("int8_quantize_nhwc " + graph.inputName(), n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP() / CHANNEL_ALIGN), in, x.buf(), n, x.c(),
                 x.h(), x.w(), x.cP(), 1, inQ.scale(), inQ.zeroPoint(), inQ.qmax()));
         for (Node node : graph.nodes()) {
             if (engine.isFused(node)) continue;
@@ -322,7 +322,7 @@ public final class CudaIntegerModel implements AutoCloseable {
                 int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
                 Val out = new Val(allocate((long) maxBatch * os[2] * os[3] * x.cP()), x.c(), os[2], os[3], x.cP(), x.q());
                 values.put(node.output(), out);
-                step("int8_maxpool_nhwc " + name, n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP()), x.buf(), out.buf(),
+                step("int8_maxpool_nhwc " + name, n -> prepare("int8_maxpool_nhwc", grid((long) n * out.h() * out.w() * out.cP() / CHANNEL_ALIGN), x.buf(), out.buf(),
                         n, x.h(), x.w(), x.cP(), out.h(), out.w(), k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]));
             }
             case Op.GlobalAveragePool gp -> {
@@ -405,7 +405,7 @@ public final class CudaIntegerModel implements AutoCloseable {
             return x;
         }
         Val c = codes(x.c(), x.h(), x.w(), q);
-        step("int8_quantize_nhwc " + layer, n -> prepare("int8_quantize_nhwc", grid((long) n * c.h() * c.w() * c.cP()), x.buf(), c.buf(), n,
+        step("int8_quantize_nhwc " + layer, n -> prepare("int8_quantize_nhwc", grid((long) n * c.h() * c.w() * c.cP() / CHANNEL_ALIGN), x.buf(), c.buf(), n,
                 x.c(), x.h(), x.w(), c.cP(), 0, q.scale(), q.zeroPoint(), q.qmax()));
         return c;
     }
