@@ -402,32 +402,63 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
         return;
     }
 
-    // Float output or float residual: straight from the accumulators to global memory.
+    // Float output or float residual: straight from the accumulators to global memory, a row segment (8 channels of
+    // one pixel: 4 × 2 adjacent) at a time, its residual floats fetched together first and adjacent pairs moved as
+    // float2 where the row stride keeps them 8-byte aligned (co is even: n0 and cBase are).
+    const bool resPairs = (resStride & 1) == 0, outPairs = (outStride & 1) == 0;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
             const long long m = m0 + rBase + i * 16 + half * 8;
             if (m >= M) continue;
+            float r[4][2];
 #pragma unroll
             for (int j = 0; j < 4; j++) {
+                const int co = n0 + cBase + j * 8;
+                r[j][0] = 0.f;
+                r[j][1] = 0.f;
+                if (resMode == 1 && co < cout) {
+                    const float* src = &resF[m * resStride + co];
+                    if (resPairs && co + 1 < cout) {
+                        const float2 v = *reinterpret_cast<const float2*>(src);
+                        r[j][0] = v.x;
+                        r[j][1] = v.y;
+                    } else {
+                        r[j][0] = src[0];
+                        if (co + 1 < cout) r[j][1] = src[1];
+                    }
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const int co0 = n0 + cBase + j * 8;
+                float y2[2];
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
-                    const int co = n0 + cBase + j * 8 + e;
+                    const int co = co0 + e;
+                    y2[e] = 0.f;
                     if (co >= cout) continue;
                     float y = i8_chain_scaled(c[i][j][half * 2 + e], zpShift, wsum[co], bias[co], scale[co]);
                     if (resMode == 1) {
-                        y = __fadd_rn(y, resF[m * resStride + co]);
+                        y = __fadd_rn(y, r[j][e]);
                     } else if (resMode == 2) {
                         y = i8_chain_add_code(y, resQ[m * resStride + co], resScale, resZp);
                     }
-                    y = i8_chain_act(y, act, lo, hi);
-                    const long long o = m * outStride + co;
-                    if (outMode == 1) {
-                        outF[o] = y;
+                    y2[e] = i8_chain_act(y, act, lo, hi);
+                }
+                if (co0 >= cout) continue;
+                const long long o = m * outStride + co0;
+                if (outMode == 1) {
+                    if (outPairs && co0 + 1 < cout) {
+                        *reinterpret_cast<float2*>(&outF[o]) = make_float2(y2[0], y2[1]);
                     } else {
-                        outQ[o] = i8_chain_code(y, outScale, outZp, qmax);
+                        outF[o] = y2[0];
+                        if (co0 + 1 < cout) outF[o + 1] = y2[1];
                     }
+                } else {
+                    outQ[o] = i8_chain_code(y2[0], outScale, outZp, qmax);
+                    if (co0 + 1 < cout) outQ[o + 1] = i8_chain_code(y2[1], outScale, outZp, qmax);
                 }
             }
         }
