@@ -35,6 +35,7 @@ __device__ __forceinline__ unsigned i8_smem(const void* p) {
     return (unsigned)__cvta_generic_to_shared(p);
 }
 
+#ifndef ZEROQ_HOST_EMU // native/igemm-emu/int8_emu.h supplies host emulations of these five
 __device__ __forceinline__ void i8_cp_async16(unsigned dst, const void* src) {
     // .cg: cache in L2 only; the tile is read once from shared memory, L1 would only be polluted.
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
@@ -63,6 +64,23 @@ __device__ __forceinline__ void i8_mma(int* c, unsigned a0, unsigned a1, unsigne
                  : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
+#else // native/igemm-emu/int8_emu.h emulates cp.async, ldmatrix and mma on the host (see int8_emu.cpp)
+__device__ __forceinline__ void i8_cp_async16(unsigned dst, const void* src) { emu_cp_async16(dst, src); }
+
+__device__ __forceinline__ void i8_cp_async_commit() {}
+
+template <int N>
+__device__ __forceinline__ void i8_cp_async_wait() {}
+
+__device__ __forceinline__ void i8_ldmatrix_x4(unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3, unsigned addr) {
+    emu_ldmatrix_x4(r0, r1, r2, r3, addr);
+}
+
+__device__ __forceinline__ void i8_mma(int* c, unsigned a0, unsigned a1, unsigned a2, unsigned a3, unsigned b0,
+                                       unsigned b1) {
+    emu_mma_m16n8k32_s8(c, a0, a1, a2, a3, b0, b1);
+}
+#endif
 
 // The main loop shared by both variants: leaves Σ s8·w (no zero-point correction yet) of this thread's 4 × 4 mma
 // tiles in c. Fragment layouts (PTX ISA, mma.m16n8k32 .s8): A reg j holds row g + 8·(j & 1), k = 4·t + 16·(j >> 1)

@@ -5,7 +5,7 @@
 // mma.sync m16n8k8 tf32 (mma_m16n8k8_tf32: each lane stages its fragments, a per-warp barrier, each lane rebuilds the
 // 16×8, 8×8 and 16×8 matrices from the PTX ISA fragment layout and reads back its own four accumulators).
 #pragma once
-#define ZEROQ_HOST_EMU 1 // the kernels' asm versions of tf32_rna / mma_m16n8k8_tf32 step aside for the ones below
+#define ZEROQ_HOST_EMU 1 // the kernels' asm versions (tf32_rna / mma_m16n8k8_tf32 below, the int8 ones in int8_emu.h) step aside
 #include <atomic>
 #include <barrier>
 #include <cstdint>
@@ -29,7 +29,7 @@ static inline void __syncthreads() { g_bar->arrive_and_wait(); }
 #define __device__
 #define __forceinline__ inline
 #define __global__
-#define __launch_bounds__(a, b)
+#define __launch_bounds__(...)
 #define __shared__ static
 #define __restrict__ __restrict
 #define __align__(n) __attribute__((aligned(n)))
