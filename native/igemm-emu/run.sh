@@ -4,10 +4,15 @@
 # native/igemm-emu/run.sh              all cases, both kernel families
 # native/igemm-emu/run.sh 7 tf32       case 7, TF32 kernels only (fp32: the strict kernels only)
 # native/igemm-emu/run.sh 7 --tsan     case 7 under ThreadSanitizer (reports data races between emulated threads)
+# native/igemm-emu/run.sh im2col       int8_im2col_nhwc against its reference instead (see im2col_emu.cpp)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=target/igemm-emu
 mkdir -p "$OUT"
+if [[ "${1:-}" == "im2col" ]]; then
+  g++ -std=c++20 -O2 -pthread -w -I kernels -I native/igemm-emu -o "$OUT/im2col_emu" native/igemm-emu/im2col_emu.cpp
+  exec "$OUT/im2col_emu"
+fi
 flags=(-O2)
 args=()
 for a in "$@"; do
