@@ -34,27 +34,33 @@ import java.util.Map;
  *
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose); MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the
- * epilogues (in float, as the CPU engine runs them) have their own small kernels; Flatten/Reshape/Identity of a
- * (N, C, 1, 1) value are aliases. Weights are packed once (int8_pack_weights) when the model is built. Anything else
- * (grouped convs, other float ops, requantizing codes, broadcasting adds) throws a {@link ZeroqException} naming
- * the node at construction.
+ * fused (the chain IntegerModel chose), except that a conv with few input channels (C not a multiple of 16 and more
+ * than one tap: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C rounded up
+ * to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
+ * MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the epilogues (in float, as the CPU engine
+ * runs them) have their own small kernels; Flatten/Reshape/Identity of a (N, C, 1, 1) value are aliases. Weights are
+ * packed once (int8_pack_weights) when the model is built. Anything else (grouped convs, other float ops,
+ * requantizing codes, broadcasting adds) throws a {@link ZeroqException} naming the node at construction.
  *
  * <p>Agreement with the CPU engine: every kernel computes the CPU engine's float expressions with the same
  * roundings (no FMA contraction, IEEE division, the global average pool's double sum in the same order), and the
- * int32 accumulators are exact, so the logits are expected to be <b>bit-identical</b> to
+ * int32 accumulators are exact (the im2col rows copy the codes and hold the shifted zero point in the padding, as the
+ * implicit GEMM's own padding does), so the logits are expected to be <b>bit-identical</b> to
  * {@link IntegerModel#apply}; the GPU test checks this with a tolerance only as a guard (see CudaIntegerModelTest).
  *
- * <p>Device memory: one buffer per value, sized for {@code maxBatch}, none reused (simple, and a ResNet-50 at batch
- * 128 needs about 1.5 GB of codes). The constructor first sizes every buffer without the device
- * ({@link #plannedBytes}) and refuses a batch whose buffers exceed the free memory in one line, before it allocates
- * anything. Launches are prepared once per batch size used. Not thread-safe.
+ * <p>Device memory: one buffer per value, and one for each im2col'd conv's rows, sized for {@code maxBatch}, none
+ * reused (simple: a ResNet-50 at batch 128 needs about 1.5 GB of codes, plus 128·112·112·160 bytes = 257 MB of stem
+ * rows). The constructor first sizes every buffer without the device ({@link #plannedBytes}) and refuses a batch
+ * whose buffers exceed the free memory in one line, before it allocates anything. Launches are prepared once per
+ * batch size used. Not thread-safe.
  */
 public final class CudaIntegerModel implements AutoCloseable {
     private static final int CHANNEL_ALIGN = 16;
     private static final int THREADS = 256;
     private static final int MAX_BLOCKS = 65535;
     private static final int PACK_THREADS = 128;
+    private static final ConvSpec ONE_BY_ONE =
+            new ConvSpec(new int[] {1, 1}, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1);
 
     /**
      * A value on the device: (N, c, h, w) logically; codes (q != null) as shifted NHWC with channel stride cP, or
@@ -139,10 +145,11 @@ public final class CudaIntegerModel implements AutoCloseable {
 
     /**
      * Device memory the engine allocates for {@code maxBatch} images, in bytes, without a device: every value's buffer
-     * (codes padded to 16 channels, or float), the packed weights, bias and scales, plus the largest layer's raw weights
-     * (freed once packed), each rounded up to {@link #ALLOCATION_ALIGN}. A lower bound: the driver may round
-     * allocations more coarsely. Its own context and module memory is not included: it is already taken when the free
-     * memory is read. Throws as the constructor does for an unsupported engine.
+     * (codes padded to 16 channels, or float), the im2col rows of the convs that take {@link #im2colPath}, the packed
+     * weights, bias and scales, plus the largest layer's raw weights (freed once packed), each rounded up to
+     * {@link #ALLOCATION_ALIGN}. A lower bound: the driver may round allocations more coarsely. Its own context and
+     * module memory is not included: it is already taken when the free memory is read. Throws as the constructor does
+     * for an unsupported engine.
      */
     public static long plannedBytes(IntegerModel engine, int maxBatch) {
         CudaIntegerModel dry = new CudaIntegerModel(engine, maxBatch, 0, false);
@@ -233,8 +240,7 @@ public final class CudaIntegerModel implements AutoCloseable {
         Val x = values.get(l.node().input(0));
         if (x == null) throw ZeroqException.internal("layer " + name + ": input '" + l.node().input(0) + "' not on the device");
         x = asCodes(x, l.in(), name);
-        ConvSpec spec = l.conv() ? l.spec()
-                : new ConvSpec(new int[] {1, 1}, new int[] {1, 1}, new int[] {0, 0, 0, 0}, new int[] {1, 1}, 1);
+        ConvSpec spec = l.conv() ? l.spec() : ONE_BY_ONE;
         if (!l.conv() && (x.h() != 1 || x.w() != 1)) {
             throw ZeroqException.badInput("layer " + name + ": a Gemm needs a (N, K) input, got spatial " + x.h() + "x" + x.w());
         }
@@ -242,19 +248,45 @@ public final class CudaIntegerModel implements AutoCloseable {
         if (g.weightBytes() != l.wq().length || g.cinP() != x.cP()) {
             throw ZeroqException.internal("layer " + name + ": " + l.wq().length + " weights for geometry " + g);
         }
+        // The igemm's operands: the layer's own input, geometry and weights, or for a few-channel conv (the stem) its
+        // im2col rows as the input of a 1×1 conv and the weights rearranged in the rows' k order (see im2colPath).
+        Val xin = x;
+        ConvSpec igemmSpec = spec;
+        CudaInt8Kernels.Geometry gi = g;
+        byte[] wq = l.wq();
+        boolean im2col = im2colPath(l.conv(), x.c(), spec);
+        if (im2col) {
+            // (N, outH, outW, kP) shifted codes, every byte written by int8_im2col_nhwc (taps, padding and K tail).
+            int kc = Math.multiplyExact(g.kh() * g.kw(), g.cin());
+            int kP = Math.multiplyExact(Math.ceilDiv(kc, CHANNEL_ALIGN), CHANNEL_ALIGN);
+            Val col = new Val(allocate(Math.multiplyExact(Math.multiplyExact((long) maxBatch * g.outH(), g.outW()), kP)),
+                    kc, g.outH(), g.outW(), kP, x.q());
+            xin = col;
+            igemmSpec = ONE_BY_ONE;
+            gi = CudaInt8Kernels.Geometry.of(maxBatch, kc, g.outH(), g.outW(), l.cout(), igemmSpec);
+            wq = im2colWeights(l.wq(), g.cout(), g.cin(), g.kh(), g.kw());
+            if (gi.weightBytes() != wq.length || gi.cinP() != col.cP()) {
+                throw ZeroqException.internal("layer " + name + ": " + wq.length + " rearranged weights for geometry " + gi);
+            }
+            final Val src = x;
+            final int zp = x.q().zeroPoint();
+            step("int8_im2col_nhwc " + name, n -> prepare("int8_im2col_nhwc", grid((long) n * col.h() * col.w() * (kP / CHANNEL_ALIGN)),
+                    src.buf(), col.buf(), n, src.h(), src.w(), src.c(), src.cP(), col.h(), col.w(), g.kh(), g.kw(),
+                    g.sh(), g.sw(), g.padTop(), g.padLeft(), g.dh(), g.dw(), kP, zp));
+        }
         // Weights: the int8 codes uploaded once, packed on the device into the igemm's B layout with Σw per channel.
-        long rawBytes = Math.max(4, l.wq().length);
+        long rawBytes = Math.max(4, wq.length);
         largestTemporary = Math.max(largestTemporary, aligned(rawBytes));
-        DeviceBuffer wp = allocate(g.packedBytes());
-        DeviceBuffer wsum = allocate((long) g.coutP() * Integer.BYTES);
+        DeviceBuffer wp = allocate(gi.packedBytes());
+        DeviceBuffer wsum = allocate((long) gi.coutP() * Integer.BYTES);
         DeviceBuffer bias = allocate((long) l.cout() * Integer.BYTES);
         DeviceBuffer scale = allocateFloats(l.cout());
         if (!sizing) {
             DeviceBuffer raw = DeviceBuffer.allocate(rawBytes);
             try {
-                raw.copyFrom(l.wq());
-                module.launch("int8_pack_weights", new int[] {g.coutP(), 1, 1}, new int[] {PACK_THREADS, 1, 1}, 0, stream,
-                        raw, wp, wsum, g.cout(), g.cin(), g.kh(), g.kw(), g.cinP(), g.kTotal(), g.kPadded());
+                raw.copyFrom(wq);
+                module.launch("int8_pack_weights", new int[] {gi.coutP(), 1, 1}, new int[] {PACK_THREADS, 1, 1}, 0, stream,
+                        raw, wp, wsum, gi.cout(), gi.cin(), gi.kh(), gi.kw(), gi.cinP(), gi.kTotal(), gi.kPadded());
                 stream.synchronize();
             } finally {
                 raw.close();
@@ -288,7 +320,8 @@ public final class CudaIntegerModel implements AutoCloseable {
             convLayers++;
             convMacsPerImage += (long) g.outH() * g.outW() * g.cout() * g.kh() * g.kw() * g.cin();
         }
-        final Val r = res, xin = x;
+        final Val r = res, xi = xin;
+        final ConvSpec is = igemmSpec;
         final int a = act;
         final float lof = lo, hif = hi;
         final int resMode = r == null ? 0 : r.q() == null ? 1 : 2;
@@ -297,15 +330,45 @@ public final class CudaIntegerModel implements AutoCloseable {
         final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
         ActivationParams oq = l.outQ();
         step("conv2d_int8_igemm_chain " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
-                + " out " + g.outH() + "x" + g.outW() + (r == null ? "" : " +res"), n -> {
-            CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xin.c(), xin.h(), xin.w(), l.cout(), spec);
+                + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
+                + (r == null ? "" : " +res"), n -> {
+            CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
             return module.prepare(arena, "conv2d_int8_igemm_chain", gn.igemmGrid(), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
-                    0, xin.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
+                    0, xi.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
                     out.buf(), oq == null ? 1 : 0, oq == null ? out.c() : out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(),
                     gn.outH(), gn.outW(), gn.kw(), gn.sh(), gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(),
-                    gn.kTotal(), gn.kPadded(), xin.q().zeroPoint(), a, lof, hif, oq == null ? 1f : oq.scale(),
+                    gn.kTotal(), gn.kPadded(), xi.q().zeroPoint(), a, lof, hif, oq == null ? 1f : oq.scale(),
                     oq == null ? 0 : oq.zeroPoint(), oq == null ? 255 : oq.qmax());
         });
+    }
+
+    /**
+     * Whether a layer runs as int8_im2col_nhwc followed by a 1×1 igemm: a conv (not a Gemm) with more than one tap
+     * whose input channels C are not a multiple of 16 (in practice the stem: C = 1 or 3). The implicit GEMM's K is
+     * kh·kw·cP with cP = C rounded up to 16, so there most of its products multiply channel padding (ResNet-50's
+     * 7×7 stem: 147 real products of K = 784, 832 with the K tile); its im2col rows hold only the kh·kw·C real taps,
+     * rounded up to 16 (160, 192 with the K tile), at the price of one (N, outH, outW, that) buffer and one
+     * elementwise pass. 1×1 convs and convs with 16·k channels gain nothing and keep the direct igemm.
+     */
+    static boolean im2colPath(boolean conv, int cin, ConvSpec spec) {
+        int[] k = spec.kernel();
+        return conv && spec.group() == 1 && cin % CHANNEL_ALIGN != 0 && (long) k[0] * k[1] > 1;
+    }
+
+    /**
+     * Weights (Cout, C, kh, kw) rearranged to (Cout, kh·kw·C, 1, 1) in int8_im2col_nhwc's row order:
+     * w'[co][(r·kw + s)·C + c] = w[co][c][r][s].
+     */
+    static byte[] im2colWeights(byte[] w, int cout, int cin, int kh, int kw) {
+        int taps = Math.multiplyExact(kh, kw), kc = Math.multiplyExact(taps, cin);
+        if (w.length != Math.multiplyExact(cout, kc)) {
+            throw new IllegalArgumentException(w.length + " weights for (" + cout + ", " + cin + ", " + kh + ", " + kw + ")");
+        }
+        byte[] out = new byte[w.length];
+        for (int co = 0; co < cout; co++)
+            for (int c = 0; c < cin; c++)
+                for (int rs = 0; rs < taps; rs++) out[co * kc + rs * cin + c] = w[(co * cin + c) * taps + rs];
+        return out;
     }
 
     private void other(Node node, Map<String, int[]> shapes) {
