@@ -348,12 +348,22 @@ public final class CudaIntegerModel implements AutoCloseable {
      * kh·kw·cP with cP = C rounded up to 16, so there most of its products multiply channel padding (ResNet-50's
      * 7×7 stem: 147 real products of K = 784, 832 with the K tile); its im2col rows hold only the kh·kw·C real taps,
      * rounded up to 16 (160, 192 with the K tile), at the price of one (N, outH, outW, that) buffer and one
-     * elementwise pass. 1×1 convs and convs with 16·k channels gain nothing and keep the direct igemm.
+     * elementwise pass. Taken only where that at least halves the K the tensor cores run (with the 64-wide K tile):
+     * 1×1 convs and convs with 16·k channels gain nothing, and e.g. a 3×3 conv of 17 channels (320 → 192) not
+     * enough to pay for a rows buffer nine times its input.
      */
     static boolean im2colPath(boolean conv, int cin, ConvSpec spec) {
         int[] k = spec.kernel();
-        return conv && spec.group() == 1 && cin % CHANNEL_ALIGN != 0 && (long) k[0] * k[1] > 1;
+        if (!conv || spec.group() != 1 || cin % CHANNEL_ALIGN == 0) return false;
+        long taps = (long) k[0] * k[1];
+        long cP = Math.ceilDiv(cin, CHANNEL_ALIGN) * (long) CHANNEL_ALIGN;
+        long direct = Math.ceilDiv(taps * cP, K_TILE) * K_TILE;
+        long rows = Math.ceilDiv(Math.ceilDiv(taps * cin, CHANNEL_ALIGN) * CHANNEL_ALIGN, K_TILE) * K_TILE;
+        return 2 * rows <= direct;
     }
+
+    /** conv2d_int8_igemm's K tile (I8_BK): kPadded is K rounded up to it. */
+    private static final int K_TILE = 64;
 
     /**
      * Weights (Cout, C, kh, kw) rearranged to (Cout, kh·kw·C, 1, 1) in int8_im2col_nhwc's row order:

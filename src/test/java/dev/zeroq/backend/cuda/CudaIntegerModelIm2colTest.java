@@ -33,8 +33,9 @@ class CudaIntegerModelIm2colTest {
     void onlyFewChannelConvsWithSeveralTapsTakeThePath() {
         assertTrue(CudaIntegerModel.im2colPath(true, 3, square(7, 2, 3)));  // ResNet-50's stem
         assertTrue(CudaIntegerModel.im2colPath(true, 1, square(3, 1, 1)));
-        assertTrue(CudaIntegerModel.im2colPath(true, 3, spec(1, 3, 1, 1, new int[] {0, 1, 0, 1}, 1, 1, 1)));
-        assertTrue(CudaIntegerModel.im2colPath(true, 17, square(3, 1, 1))); // cP 32 > 17
+        assertTrue(CudaIntegerModel.im2colPath(true, 3, spec(3, 5, 1, 1, new int[] {0, 1, 0, 1}, 1, 1, 1))); // 240 → 64
+        assertFalse(CudaIntegerModel.im2colPath(true, 3, spec(1, 3, 1, 1, new int[] {0, 1, 0, 1}, 1, 1, 1))); // 64 → 64
+        assertFalse(CudaIntegerModel.im2colPath(true, 17, square(3, 1, 1))); // K 320 → 192: less than half saved
         assertFalse(CudaIntegerModel.im2colPath(true, 3, square(1, 1, 0)));  // one tap: nothing to gain
         assertFalse(CudaIntegerModel.im2colPath(true, 64, square(3, 1, 1))); // no channel padding
         assertFalse(CudaIntegerModel.im2colPath(true, 16, square(7, 2, 3)));

@@ -1,6 +1,7 @@
 // The host emulations of CUDA kernels (native/igemm-emu) as part of the suite where a C++ compiler is present: the
-// kernels' own sources, compiled for the CPU, against straightforward references, bit for bit. Only the fast ones run
-// here (the 128×128 implicit-GEMM emulation starts 256 OS threads per block and belongs to native/igemm-emu/run.sh).
+// kernels' own sources, compiled for the CPU, against straightforward references, bit for bit: the int8 engine's
+// elementwise kernels and its tensor-core conv (mma, ldmatrix and cp.async emulated, ~40 s on 2 cores). The FP32/TF32
+// 128×128 implicit-GEMM emulation is longer and stays with native/igemm-emu/run.sh.
 package dev.zeroq.backend.cuda;
 
 import org.junit.jupiter.api.Test;
@@ -19,26 +20,41 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class KernelEmulatorTest {
     @Test
     void int8EngineQuantizeAndMaxPoolKernelsMatchTheirReferences() throws Exception {
-        String out = emulate("ops");
+        String out = emulate("run.sh", "ops");
         assertTrue(out.contains("int8 ops emulator: all cases OK"), out);
         assertTrue(out.lines().filter(l -> l.startsWith("ok ")).count() >= 9, out);
     }
 
-    /** Runs native/igemm-emu/run.sh MODE (skipped without g++); returns its output, asserting exit status 0. */
-    private static String emulate(String mode) throws IOException, InterruptedException {
+    @Test
+    void int8Im2colKernelMatchesItsReference() throws Exception {
+        String out = emulate("run.sh", "im2col");
+        assertTrue(out.contains("ok: 0 failing runs"), out);
+    }
+
+    @Test
+    void int8TensorCoreConvChainKernelMatchesItsReferenceInEveryMode() throws Exception {
+        String out = emulate("run-int8.sh");
+        assertTrue(out.contains("int8 emulator: 9 cases OK"), out);
+        assertTrue(out.lines().filter(l -> l.trim().startsWith("ok ")).count() >= 9 * 18, out);
+    }
+
+    /** Runs native/igemm-emu/SCRIPT ARGS (skipped without g++); returns its output, asserting exit status 0. */
+    private static String emulate(String name, String... args) throws IOException, InterruptedException {
         assumeTrue(onPath("g++"), "no g++ on the PATH: the kernel emulations are not built");
         Path root = Path.of("").toAbsolutePath();
-        Path script = root.resolve("native/igemm-emu/run.sh");
-        assumeTrue(Files.isRegularFile(script), "native/igemm-emu/run.sh not found from " + root);
+        Path script = root.resolve("native/igemm-emu/" + name);
+        assumeTrue(Files.isRegularFile(script), script + " not found");
+        List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString()));
+        cmd.addAll(List.of(args));
         Path log = Files.createTempFile("kernel-emu", ".log");
         try {
-            Process p = new ProcessBuilder(List.of("bash", script.toString(), mode)).directory(root.toFile())
+            Process p = new ProcessBuilder(cmd).directory(root.toFile())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             boolean done = p.waitFor(180, TimeUnit.SECONDS);
             if (!done) p.destroyForcibly();
             String out = Files.readString(log, StandardCharsets.UTF_8);
             assertTrue(done, "the emulation did not finish in 180 s:\n" + out);
-            System.out.print(out);
+            System.out.print(out.lines().filter(l -> !l.startsWith("  ok ")).collect(java.util.stream.Collectors.joining("\n", "", "\n")));
             assertEquals(0, p.exitValue(), out);
             return out;
         } finally {
