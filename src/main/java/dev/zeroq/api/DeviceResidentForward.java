@@ -10,6 +10,7 @@ import dev.zeroq.graph.Graph;
 import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import java.util.function.IntFunction;
@@ -31,24 +32,32 @@ final class DeviceResidentForward<E extends AutoCloseable> implements UnaryOpera
     private final int ordinal;
     private final BiPredicate<E, Integer> runs;
     private final BiFunction<E, Tensor, Tensor> run;
+    private final Direct<E> direct;
     private E engine; // null until the first run, and after a failed build
     private int engineBatch;
 
+    /** A run from native memory into native memory (NCHW floats in, the logits out), no Java-heap copy. */
+    @FunctionalInterface
+    interface Direct<E> {
+        void run(E engine, MemorySegment in, int batch, MemorySegment out);
+    }
+
     private DeviceResidentForward(IntFunction<E> build, IntToLongFunction planned, String what, int ordinal,
-                                  BiPredicate<E, Integer> runs, BiFunction<E, Tensor, Tensor> run) {
+                                  BiPredicate<E, Integer> runs, BiFunction<E, Tensor, Tensor> run, Direct<E> direct) {
         this.build = build;
         this.planned = planned;
         this.what = what;
         this.ordinal = ordinal;
         this.runs = runs;
         this.run = run;
+        this.direct = direct;
     }
 
     /** FP32 on device {@code ordinal}: {@link CudaForward} over {@code graph} (the caller checked it is supported). */
     static DeviceResidentForward<CudaForward> fp32(Graph graph, int ordinal) {
         return new DeviceResidentForward<>(b -> new CudaForward(graph, b, ordinal),
                 b -> CudaForward.plannedPoolBytes(graph, b), "the device-resident pass of '" + graph.name() + "'", ordinal,
-                CudaForward::runs, CudaForward::run);
+                CudaForward::runs, CudaForward::run, CudaForward::run);
     }
 
     /** INT8 on device {@code ordinal}: {@link CudaIntegerModel} of the compiled engine; refuses unsupported layers now. */
@@ -61,12 +70,21 @@ final class DeviceResidentForward<E extends AutoCloseable> implements UnaryOpera
         return new DeviceResidentForward<>(b -> new CudaIntegerModel(compiled, b, ordinal),
                 b -> CudaIntegerModel.plannedBytes(compiled, b),
                 "the CUDA integer engine of '" + compiled.graph().name() + "'", ordinal, (e, n) -> n <= e.maxBatch(),
-                CudaIntegerModel::apply);
+                CudaIntegerModel::apply, CudaIntegerModel::apply);
     }
 
     @Override
     public Tensor apply(Tensor x) {
-        int batch = x.dim(0);
+        return run.apply(engineFor(x.dim(0)), x);
+    }
+
+    /** {@code batch} images from native memory {@code in} to the logits in native memory {@code out}. */
+    void run(MemorySegment in, int batch, MemorySegment out) {
+        direct.run(engineFor(batch), in, batch, out);
+    }
+
+    /** The engine, built (or rebuilt, larger) for {@code batch} when the current one does not run it. */
+    private E engineFor(int batch) {
         if (engine == null || !runs.test(engine, batch)) {
             if (engine != null) {
                 // The current engine stays unless the new one can fit once it is gone.
@@ -77,7 +95,7 @@ final class DeviceResidentForward<E extends AutoCloseable> implements UnaryOpera
             engine = build.apply(batch);
             engineBatch = batch;
         }
-        return run.apply(engine, x);
+        return engine;
     }
 
     @Override

@@ -12,6 +12,9 @@ import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.pipeline.Simulation;
 import dev.zeroq.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Objects;
 import java.util.Optional;
@@ -157,9 +160,12 @@ public final class InferenceSession implements AutoCloseable {
      * {@code in.position()} and writes {@code batch · outputSize()} floats starting at {@code out.position()};
      * positions and limits are left unchanged, so the same buffers can be reused without {@code flip()}.
      *
-     * <p>What is copied: zeroq's CPU kernels compute on Java arrays, so the input is copied once into a
-     * per-call array (one bulk get) and the result once into {@code out} (one bulk put); no other copy is
-     * made. On CUDA the backend additionally uploads that array to the device and downloads the result.
+     * <p>What is copied: on a CUDA session (FP32 or INT8 on the device-resident engines) with direct buffers in
+     * the native byte order ({@code ByteBuffer.allocateDirect(n).order(ByteOrder.nativeOrder()).asFloatBuffer()}),
+     * the input goes from {@code in} straight to device memory and the logits straight back into {@code out}:
+     * no copy on the Java heap at all. Otherwise (the CPU, whose kernels compute on Java arrays, or heap or
+     * big-endian buffers) the input is copied once into a per-call array (one bulk get) and the result once into
+     * {@code out} (one bulk put), plus, on CUDA, the upload and download through native staging memory.
      * {@code in} and {@code out} may be the same buffer: the input is fully read before anything is written.
      *
      * @throws ZeroqException        when a buffer has too few floats remaining, {@code out} is read-only, or the
@@ -182,11 +188,25 @@ public final class InferenceSession implements AutoCloseable {
             throw ZeroqException.badInput("output buffer has " + out.remaining() + " floats remaining but " + batch
                     + " image(s) produce " + m);
         }
+        if (forward instanceof DeviceResidentForward<?> device && nativeDirect(in) && nativeDirect(out)) {
+            MemorySegment xs = MemorySegment.ofBuffer(in).asSlice(0, (long) n * Float.BYTES);
+            MemorySegment ys = MemorySegment.ofBuffer(out).asSlice(0, (long) m * Float.BYTES);
+            checkFinite(xs, n);
+            locked(() -> {
+                device.run(xs, batch, ys);
+                return null;
+            });
+            return;
+        }
         float[] x = new float[n];
         in.get(in.position(), x);
         checkFinite(x);
         float[] y = forward(x, batch);
         out.put(out.position(), y, 0, m);
+    }
+
+    private static boolean nativeDirect(FloatBuffer b) {
+        return b.isDirect() && b.order() == ByteOrder.nativeOrder();
     }
 
     private int inputLength(int batch) {
@@ -203,17 +223,32 @@ public final class InferenceSession implements AutoCloseable {
 
     private void checkFinite(float[] x) {
         for (int i = 0; i < x.length; i++) {
-            if (!Float.isFinite(x[i])) {
-                int per = model.inputShape().size();
-                throw ZeroqException.badInput("input holds " + x[i] + " at image " + (i / per) + ", offset " + (i % per)
-                        + "; zeroq runs finite inputs only: check the preprocessing");
-            }
+            if (!Float.isFinite(x[i])) notFinite(x[i], i);
         }
+    }
+
+    /** The same check on n floats of native memory, read in place. */
+    private void checkFinite(MemorySegment x, int n) {
+        for (int i = 0; i < n; i++) {
+            float v = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) notFinite(v, i);
+        }
+    }
+
+    private void notFinite(float v, int i) {
+        int per = model.inputShape().size();
+        throw ZeroqException.badInput("input holds " + v + " at image " + (i / per) + ", offset " + (i % per)
+                + "; zeroq runs finite inputs only: check the preprocessing");
     }
 
     private float[] forward(float[] x, int batch) {
         ImageShape s = model.inputShape();
         Tensor t = new Tensor(x, batch, s.channels(), s.height(), s.width());
+        return locked(() -> forward.apply(t).data());
+    }
+
+    /** Runs {@code call} while the session is open, holding its device lock on CUDA. */
+    private <T> T locked(java.util.function.Supplier<T> call) {
         Lock r = lifecycle.readLock();
         r.lock();
         try {
@@ -221,11 +256,11 @@ public final class InferenceSession implements AutoCloseable {
                 throw new IllegalStateException("session is closed");
             }
             if (deviceLock == null) {
-                return forward.apply(t).data();
+                return call.get();
             }
             deviceLock.lock();
             try {
-                return forward.apply(t).data();
+                return call.get();
             } finally {
                 deviceLock.unlock();
             }

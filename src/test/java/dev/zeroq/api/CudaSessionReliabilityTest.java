@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.nio.FloatBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -182,5 +183,48 @@ class CudaSessionReliabilityTest {
                         "free device memory did not come back: " + before + " -> " + after);
             }
         });
+    }
+
+    /**
+     * Direct FloatBuffers in native order on the device-resident engines (FP32 and INT8): the same logits as the
+     * float[] run, and no float array staged through the Java heap on the way (CudaForward.heapStagings); a heap
+     * FloatBuffer still works, through the one per-call array. Input and output may be the same buffer.
+     */
+    @Test
+    void directBuffersGoStraightToTheDeviceAndBack() {
+        int per = model.inputShape().size(), batch = 5, outs = model.outputSize();
+        float[] x = Arrays.copyOf(Dataset.bundledFashionMnist(batch).images().data(), batch * per);
+        for (Precision p : new Precision[] {Precision.FP32, Precision.INT8}) {
+            try (InferenceSession s = model.session(onCuda(p))) {
+                float[] want = s.run(x, batch);
+                FloatBuffer in = java.nio.ByteBuffer.allocateDirect(x.length * Float.BYTES + 16)
+                        .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+                in.position(2).mark();
+                in.put(x).reset(); // the input starts at position 2: positions are honoured
+                FloatBuffer out = java.nio.ByteBuffer.allocateDirect(batch * outs * Float.BYTES)
+                        .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+                long stagings = dev.zeroq.backend.cuda.CudaForward.heapStagings();
+                s.run(in, out, batch);
+                assertEquals(stagings, dev.zeroq.backend.cuda.CudaForward.heapStagings(),
+                        p + ": a direct run staged a float array through the heap");
+                float[] got = new float[batch * outs];
+                out.get(0, got);
+                assertArrayEquals(want, got, p + ": direct buffers vs float[]");
+                assertEquals(2, in.position(), "the input position is left unchanged");
+                FloatBuffer heap = FloatBuffer.allocate(batch * outs);
+                s.run(FloatBuffer.wrap(x), heap, batch);
+                assertArrayEquals(want, heap.array(), p + ": heap buffers vs float[]");
+                if (outs * batch <= per * batch) { // in place: the logits over the images
+                    FloatBuffer both = java.nio.ByteBuffer.allocateDirect(x.length * Float.BYTES)
+                            .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().put(x).flip();
+                    s.run(both, both, batch);
+                    float[] inPlace = new float[batch * outs];
+                    both.get(0, inPlace);
+                    assertArrayEquals(want, inPlace, p + ": the same buffer in and out");
+                }
+                System.out.println("RELIABILITY direct-buffers precision=" + p + " batch=" + batch
+                        + " identical=true heap_stagings=0");
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -301,6 +302,14 @@ public final class CudaForward implements AutoCloseable {
         return pool.bytes();
     }
 
+    /**
+     * Float arrays moved between the Java heap and any device buffer through a native staging copy, so far, in this
+     * process (for tests: a run from and to native memory must make none).
+     */
+    public static long heapStagings() {
+        return DeviceBuffer.heapStagings();
+    }
+
     /** cuMemAlloc calls made so far by this process (for tests: runs must make none). */
     public static long deviceAllocations() {
         return DeviceBuffer.allocations();
@@ -322,6 +331,31 @@ public final class CudaForward implements AutoCloseable {
     public Tensor run(Tensor input, SiteHandler handler, Set<String> sites) {
         int n = forward(input, handler, sites);
         return download(graph.outputName(), n);
+    }
+
+    /**
+     * As {@link #run(Tensor)} for {@code n} images read from native memory {@code input} (NCHW floats in native byte
+     * order, at least {@link #inputBytes(int)}) into native memory {@code output} (at least {@link #outputBytes(int)},
+     * row-major floats): one copy from {@code input} to the device and one from the device to {@code output}, none
+     * through the Java heap. The two may be the same memory (the input is on the device before anything is written).
+     */
+    public void run(MemorySegment input, int n, MemorySegment output) {
+        int[] want = graph.inputShape();
+        checkInput(new int[] {n, want[0], want[1], want[2]});
+        long in = inputBytes(n), out = outputBytes(n);
+        if (!input.isNative() || !output.isNative() || input.byteSize() < in || output.byteSize() < out) {
+            throw new IllegalArgumentException("native segments of " + input.byteSize() + " and " + output.byteSize()
+                    + " bytes for " + n + " image(s): need " + in + " and " + out);
+        }
+        context.makeCurrent();
+        DevicePlan.uploadFrom(plan.address(plan.planned(graph.inputName())), input.asSlice(0, in));
+        // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
+        context.synchronize();
+        for (Step s : steps) {
+            for (CudaModule.Prepared p : s.launches()) p.run(stream);
+        }
+        stream.synchronize();
+        DevicePlan.downloadTo(plan.address(plan.planned(graph.outputName())), output.asSlice(0, out));
     }
 
     /** Enqueues a forward pass (sites handled as {@link #run(Tensor, SiteHandler, Set)}); returns the batch size. */

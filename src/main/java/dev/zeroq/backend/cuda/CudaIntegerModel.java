@@ -17,6 +17,8 @@ import dev.zeroq.quant.SymmetricQuantizer.ActivationParams;
 import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -561,6 +563,34 @@ public final class CudaIntegerModel implements AutoCloseable {
         for (CudaModule.Prepared p : launches(n)) p.run(stream);
         stream.synchronize();
         return download(n);
+    }
+
+    /**
+     * As {@link #apply(Tensor)} for {@code n} images read from native memory {@code in} (NCHW floats in native byte
+     * order) into native memory {@code out} (the logits, n × outputs floats): the input goes straight from {@code in}
+     * to the device and logits that are float (N, C) or (N, C, 1, 1) straight back into {@code out}, none through the
+     * Java heap; other outputs (codes, or spatial) are converted on the host as {@link #apply(Tensor)} does.
+     */
+    public void apply(MemorySegment in, int n, MemorySegment out) {
+        int[] want = graph.inputShape();
+        long inBytes = (long) n * want[0] * want[1] * want[2] * Float.BYTES;
+        Val v = values.get(graph.outputName());
+        long outFloats = (long) n * v.c() * v.h() * v.w();
+        if (n < 1 || n > maxBatch || !in.isNative() || !out.isNative() || in.byteSize() < inBytes
+                || out.byteSize() < outFloats * Float.BYTES) {
+            throw ZeroqException.badInput("native segments of " + in.byteSize() + " and " + out.byteSize() + " bytes for "
+                    + n + " image(s) of this CUDA integer engine (1 <= N <= " + maxBatch + "): need " + inBytes + " and "
+                    + outFloats * Float.BYTES);
+        }
+        context.makeCurrent();
+        input.copyFrom(in.asSlice(0, inBytes));
+        for (CudaModule.Prepared p : launches(n)) p.run(stream);
+        stream.synchronize();
+        if (v.q() == null && v.h() * v.w() == 1) {
+            v.buf().copyTo(out.asSlice(0, outFloats * Float.BYTES)); // NHWC with H = W = 1 is NCHW
+        } else {
+            MemorySegment.copy(download(n).data(), 0, out, ValueLayout.JAVA_FLOAT, 0, Math.toIntExact(outFloats));
+        }
     }
 
     /**

@@ -91,6 +91,7 @@ final class DeviceBuffer implements AutoCloseable {
         if (n == 0) {
             return;
         }
+        countHeapStaging();
         try (Arena arena = Arena.ofConfined()) {
             // A heap array cannot be handed to the driver: stage it in native memory first.
             MemorySegment staging = arena.allocateFrom(ValueLayout.JAVA_FLOAT, src);
@@ -104,6 +105,7 @@ final class DeviceBuffer implements AutoCloseable {
         if (n == 0) {
             return;
         }
+        countHeapStaging();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(n, Float.BYTES);
             Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address(), n));
@@ -140,6 +142,27 @@ final class DeviceBuffer implements AutoCloseable {
             download(staging, n);
             MemorySegment.copy(staging, ValueLayout.JAVA_INT, 0, dst, 0, dst.length);
         }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong HEAP_STAGINGS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Float arrays moved between the Java heap and the device through a native staging copy, so far (for tests). */
+    static long heapStagings() {
+        return HEAP_STAGINGS.get();
+    }
+
+    static void countHeapStaging() {
+        HEAP_STAGINGS.incrementAndGet();
+    }
+
+    /** All of native memory {@code src} to the start of the buffer, straight (no staging). */
+    void copyFrom(MemorySegment src) {
+        upload(src, src.byteSize());
+    }
+
+    /** The start of the buffer into all of native memory {@code dst}, straight (no staging). */
+    void copyTo(MemorySegment dst) {
+        download(dst, dst.byteSize());
     }
 
     private void upload(MemorySegment staging, long n) {

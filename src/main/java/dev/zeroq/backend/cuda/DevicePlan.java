@@ -374,6 +374,7 @@ final class DevicePlan {
     static void uploadFloats(long address, float[] data) {
         long n = Math.multiplyExact((long) data.length, Float.BYTES);
         if (n == 0) return;
+        DeviceBuffer.countHeapStaging();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_FLOAT, data);
             Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
@@ -393,11 +394,24 @@ final class DevicePlan {
     static void downloadFloats(long address, float[] dst) {
         long n = Math.multiplyExact((long) dst.length, Float.BYTES);
         if (n == 0) return;
+        DeviceBuffer.countHeapStaging();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment staging = a.allocate(n, Float.BYTES);
             Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address, n));
             MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
         }
+    }
+
+    /** All of native memory {@code src} to device {@code address}, straight (no staging). */
+    static void uploadFrom(long address, MemorySegment src) {
+        long n = src.byteSize();
+        if (n > 0) Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, src, n));
+    }
+
+    /** Device {@code address} into all of native memory {@code dst}, straight (no staging). */
+    static void downloadTo(long address, MemorySegment dst) {
+        long n = dst.byteSize();
+        if (n > 0) Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(dst, address, n));
     }
 
     // ---- launch shapes ----
