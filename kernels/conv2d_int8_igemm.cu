@@ -82,33 +82,48 @@ __device__ __forceinline__ void i8_mma(int* c, unsigned a0, unsigned a1, unsigne
 }
 #endif
 
-// The main loop shared by both variants: leaves Σ s8·w (no zero-point correction yet) of this thread's 4 × 4 mma
+// The N tile (BN output channels per block) and how the 8 warps share a 128 × BN tile: 128 × 128 as 2 (M) × 4 (N)
+// warps of 64 × 32 outputs (4 × 4 mma tiles each); 128 × 64, for layers of at most 64 channels, as 4 × 2 warps of
+// 32 × 32 (2 × 4 mma tiles), so no warp multiplies padded channels.
+template <int BN>
+struct I8Tile {
+    static_assert(BN == 128 || BN == 64, "BN is 128 or 64");
+    static constexpr int WARPS_M = BN == 128 ? 2 : 4;    // warps along M
+    static constexpr int WARP_ROWS = I8_BM / WARPS_M;    // 64 or 32 pixels per warp
+    static constexpr int MI = WARP_ROWS / 16;            // 16-row mma tiles per warp: 4 or 2
+    static constexpr int B_ROWS_PER_THREAD = BN / 64;    // weight rows rowL + 64·i each thread copies
+};
+
+// The main loop shared by all variants: leaves Σ s8·w (no zero-point correction yet) of this thread's MI × 4 mma
 // tiles in c. Fragment layouts (PTX ISA, mma.m16n8k32 .s8): A reg j holds row g + 8·(j & 1), k = 4·t + 16·(j >> 1)
 // + 0..3; B reg j holds column g, k = 4·t + 16·j + 0..3; C holds rows g, g + 8 and columns 2·t, 2·t + 1
 // (g = lane / 4, t = lane % 4). ldmatrix.x4 hands lane l the 4 bytes at row l / 4, byte 4·(l % 4) of each 8 × 16-byte
 // matrix, which is exactly that layout when the four matrices are chosen as below.
-__device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char* __restrict__ xh,
+template <int BN = I8_BN>
+__device__ __forceinline__ void i8_mainloop(int (&c)[I8Tile<BN>::MI][4][4], const signed char* __restrict__ xh,
                                             const signed char* __restrict__ wp, int h, int wd, int cP, int outH,
                                             int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw,
                                             int kTotal, int kPadded, int zp, long long M,
                                             signed char** scratch = nullptr) {
     __shared__ __align__(128) signed char As[I8_STAGES][I8_BM * I8_LDS];
-    __shared__ __align__(128) signed char Bs[I8_STAGES][I8_BN * I8_LDS];
+    __shared__ __align__(128) signed char Bs[I8_STAGES][BN * I8_LDS];
+    using T = I8Tile<BN>;
     if (scratch != nullptr) *scratch = &As[0][0]; // free for an epilogue once the loop's closing barrier has passed
 
     const int tid = threadIdx.x;
     const int lane = tid & 31, warp = tid >> 5;
     const long long m0 = (long long)blockIdx.x * I8_BM;
-    const int n0 = blockIdx.y * I8_BN;
+    const int n0 = blockIdx.y * BN;
 
-    // Loads: thread tid copies the 16-byte chunk kc of rows rowL and rowL + 64 of both tiles (512 chunks per tile).
+    // Loads: thread tid copies the 16-byte chunk kc of rows rowL and rowL + 64 of the A tile (512 chunks) and of
+    // the B tile's BN rows (rowL only when BN = 64: 256 chunks).
     const int kc = tid & 3;
     const int rowL = tid >> 2;
     const int outHW = outH * outW;
     int iy0[2], ix0[2];
     bool mValid[2];
     const signed char* aImg[2];
-    const signed char* bRow[2];
+    const signed char* bRow[T::B_ROWS_PER_THREAD];
 #pragma unroll
     for (int i = 0; i < 2; i++) {
         const long long m = m0 + rowL + 64 * i;
@@ -120,6 +135,9 @@ __device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char
         iy0[i] = oy * sh - padTop;
         ix0[i] = ox * sw - padLeft;
         aImg[i] = xh + img * h * wd * cP;
+    }
+#pragma unroll
+    for (int i = 0; i < T::B_ROWS_PER_THREAD; i++) {
         bRow[i] = wp + (long long)(n0 + rowL + 64 * i) * kPadded + kc * 16;
     }
     // Padding (and rows past M, and the K tail whose weights are 0) reads the shifted zero point: see the header.
@@ -142,18 +160,22 @@ __device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char
             } else {
                 *reinterpret_cast<uint4*>(dst) = make_uint4(pad4, pad4, pad4, pad4);
             }
+        }
+#pragma unroll
+        for (int i = 0; i < T::B_ROWS_PER_THREAD; i++) {
             i8_cp_async16(i8_smem(&Bs[stage][(rowL + 64 * i) * I8_LDS + kc * 16]), bRow[i] + (long long)kt * I8_BK);
         }
     };
 
 #pragma unroll
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < T::MI; i++)
 #pragma unroll
         for (int j = 0; j < 4; j++)
 #pragma unroll
             for (int e = 0; e < 4; e++) c[i][j][e] = 0;
 
-    const int wm = warp & 1, wn = warp >> 1; // warp tile: pixels wm·64 .. +63, channels wn·32 .. +31
+    // warp tile: pixels wm·WARP_ROWS .. + WARP_ROWS − 1, channels wn·32 .. +31
+    const int wm = warp % T::WARPS_M, wn = warp / T::WARPS_M;
     const int lm = lane >> 3, lr = lane & 7; // ldmatrix: lanes 8j .. 8j + 7 address the rows of matrix j
     const int kTiles = kPadded / I8_BK;
 
@@ -182,9 +204,9 @@ __device__ __forceinline__ void i8_mainloop(int (&c)[4][4][4], const signed char
                                i8_smem(&B[nr * I8_LDS + ks * 32 + (lm & 1) * 16]));
             }
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < T::MI; i++) {
                 // matrices: (rows 0-7, k 0-15), (rows 8-15, k 0-15), (rows 0-7, k 16-31), (rows 8-15, k 16-31)
-                const int mr = wm * 64 + i * 16 + (lm & 1) * 8 + lr;
+                const int mr = wm * T::WARP_ROWS + i * 16 + (lm & 1) * 8 + lr;
                 unsigned a0, a1, a2, a3;
                 i8_ldmatrix_x4(a0, a1, a2, a3, i8_smem(&A[mr * I8_LDS + ks * 32 + (lm >> 1) * 16]));
 #pragma unroll
@@ -340,8 +362,8 @@ __device__ __forceinline__ signed char i8_chain_code(float y, float outScale, in
 // With codes out and no float residual (most layers of a ResNet), the output tile, and a codes residual, pass through
 // shared memory so that global memory is read and written in whole 16-byte chunks.
 static_assert(I8_BM * I8_OT <= I8_STAGES * I8_BM * I8_LDS, "the output tile must fit the A stages it reuses");
-extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
-conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+template <int BN>
+__device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
                         const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
                         const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
                         void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
@@ -349,17 +371,20 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
                         int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
     const int outHW = outH * outW;
     const long long M = (long long)n * outHW;
-    int c[4][4][4];
+    using T = I8Tile<BN>;
+    int c[T::MI][4][4];
     signed char* tile;
-    i8_mainloop(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M, &tile);
+    i8_mainloop<BN>(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M,
+                    &tile);
 
     const int tid = threadIdx.x;
     const int lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const long long m0 = (long long)blockIdx.x * I8_BM;
-    const int n0 = blockIdx.y * I8_BN;
-    const int rBase = (warp & 1) * 64 + g;      // this thread's rows in the tile: rBase + 16·i + 8·half
-    const int cBase = (warp >> 1) * 32 + 2 * t; // and columns: cBase + 8·j + e
+    const int n0 = blockIdx.y * BN;
+    const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g; // this thread's rows in the tile: rBase + 16·i + 8·half
+    const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;       // and columns: cBase + 8·j + e
+    constexpr int CHUNKS = BN / 16;                           // 16-byte chunks of a tile row
     const unsigned zpShift = (unsigned)(zp - 128);
     const float* resF = static_cast<const float*>(residual);
     const signed char* resQ = static_cast<const signed char*>(residual);
@@ -372,8 +397,8 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
         // in the same way, into the same bytes: each thread reads its residual codes and writes its output codes in
         // place, at positions no other thread touches. Channels ≥ Cout are neither read nor written.
         if (resMode == 2) {
-            for (int idx = tid; idx < I8_BM * (I8_BN / 16); idx += I8_THREADS) {
-                const int row = idx >> 3, col = (idx & 7) * 16;
+            for (int idx = tid; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
+                const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
                 const long long m = m0 + row;
                 // resStride is a multiple of 16, so a chunk starting below it lies wholly inside the row
                 if (m < M && n0 + col < resStride) {
@@ -384,7 +409,7 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
             __syncthreads(); // the residual tile is in place before any thread reads its part of it
         }
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < T::MI; i++) {
 #pragma unroll
             for (int half = 0; half < 2; half++) {
                 const int row = rBase + i * 16 + half * 8;
@@ -404,8 +429,8 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
             }
         }
         __syncthreads(); // the whole output tile is in shared memory
-        for (int idx = tid; idx < I8_BM * (I8_BN / 16); idx += I8_THREADS) {
-            const int row = idx >> 3, col = (idx & 7) * 16;
+        for (int idx = tid; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
+            const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
             const long long m = m0 + row;
             const int co = n0 + col;
             if (m >= M || co >= cout) continue;
@@ -425,7 +450,7 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
     // float2 where the row stride keeps them 8-byte aligned (co is even: n0 and cBase are).
     const bool resPairs = (resStride & 1) == 0, outPairs = (outStride & 1) == 0;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < T::MI; i++) {
 #pragma unroll
         for (int half = 0; half < 2; half++) {
             const long long m = m0 + rBase + i * 16 + half * 8;
@@ -481,4 +506,30 @@ conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* _
             }
         }
     }
+}
+
+extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
+conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
+                        const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
+                        void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
+                        int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
+                        int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
+    i8_chain<128>(xh, wp, wsum, bias, scale, residual, resMode, resStride, resScale, resZp, out, outMode, outStride, n, h,
+                  wd, cP, cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, act, lo, hi,
+                  outScale, outZp, qmax);
+}
+
+// conv2d_int8_igemm_chain64: the same for layers of at most 64 output channels, on 128 × 64 tiles (grid.y = 1), where
+// the 128-channel tile would spend half its tensor-core work and half its epilogue warps on padded channels.
+extern "C" __global__ void __launch_bounds__(I8_THREADS, 3)
+conv2d_int8_igemm_chain64(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
+                        const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
+                        void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
+                        int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
+                        int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
+    i8_chain<64>(xh, wp, wsum, bias, scale, residual, resMode, resStride, resScale, resZp, out, outMode, outStride, n, h,
+                 wd, cP, cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, act, lo, hi,
+                 outScale, outZp, qmax);
 }

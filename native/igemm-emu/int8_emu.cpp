@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
         {"gemm as 1x1 on (3, 100, 1, 1), cout 10, qmax 15", 3, 100, 1, 1, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 200, 128, 15},
         {"3x3/1 pad 1, full tiles M 256 cout 128", 1, 16, 16, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128, 128, 255},
         {"1x1/1 small weights (rint ties), cin 16, cout 16", 1, 16, 8, 8, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 90, 1, 255},
+        {"3x3/1 pad 1, full tiles M 256 cout 64", 1, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 60, 128, 255},
     };
     int only = -1;
     if (argc > 1) only = atoi(argv[1]);
@@ -156,6 +157,8 @@ int main(int argc, char** argv) {
         fflush(stdout);
         bool caseOk = packOk;
         const float lo = 0.f, hi = 6.f;
+        // Layers of at most 64 channels run on both chain kernels: the 128-wide tile and conv2d_int8_igemm_chain64.
+        for (int narrow = 0; narrow < (c.cout <= 64 ? 2 : 1); narrow++)
         for (int resMode = 0; resMode < 3; resMode++) for (int outMode = 0; outMode < 2; outMode++) for (int act = 0; act < 3; act++) {
             const int resStride = resMode == 0 ? 0 : resMode == 1 ? c.cout : coutP16;
             const void* residual = resMode == 0 ? nullptr : resMode == 1 ? (const void*)resF.data() : (const void*)resQ.data();
@@ -197,17 +200,17 @@ int main(int argc, char** argv) {
                     expect[m * outStride + co] = (unsigned char)(qo ^ 0x80);
                 }
             }
-            launch(grid, 256, [&] {
-                conv2d_int8_igemm_chain(xh, wp.data(), wsum.data(), bias.data(), scale.data(), residual, resMode, resStride,
-                                        resScale, resZp, out, outMode, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW,
-                                        c.kw, c.sh, c.sw, c.pt, c.pl, c.dh, c.dw, kTotal, kPadded, c.zp, act, lo, hi,
-                                        outScale, outZp, c.qmax);
+            launch(narrow ? dim3e{grid.x, 1, 1} : grid, 256, [&] {
+                (narrow ? conv2d_int8_igemm_chain64 : conv2d_int8_igemm_chain)(
+                    xh, wp.data(), wsum.data(), bias.data(), scale.data(), residual, resMode, resStride, resScale, resZp,
+                    out, outMode, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl, c.dh,
+                    c.dw, kTotal, kPadded, c.zp, act, lo, hi, outScale, outZp, c.qmax);
             });
             const long long faults = g_i8Faults.exchange(0);
             size_t bad = 0, first = 0;
             for (size_t i = 0; i < expect.size(); i++) if (out[i] != expect[i]) { if (!bad) first = i; bad++; }
             const bool ok = bad == 0 && faults == 0;
-            printf("  %s res %d out %s act %d: %zu of %zu bytes differ%s", ok ? "ok  " : "FAIL", resMode,
+            printf("  %s %s res %d out %s act %d: %zu of %zu bytes differ%s", ok ? "ok  " : "FAIL", narrow ? "chain64" : "chain", resMode,
                    outMode ? "float" : "codes", act, bad, expect.size(), faults ? " (alignment faults)" : "");
             if (bad) {
                 const size_t elem = outMode ? 4 : 1, e = first / elem;

@@ -35,7 +35,8 @@ import java.util.Map;
  * it, or the logits) are float NHWC.
  *
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
- * is one conv2d_int8_igemm_chain launch with bias, scale, residual (codes or float), ReLU/Clip and requantization
+ * is one conv2d_int8_igemm_chain launch (conv2d_int8_igemm_chain64, 128 × 64 tiles, for at most 64 output channels)
+ * with bias, scale, residual (codes or float), ReLU/Clip and requantization
  * fused (the chain IntegerModel chose), except that a conv with few input channels (C not a multiple of 16 and more
  * than one tap: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C rounded up
  * to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
@@ -331,11 +332,12 @@ public final class CudaIntegerModel implements AutoCloseable {
         final float resScale = r == null || r.q() == null ? 0f : r.q().scale();
         final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
         ActivationParams oq = l.outQ();
-        step("conv2d_int8_igemm_chain " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
+        final String kernel = chainKernel(l.cout());
+        step(kernel + " " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
                 + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
                 + (r == null ? "" : " +res"), n -> {
             CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
-            return module.prepare(arena, "conv2d_int8_igemm_chain", gn.igemmGrid(), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
+            return module.prepare(arena, kernel, chainGrid(gn), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
                     0, xi.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
                     out.buf(), oq == null ? 1 : 0, oq == null ? out.c() : out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(),
                     gn.outH(), gn.outW(), gn.kw(), gn.sh(), gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(),
@@ -343,6 +345,25 @@ public final class CudaIntegerModel implements AutoCloseable {
                     oq == null ? 0 : oq.zeroPoint(), oq == null ? 255 : oq.qmax());
         });
     }
+
+    /**
+     * The chain kernel for a layer of {@code cout} output channels: conv2d_int8_igemm_chain64 (128 × 64 tiles) up to
+     * 64 channels, where the 128-wide tile would spend half its work on padded channels; conv2d_int8_igemm_chain
+     * otherwise. Both compute the same values (the packed weights are the same, rows padded to 128).
+     */
+    static String chainKernel(int cout) {
+        return cout <= NARROW_TILE ? "conv2d_int8_igemm_chain64" : "conv2d_int8_igemm_chain";
+    }
+
+    /** The chain kernel's grid: (⌈M / 128⌉, Cout tiles), the tiles 64 wide for the narrow kernel. */
+    static int[] chainGrid(CudaInt8Kernels.Geometry g) {
+        int[] grid = g.igemmGrid();
+        if (g.cout() <= NARROW_TILE) grid[1] = 1;
+        return grid;
+    }
+
+    /** conv2d_int8_igemm_chain64's N tile. */
+    private static final int NARROW_TILE = 64;
 
     /**
      * Whether a layer runs as int8_im2col_nhwc followed by a 1×1 igemm: a conv (not a Gemm) with more than one tap
