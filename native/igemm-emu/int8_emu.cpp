@@ -45,6 +45,39 @@ static float randFloat(float lo, float hi) { return std::uniform_real_distributi
 static unsigned char poisonByte(size_t i) { return (unsigned char)(0xA5u ^ (unsigned)(i * 131u + (i >> 8))); }
 
 int main(int argc, char** argv) {
+    // The requantization step alone (i8_chain_code: a reciprocal multiply, the IEEE division only near half-integers)
+    // against clamp(rint(y / scale) + zp) on 4 million values: random quotients up to ±1500, quotients a few ulps
+    // either side of half-integers, exact half-integers, and NaN.
+    {
+        std::mt19937_64 r(20261126);
+        std::uniform_real_distribution<float> qd(-1500.f, 1500.f), sd(1e-4f, 3.f);
+        std::uniform_int_distribution<int> kd(-600, 600), nd(-8, 8);
+        long long bad = 0, n = 0, nearTies = 0;
+        for (int it = 0; it < 4000000; it++) {
+            const float scale = sd(r);
+            float y;
+            switch (it % 4) {
+                case 0: y = qd(r) * scale; break;
+                case 1: { float h = (float)kd(r) + 0.5f; y = std::nextafter(h * scale, 0.f); for (int k = nd(r); k != 0; k -= k > 0 ? 1 : -1) y = std::nextafter(y, k > 0 ? 1e30f : -1e30f); nearTies++; break; }
+                case 2: y = ((float)kd(r) + 0.5f) * scale; break;
+                default: y = it % 1000 == 3 ? NAN : qd(r) * scale * 1e-3f; break;
+            }
+            const int zp = (int)(r() % 256), qmax = it % 7 == 0 ? 15 : 255;
+            const float ratio = y / scale;
+            float rr = std::rint(ratio);
+            rr = std::min(std::max(rr, -512.f), 512.f); // fmin/fmax: NaN → the other operand, as the device
+            if (ratio != ratio) rr = 0.f;
+            int qo = (int)rr + zp;
+            qo = std::min(std::max(qo, 0), qmax);
+            const signed char want = (signed char)(unsigned char)(qo ^ 0x80);
+            const signed char got = i8_chain_code(y, scale, zp, qmax);
+            n++;
+            if (got != want) { if (bad < 5) printf("  requantize mismatch: y %.9g scale %.9g: got %d want %d\n", y, scale, got, want); bad++; }
+        }
+        printf("%s requantize: %lld of %lld values differ (%lld within a few ulps of a half-integer)\n", bad ? "FAIL" : "ok  ", bad, n, nearTies);
+        if (bad) { printf("int8 emulator: FAIL (requantization)\n"); return 1; }
+    }
+
     // what, n, cin, h, w, cout, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, zp, wRange, qmax
     std::vector<Case> cases = {
         {"1x1/1, M 126, cout 40", 2, 32, 7, 9, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 113, 128, 255},

@@ -32,6 +32,8 @@ static inline int max(int a, int b) { return a > b ? a : b; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __frcp_rn(float a) { return 1.0f / a; }
 static inline float __double2float_rn(double d) { return (float)d; }
 // cvt.rni.s32.f32: to nearest, ties to even; saturates to the int range, NaN gives 0.
 static inline int __float2int_rn(float f) {
