@@ -343,15 +343,8 @@ __device__ __forceinline__ float i8_chain_act(float y, int act, float lo, float 
 }
 
 // ActivationParams.quantize: clamp(rint(y / scale) + zp, 0, qmax), as the shifted s8 code q ^ 0x80.
-// rint of the correctly rounded quotient without the IEEE division in the common case: q0 = y · RN(1/scale) is within
-// 2.5 ulp of RN(y / scale) (two roundings of 2^-24 each, against RN's half ulp), which for |q0| < 1024 is under 1.6e-4.
-// rint only jumps at half-integers, so where q0 lies more than 1e-3 from the nearest one, RN(y / scale) lies on the
-// same side and rounds to the same integer. Near a half-integer (about 0.2 % of values), beyond ±1024 (clamped
-// anyway, but taken exactly), and for NaN, the IEEE division decides, as before.
 __device__ __forceinline__ signed char i8_chain_code(float y, float outScale, int outZp, int qmax) {
-    const float q0 = __fmul_rn(y, __frcp_rn(outScale));
-    const float tie = fabsf(__fsub_rn(__fsub_rn(q0, floorf(q0)), 0.5f)); // exact for |q0| < 1024
-    int q = fabsf(q0) < 1024.f && tie > 1e-3f ? __float2int_rn(q0) : __float2int_rn(__fdiv_rn(y, outScale));
+    int q = __float2int_rn(__fdiv_rn(y, outScale));
     q = min(max(q, -512), 512) + outZp; // the clamp to ±512 first keeps + outZp from overflowing
     return (signed char)(unsigned char)((unsigned)min(max(q, 0), qmax) ^ 0x80u);
 }

@@ -45,8 +45,7 @@ static float randFloat(float lo, float hi) { return std::uniform_real_distributi
 static unsigned char poisonByte(size_t i) { return (unsigned char)(0xA5u ^ (unsigned)(i * 131u + (i >> 8))); }
 
 int main(int argc, char** argv) {
-    // The requantization step alone (i8_chain_code: a reciprocal multiply, the IEEE division only near half-integers)
-    // against clamp(rint(y / scale) + zp) on 4 million values: random quotients up to ±1500, quotients a few ulps
+    // The requantization step alone (i8_chain_code) against clamp(rint(y / scale) + zp) on 4 million values: random quotients up to ±1500, quotients a few ulps
     // either side of half-integers, exact half-integers, and NaN.
     {
         std::mt19937_64 r(20261126);
