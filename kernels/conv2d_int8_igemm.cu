@@ -508,28 +508,22 @@ __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, con
     }
 }
 
-extern "C" __global__ void __launch_bounds__(I8_THREADS, 2)
-conv2d_int8_igemm_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
-                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
-                        const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
-                        void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
-                        int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
-                        int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
-    i8_chain<128>(xh, wp, wsum, bias, scale, residual, resMode, resStride, resScale, resZp, out, outMode, outStride, n, h,
-                  wd, cP, cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, act, lo, hi,
-                  outScale, outZp, qmax);
-}
+// The C entry points of i8_chain for the driver's cuModuleGetFunction: the N tile, and the blocks per SM that the
+// registers are budgeted for.
+#define I8_CHAIN_ENTRY(NAME, BN, MIN_BLOCKS)                                                                           \
+    extern "C" __global__ void __launch_bounds__(I8_THREADS, MIN_BLOCKS) NAME(                                         \
+        const signed char* __restrict__ xh, const signed char* __restrict__ wp, const int* __restrict__ wsum,          \
+        const int* __restrict__ bias, const float* __restrict__ scale, const void* __restrict__ residual, int resMode, \
+        int resStride, float resScale, int resZp, void* __restrict__ out, int outMode, int outStride, int n, int h,     \
+        int wd, int cP, int cout, int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, \
+        int kTotal, int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {           \
+        i8_chain<BN>(xh, wp, wsum, bias, scale, residual, resMode, resStride, resScale, resZp, out, outMode,           \
+                     outStride, n, h, wd, cP, cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded,  \
+                     zp, act, lo, hi, outScale, outZp, qmax);                                                          \
+    }
+
+I8_CHAIN_ENTRY(conv2d_int8_igemm_chain, 128, 2)
 
 // conv2d_int8_igemm_chain64: the same for layers of at most 64 output channels, on 128 × 64 tiles (grid.y = 1), where
 // the 128-channel tile would spend half its tensor-core work and half its epilogue warps on padded channels.
-extern "C" __global__ void __launch_bounds__(I8_THREADS, 3)
-conv2d_int8_igemm_chain64(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
-                        const int* __restrict__ wsum, const int* __restrict__ bias, const float* __restrict__ scale,
-                        const void* __restrict__ residual, int resMode, int resStride, float resScale, int resZp,
-                        void* __restrict__ out, int outMode, int outStride, int n, int h, int wd, int cP, int cout,
-                        int outH, int outW, int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
-                        int kPadded, int zp, int act, float lo, float hi, float outScale, int outZp, int qmax) {
-    i8_chain<64>(xh, wp, wsum, bias, scale, residual, resMode, resStride, resScale, resZp, out, outMode, outStride, n, h,
-                 wd, cP, cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, act, lo, hi,
-                 outScale, outZp, qmax);
-}
+I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
