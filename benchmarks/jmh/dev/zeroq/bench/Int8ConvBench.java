@@ -48,7 +48,8 @@ public class Int8ConvBench {
             new int[] {1, 1}, 1);
     private Int8Kernels int8;
     private Backend cpu;
-    private byte[] xq, wq;
+    private byte[] xq;
+    private Int8Kernels.Weights wq; // prepared once, as the int8 engine does at compile time
     private Tensor x, w, bias;
     private long sink;
 
@@ -60,8 +61,9 @@ public class Int8ConvBench {
         Random r = new Random(42); // fixed seed: timings must not depend on the data, but keep it reproducible
         xq = new byte[64 * 56 * 56];
         r.nextBytes(xq);
-        wq = new byte[64 * 64 * 9];
-        for (int i = 0; i < wq.length; i++) wq[i] = (byte) (r.nextInt(255) - 127);
+        byte[] codes = new byte[64 * 64 * 9];
+        for (int i = 0; i < codes.length; i++) codes[i] = (byte) (r.nextInt(255) - 127);
+        wq = int8.prepare(codes, 64, 1);
         x = Tensor.zeros(1, 64, 56, 56);
         for (int i = 0; i < x.size(); i++) x.data()[i] = r.nextFloat() * 2 - 1;
         w = Tensor.zeros(64, 64, 3, 3);
@@ -71,7 +73,7 @@ public class Int8ConvBench {
 
     @Benchmark
     public long conv3x3_64to64_56x56_int8() {
-        int8.conv(xq, 1, 64, 56, 56, 128, wq, 64, spec, (j0, j1, c0, c1, acc, off, stride) -> sink += acc[off]);
+        int8.conv(xq, 1, 64, 56, 56, 128, wq, spec, (j0, j1, c0, c1, acc, off, stride) -> sink += acc[off]);
         return sink;
     }
 

@@ -34,22 +34,52 @@ public interface Int8Kernels {
     }
 
     /**
+     * Weights made ready once, by {@link #prepare}, for any number of calls: an implementation may keep them in the
+     * form its kernels read (the vector kernels pack and widen them on first use). They hold their own copy of the
+     * codes, so later changes to the array given to {@code prepare} do not reach them.
+     */
+    interface Weights {
+        /** Output channels. */
+        int cout();
+
+        /** Groups of the convolution (1 for a plain conv or a gemm). */
+        int groups();
+
+        /** A copy of the int8 codes, (cout, K) row-major with K = cin/groups·kh·kw (or k for a gemm). */
+        byte[] codes();
+    }
+
+    /** Prepares weights (cout, K) of a conv with {@code groups} groups, or of a gemm (groups 1). */
+    default Weights prepare(byte[] w, int cout, int groups) {
+        return new PreparedWeights(w, cout, groups);
+    }
+
+    /**
      * 2-D convolution of uint8 codes with int8 weights.
      *
      * @param x    codes (n, cin, h, w), unsigned
      * @param zp   the input's zero point
-     * @param w    weights (cout, cin/group, kh, kw), int8; an implementation may keep a packed copy keyed by the
-     *             array, so the caller must not change the contents of an array it has passed before
+     * @param w    weights (cout, cin/group, kh, kw), prepared once by {@link #prepare}
      */
-    void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec spec, ConvSink sink);
+    void conv(byte[] x, int n, int cin, int h, int wd, int zp, Weights w, ConvSpec spec, ConvSink sink);
+
+    /** As {@link #conv(byte[], int, int, int, int, int, Weights, ConvSpec, ConvSink)}, preparing {@code w} for this call. */
+    default void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec spec, ConvSink sink) {
+        conv(x, n, cin, h, wd, zp, prepare(w, cout, spec.group()), spec, sink);
+    }
 
     /**
      * acc[m][co] = Σ_k (x[m][k] − zp)·w[co][k].
      *
      * @param x codes (m, k), unsigned
-     * @param w weights (cout, k), int8, output-major; not changed between calls, as for conv
+     * @param w weights (cout, k), int8, output-major, prepared once by {@link #prepare} (groups 1)
      */
-    void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink);
+    void gemm(byte[] x, int m, int k, int zp, Weights w, GemmSink sink);
+
+    /** As {@link #gemm(byte[], int, int, int, Weights, GemmSink)}, preparing {@code w} for this call. */
+    default void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink) {
+        gemm(x, m, k, zp, prepare(w, cout, 1), sink);
+    }
 
     static Int8Kernels ref() {
         return new RefInt8Kernels();

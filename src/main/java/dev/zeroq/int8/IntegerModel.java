@@ -89,13 +89,14 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
      * @param scale  s_x·s_w[c] in float: the float the runtime multiplies by
      * @param out    the value the layer writes (its own output, or the end of the fused chain)
      * @param outQ   the quantizer of {@code out} when the layer writes codes, else null (float output)
+     * @param weights {@code wq} prepared by the engine's kernels for its forward passes
      *
      * <p>Public (read-only by contract: the arrays are the engine's own) so that another executor of the same plan,
      * the CUDA engine, makes exactly this engine's decisions instead of repeating them.
      */
     public record QLayer(Node node, boolean conv, ConvSpec spec, int cout, int k, byte[] wq, int[] bias,
                           float[] scale, float alpha, float beta, ActivationParams in, List<Step> steps,
-                          String out, ActivationParams outQ) {}
+                          String out, ActivationParams outQ, Int8Kernels.Weights weights) {}
 
     private IntegerModel(Graph graph, Backend backend, Int8Kernels kernels, Map<String, ActivationParams> coded) {
         this.graph = graph;
@@ -273,12 +274,15 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
             chain.add(r);
             v = r.output();
         }
+        // Prepared once for every forward pass (the vector kernels pack them on first use).
+        Int8Kernels.Weights weights = kernels.prepare(wq, cout, spec == null ? 1 : spec.group());
         if (coded.containsKey(v)) {
             fused.addAll(chain);
             return new QLayer(n, spec != null, spec, cout, k, wq, bias, scale, alpha, beta, in, List.copyOf(steps), v,
-                    coded.get(v));
+                    coded.get(v), weights);
         }
-        return new QLayer(n, spec != null, spec, cout, k, wq, bias, scale, alpha, beta, in, List.of(), n.output(), null);
+        return new QLayer(n, spec != null, spec, cout, k, wq, bias, scale, alpha, beta, in, List.of(), n.output(), null,
+                weights);
     }
 
     /** The working (BN-folded) graph the engine runs. */
@@ -454,7 +458,7 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
         if (l.conv()) {
             int plane = outShape[2] * outShape[3];
             int cout = l.cout();
-            kernels.conv(x.q(), xs[0], xs[1], xs[2], xs[3], l.in().zeroPoint(), l.wq(), cout, l.spec(),
+            kernels.conv(x.q(), xs[0], xs[1], xs[2], xs[3], l.in().zeroPoint(), l.weights(), l.spec(),
                     (j0, j1, co0, co1, acc, off, stride) -> {
                         for (int co = co0; co < co1; co++) {
                             int a = off + (co - co0) * stride;
@@ -468,7 +472,7 @@ public final class IntegerModel implements UnaryOperator<Tensor> {
                     });
         } else {
             int rows = total / l.cout();
-            kernels.gemm(x.q(), rows, l.k(), l.in().zeroPoint(), l.wq(), l.cout(), (r0, r1, acc, off) -> {
+            kernels.gemm(x.q(), rows, l.k(), l.in().zeroPoint(), l.weights(), (r0, r1, acc, off) -> {
                 for (int r = r0; r < r1; r++) {
                     e.row(acc, off + (r - r0) * l.cout(), r * l.cout(), l.cout());
                 }

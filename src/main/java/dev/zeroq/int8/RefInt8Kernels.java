@@ -13,7 +13,9 @@ final class RefInt8Kernels implements Int8Kernels {
     }
 
     @Override
-    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
+    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, Weights weights, ConvSpec s, ConvSink sink) {
+        byte[] w = codes(weights);
+        int cout = weights.cout();
         int g = s.group();
         int cinG = cin / g, coutG = cout / g;
         int kh = s.kernel()[0], kw = s.kernel()[1];
@@ -50,7 +52,9 @@ final class RefInt8Kernels implements Int8Kernels {
     }
 
     @Override
-    public void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink) {
+    public void gemm(byte[] x, int m, int k, int zp, Weights weights, GemmSink sink) {
+        byte[] w = codes(weights);
+        int cout = weights.cout();
         int[] acc = new int[cout];
         for (int r = 0; r < m; r++) {
             for (int co = 0; co < cout; co++) {
@@ -62,5 +66,10 @@ final class RefInt8Kernels implements Int8Kernels {
             }
             sink.accept(r, r + 1, acc, 0);
         }
+    }
+
+    /** The codes of weights prepared here without a copy, else a copy. */
+    static byte[] codes(Weights w) {
+        return w instanceof PreparedWeights p ? p.own() : w.codes();
     }
 }

@@ -10,9 +10,6 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
@@ -73,11 +70,6 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final java.util.concurrent.ConcurrentHashMap<Integer, ForkJoinPool> POOLS = new java.util.concurrent.ConcurrentHashMap<>();
     /** Static for the same reason: one scratch set per thread, not per thread and instance. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
-    /**
-     * Weights packed once per weight array instead of on every call (keyed by identity: the int8 engine passes its
-     * compiled layer's array on every forward pass; see the contract on {@link Int8Kernels#conv}).
-     */
-    private final Map<byte[], Packed> packedWeights = Collections.synchronizedMap(new WeakHashMap<>());
 
     VectorInt8Kernels(int threads) {
         if (threads < 1) {
@@ -139,9 +131,42 @@ final class VectorInt8Kernels implements Int8Kernels {
      */
     private record Packed(int cout, int k, int coutG, int[] wp, int[] wide, int[] sum) {}
 
-    private Packed packed(byte[] w, int cout, int k, int g) {
-        Packed p = packedWeights.get(w);
-        if (p != null && p.cout == cout && p.k == k && p.coutG == cout / g) return p;
+    /** Prepared weights that pack themselves on first use (a model compiled only for the CUDA engine never does). */
+    private static final class VectorWeights extends PreparedWeights {
+        private volatile Packed packed;
+
+        VectorWeights(byte[] w, int cout, int groups) {
+            super(w, cout, groups);
+        }
+
+        Packed packed() {
+            Packed p = packed;
+            if (p == null) {
+                synchronized (this) {
+                    p = packed;
+                    if (p == null) packed = p = pack(own(), cout(), groups());
+                }
+            }
+            return p;
+        }
+    }
+
+    @Override
+    public Weights prepare(byte[] w, int cout, int groups) {
+        return new VectorWeights(w, cout, groups);
+    }
+
+    /** The packed form of {@code w}: kept by weights prepared here, made for this call for any others. */
+    private static Packed packed(Weights w, int k) {
+        Packed p = w instanceof VectorWeights v ? v.packed() : pack(w.codes(), w.cout(), w.groups());
+        if (p.k != k) {
+            throw new IllegalArgumentException("weights of " + p.k + " taps per channel for a layer of " + k);
+        }
+        return p;
+    }
+
+    private static Packed pack(byte[] w, int cout, int g) {
+        int k = cout == 0 ? 0 : w.length / cout;
         int coutG = cout / g, blocks = Math.ceilDiv(coutG, CO_BLOCK);
         int[] wp = new int[Math.multiplyExact(Math.multiplyExact(g * blocks, k), CO_BLOCK)];
         int[] wide = new int[w.length];
@@ -157,18 +182,18 @@ final class VectorInt8Kernels implements Int8Kernels {
             }
             sum[co] = s;
         }
-        p = new Packed(cout, k, coutG, wp, wide, sum);
-        packedWeights.put(w, p);
-        return p;
+        return new Packed(cout, k, coutG, wp, wide, sum);
     }
 
     // ---------------------------------------------------------------- conv
 
     @Override
-    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
+    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, Weights w, ConvSpec s, ConvSink sink) {
+        int cout = w.cout();
         Geometry geo = new Geometry(cin, h, wd, cout, s);
         if (n == 0 || geo.plane == 0 || cout == 0) return;
-        Packed pk = packed(w, cout, geo.k, geo.g);
+        if (w.groups() != geo.g) throw new IllegalArgumentException("weights of " + w.groups() + " groups for a conv of " + geo.g);
+        Packed pk = packed(w, geo.k);
         boolean serial = (long) n * geo.plane * cout * geo.k < SERIAL_MAX_MACS;
         if (geo.cinG == 1 && geo.coutG == 1) {
             depthwise(x, n, zp, pk.wide, geo, serial, sink);
@@ -438,9 +463,10 @@ final class VectorInt8Kernels implements Int8Kernels {
     // ---------------------------------------------------------------- gemm
 
     @Override
-    public void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink) {
+    public void gemm(byte[] x, int m, int k, int zp, Weights w, GemmSink sink) {
+        int cout = w.cout();
         if (m == 0 || cout == 0) return;
-        Packed pk = packed(w, cout, k, 1);
+        Packed pk = packed(w, k);
         boolean serial = (long) m * k * cout < SERIAL_MAX_MACS;
         // Rows per task: a quarter of each thread's share (load balance), and their accumulators within ACC_BUDGET.
         int rowsPerTask = Math.max(1, Math.min(serial ? m : Math.ceilDiv(m, 4 * threads), ACC_BUDGET / 4 / cout));

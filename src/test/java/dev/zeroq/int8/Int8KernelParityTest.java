@@ -45,6 +45,30 @@ class Int8KernelParityTest {
     }
 
     @Test
+    void preparedWeightsKeepTheirOwnCopyAndServeEveryCallTheSame() {
+        Random r = new Random(SEED + 7);
+        int n = 2, cin = 6, h = 7, w = 5, cout = 9, zp = 77;
+        ConvSpec s = new ConvSpec(new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1, 1, 1}, new int[] {1, 1}, 1);
+        byte[] x = randomCodes(r, n * cin * h * w);
+        byte[] wq = randomWeights(r, cout * cin * 9);
+        int[] want = conv(Int8Kernels.ref(), x, n, cin, h, w, zp, wq, cout, s);
+        for (Int8Kernels k : new Int8Kernels[] {Int8Kernels.ref(), Int8Kernels.vector(1), Int8Kernels.vector(3)}) {
+            Int8Kernels.Weights prepared = k.prepare(wq, cout, 1);
+            byte[] original = wq.clone();
+            java.util.Arrays.fill(wq, (byte) 5); // the caller reuses its array: the prepared weights must not see it
+            for (int call = 0; call < 2; call++) {
+                assertExact(want, conv(k, x, n, cin, h, w, zp, prepared, s), k.name() + " call " + call);
+            }
+            assertTrue(java.util.Arrays.equals(original, prepared.codes()), k.name() + ": codes() is the prepared copy");
+            System.arraycopy(original, 0, wq, 0, wq.length);
+        }
+        // Weights prepared by one implementation run on another (the vector kernels pack them for the call).
+        Int8Kernels.Weights refPrepared = Int8Kernels.ref().prepare(wq, cout, 1);
+        int[] got = conv(Int8Kernels.vector(2), x, n, cin, h, w, zp, refPrepared, s);
+        assertExact(want, got, "ref-prepared weights on the vector kernels");
+    }
+
+    @Test
     void convOnWideImagesUsesTheVectorPathExactly() {
         // 2·8 or more output positions per row block: the vector loop, not just the scalar tail, is exercised.
         Random r = new Random(SEED + 1);
@@ -153,9 +177,13 @@ class Int8KernelParityTest {
     }
 
     static int[] conv(Int8Kernels k, byte[] x, int n, int cin, int h, int w, int zp, byte[] wq, int cout, ConvSpec s) {
-        int plane = s.outH(h) * s.outW(w);
+        return conv(k, x, n, cin, h, w, zp, k.prepare(wq, cout, s.group()), s);
+    }
+
+    static int[] conv(Int8Kernels k, byte[] x, int n, int cin, int h, int w, int zp, Int8Kernels.Weights wq, ConvSpec s) {
+        int plane = s.outH(h) * s.outW(w), cout = wq.cout();
         int[] out = new int[n * cout * plane];
-        k.conv(x, n, cin, h, w, zp, wq, cout, s, (j0, j1, co0, co1, acc, off, stride) -> {
+        k.conv(x, n, cin, h, w, zp, wq, s, (j0, j1, co0, co1, acc, off, stride) -> {
             for (int co = co0; co < co1; co++) {
                 for (int j = j0; j < j1; j++) {
                     int img = j / plane, p = j % plane;

@@ -156,7 +156,9 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
     }
 
     @Override
-    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, byte[] w, int cout, ConvSpec s, ConvSink sink) {
+    public void conv(byte[] x, int n, int cin, int h, int wd, int zp, Weights weights, ConvSpec s, ConvSink sink) {
+        byte[] w = weights.codes();
+        int cout = weights.cout();
         Geometry g = Geometry.of(n, cin, h, wd, cout, s);
         checkOperands(g, x, w, zp);
         int plane = g.plane();
@@ -169,7 +171,9 @@ public final class CudaInt8Kernels implements Int8Kernels, AutoCloseable {
 
     /** A gemm is a 1×1 convolution over an (m, k, 1, 1) image: the NCHW and (m, k) layouts are the same bytes. */
     @Override
-    public void gemm(byte[] x, int m, int k, int zp, byte[] w, int cout, GemmSink sink) {
+    public void gemm(byte[] x, int m, int k, int zp, Weights weights, GemmSink sink) {
+        byte[] w = weights.codes();
+        int cout = weights.cout();
         if (m == 0) {
             return;
         }
