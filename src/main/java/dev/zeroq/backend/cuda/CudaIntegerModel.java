@@ -37,9 +37,9 @@ import java.util.Map;
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch (conv2d_int8_igemm_chain64, 128 × 64 tiles, for at most 64 output channels)
  * with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose), except that a conv with few input channels (C not a multiple of 16 and more
- * than one tap: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C rounded up
- * to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
+ * fused (the chain IntegerModel chose), except that a conv with few input channels (where gathering only the real
+ * taps at least halves K: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C
+ * rounded up to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
  * MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the epilogues (in float, as the CPU engine
  * runs them) have their own small kernels; Flatten/Reshape/Identity of a (N, C, 1, 1) value are aliases. Weights are
  * packed once (int8_pack_weights) when the model is built. Anything else (grouped convs, other float ops,
@@ -222,8 +222,9 @@ public final class CudaIntegerModel implements AutoCloseable {
         Val x = codes(xs[1], xs[2], xs[3], inQ);
         values.put(graph.inputName(), x);
         DeviceBuffer in = input;
-        step("int8_quantize_nhwc " + graph.inputName(), n -> prepare("int8_quantize_nhwc", grid((long) n * x.h() * x.w() * x.cP() / CHANNEL_ALIGN), in, x.buf(), n, x.c(),
-                x.h(), x.w(), x.cP(), 1, inQ.scale(), inQ.zeroPoint(), inQ.qmax()));
+        step("int8_quantize_nhwc " + graph.inputName(), n -> prepare("int8_quantize_nhwc",
+                grid((long) n * x.h() * x.w() * x.cP() / CHANNEL_ALIGN), in, x.buf(), n, x.c(), x.h(), x.w(), x.cP(), 1,
+                inQ.scale(), inQ.zeroPoint(), inQ.qmax()));
         for (Node node : graph.nodes()) {
             if (engine.isFused(node)) continue;
             IntegerModel.QLayer l = engine.integerLayer(node);
@@ -273,9 +274,10 @@ public final class CudaIntegerModel implements AutoCloseable {
             }
             final Val src = x;
             final int zp = x.q().zeroPoint();
-            step("int8_im2col_nhwc " + name, n -> prepare("int8_im2col_nhwc", grid((long) n * col.h() * col.w() * (kP / CHANNEL_ALIGN)),
-                    src.buf(), col.buf(), n, src.h(), src.w(), src.c(), src.cP(), col.h(), col.w(), g.kh(), g.kw(),
-                    g.sh(), g.sw(), g.padTop(), g.padLeft(), g.dh(), g.dw(), kP, zp));
+            step("int8_im2col_nhwc " + name, n -> prepare("int8_im2col_nhwc",
+                    grid((long) n * col.h() * col.w() * (kP / CHANNEL_ALIGN)), src.buf(), col.buf(), n, src.h(), src.w(),
+                    src.c(), src.cP(), col.h(), col.w(), g.kh(), g.kw(), g.sh(), g.sw(), g.padTop(), g.padLeft(), g.dh(),
+                    g.dw(), kP, zp));
         }
         // Weights: the int8 codes uploaded once, packed on the device into the igemm's B layout with Σw per channel.
         long rawBytes = Math.max(4, wq.length);
