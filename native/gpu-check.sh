@@ -2,8 +2,12 @@
 # The one GPU check (shared/GPU.md): run from the repository root on a GPU host, from the bundle made by
 # native/make-gpu-bundle.sh (no JDK or network needed). Prints the card, runs `zeroq doctor` when the jar has it,
 # the GPU-tagged tests, exports torchvision ResNet-18/50 to bundle/models (when python3 has torch, torchvision and
-# onnx), zeroq's distillation benchmarks on them, the PyTorch peer on the same models, and zeroq/torch ratios.
+# onnx), zeroq's distillation benchmarks on them, the PyTorch peer on the same models, and zeroq/torch ratios; then the
+# inference benchmarks (zeroq bench FP32 vs int8 and the PyTorch FP16 peer), the int8 engine's per-launch profile and,
+# where ncu exists, Nsight Compute on its conv kernel.
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
+#        GPU_CHECK_ONLY='gpu-tests|export|bench-infer|peer-infer|int8-profile' native/gpu-check.sh OUTDIR
+#        runs only the steps whose row names match (a short rerun after a fix); the others get "skip" rows.
 # OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
 # python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
 # another), bench-infer.json (`zeroq bench --device cuda --json` on ResNet-50) and details.tgz (each step's own log,
