@@ -419,6 +419,22 @@ elif [[ -z "$NCU" ]]; then
   row ncu-int8 skip "no ncu on this host"
 fi
 
+# 7i. Nsight Compute over one ResNet-50 distillation iteration (batch 32, eager): the GPU time of every kernel launch
+#     (one metric, gpu__time_duration.sum; a summary per kernel name), for where distillation's 58 ms go. A
+#     diagnostic like 7h: ncu-distill.log in details.tgz, skip on failure.
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" && -n "$NCU" ]] && selected ncu-distill; then
+  if t=$(cap 120); then
+    timeout -k 10 "$t" "$NCU" --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
+      "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$B/models/resnet50.onnx" --batch 32 \
+      --warmup 0 --iters 1 --graph off > "$PARTS/ncu-distill.log" 2>&1
+    rc=$?
+    st=ok; [[ $rc != 0 ]] && st=skip
+    row ncu-distill "$st" "$(why $rc "$t"); $(grep -c 'gpu__time_duration.sum' "$PARTS/ncu-distill.log") kernel rows (ncu-distill.log in details.tgz)"
+  else
+    row ncu-distill skip "time budget spent"
+  fi
+fi
+
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
 #     64×128 and on the 128×128 implicit GEMM everywhere (--conv igemm, --conv igemm128: what AUTO chose between, on
 #     the same card),
