@@ -51,19 +51,24 @@ public final class SelfTest {
 
     private static Check check(String op, Backend ref, Backend b, Function<Backend, Tensor> f) {
         try {
-            Tensor want = f.apply(ref);
-            Tensor got = f.apply(b);
-            double max = 0;
-            boolean ok = java.util.Arrays.equals(want.shape(), got.shape());
-            for (int i = 0; ok && i < want.size(); i++) {
-                double e = Math.abs(want.data()[i] - got.data()[i]);
-                max = Math.max(max, e);
-                if (!(e <= 1e-4 + 1e-3 * Math.abs(want.data()[i]))) ok = false;
-            }
-            return new Check(op, max, ok, null);
+            return compare(op, f.apply(ref), f.apply(b));
         } catch (RuntimeException e) {
             return new Check(op, Double.NaN, false, e.getMessage());
         }
+    }
+
+    /** {@code got} against {@code want}: same shape, and |want − got| ≤ 1e-4 + 1e-3·|want| everywhere. */
+    public static Check compare(String op, Tensor want, Tensor got) {
+        double max = 0;
+        boolean ok = java.util.Arrays.equals(want.shape(), got.shape());
+        for (int i = 0; ok && i < want.size(); i++) {
+            double e = Math.abs(want.data()[i] - got.data()[i]);
+            max = Math.max(max, e);
+            if (!(e <= 1e-4 + 1e-3 * Math.abs(want.data()[i]))) ok = false;
+        }
+        boolean sameShape = java.util.Arrays.equals(want.shape(), got.shape());
+        return new Check(op, sameShape ? max : Double.NaN, ok, sameShape ? null : "shape "
+                + java.util.Arrays.toString(got.shape()) + ", expected " + java.util.Arrays.toString(want.shape()));
     }
 
     private static Tensor random(Random r, int... shape) {

@@ -6,6 +6,7 @@ import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.backend.cuda.CudnnConv;
+import dev.zeroq.pipeline.DeviceSelfTest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -15,7 +16,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code zeroq doctor}: what this machine offers zeroq, and a self-test of every backend found. */
+/**
+ * {@code zeroq doctor}: what this machine offers zeroq, a self-test of every backend found, and on CUDA of the
+ * device-resident engines (forward pass, distillation, int8) against the CPU.
+ */
 @Command(name = "doctor", description = "Show devices, driver and kernels, and self-test each backend against the reference.")
 final class DoctorCommand implements Callable<Integer> {
     @Mixin
@@ -40,6 +44,8 @@ final class DoctorCommand implements Callable<Integer> {
                 cudaDevice = b.name();
                 allOk &= selfTest(b, tests);
             }
+            // The device-resident engines (forward pass, distillation, int8) against the CPU on the bundled fixture.
+            allOk &= rows(cudaDevice + " engine", DeviceSelfTest.run(0), tests);
         }
         o.put("selfTest", tests);
         if (common.json) {
@@ -65,10 +71,14 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private static boolean selfTest(Backend b, List<Map<String, Object>> rows) {
+        return rows(b.name(), SelfTest.run(b), rows);
+    }
+
+    private static boolean rows(String backend, List<SelfTest.Check> checks, List<Map<String, Object>> rows) {
         boolean ok = true;
-        for (SelfTest.Check c : SelfTest.run(b)) {
+        for (SelfTest.Check c : checks) {
             Map<String, Object> row = new LinkedHashMap<>();
-            row.put("backend", b.name());
+            row.put("backend", backend);
             row.put("op", c.op());
             row.put("maxError", Double.isNaN(c.maxError()) ? "-" : String.format("%.2e", c.maxError()));
             row.put("result", c.ok() ? "ok" : "FAIL" + (c.error() != null ? ": " + c.error() : ""));

@@ -65,6 +65,21 @@ class CliTest {
     }
 
     @Test
+    void doctorSelfTestsTheCpuBackendAndSaysWhyCudaIsMissing() {
+        Run r = zeroq("doctor");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("all self-tests passed"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("cpu ") && l.contains("conv2d") && l.endsWith("ok")), r.out());
+        if (!dev.zeroq.backend.cuda.CudaAvailability.probe().usable()) {
+            assertTrue(r.out().contains("cuda        not usable: "), r.out());
+            assertFalse(r.out().contains(" engine "), "engine rows need a device: " + r.out());
+        }
+        Run j = zeroq("doctor", "--json");
+        assertEquals(0, j.code(), j.err());
+        assertTrue(j.out().contains("\"selfTest\"") && j.out().contains("\"result\" : \"ok\""), j.out());
+    }
+
+    @Test
     void infoPrintsJsonWithTheBatchNormPairs() throws Exception {
         Run r = zeroq("info", model.toString(), "--json");
         assertEquals(0, r.code(), r.err());
