@@ -1,7 +1,8 @@
 // Host emulation of what the int8 kernels (conv2d_int8_igemm.cu, int8_pack_weights.cu) use on top of cuda_emu.h:
 // cp.async (an immediate 16-byte copy; commit/wait are no-ops, see the kernel's #else branch), ldmatrix.x4 and
 // mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __cvta_generic_to_shared, the IEEE float intrinsics
-// __f{add,mul,div}_rn / __double2float_rn / __float2int_rn, int min/max and uint4.
+// __f{add,mul,div}_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn, __vmaxs4, int min/max and uint4
+// (the int8 engine's elementwise kernels, int8_ops_emu.cpp, use the same).
 //
 // Shared addresses: the kernel turns a shared pointer into a 32-bit address (i8_smem) and hands that to cp.async and
 // ldmatrix. On the host __shared__ arrays are statics, and __cvta_generic_to_shared returns the pointer's bits, so the
@@ -32,8 +33,8 @@ static inline int max(int a, int b) { return a > b ? a : b; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }
-static inline float __fsub_rn(float a, float b) { return a - b; }
-static inline float __frcp_rn(float a) { return 1.0f / a; }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __ddiv_rn(double a, double b) { return a / b; }
 static inline float __double2float_rn(double d) { return (float)d; }
 // cvt.rni.s32.f32: to nearest, ties to even; saturates to the int range, NaN gives 0.
 static inline int __float2int_rn(float f) {
@@ -41,6 +42,16 @@ static inline int __float2int_rn(float f) {
     if (f >= 2147483648.0f) return INT_MAX;
     if (f < -2147483648.0f) return INT_MIN;
     return (int)std::nearbyint(f); // the default rounding mode: to nearest, ties to even
+}
+
+// vmax.s32.s8x4 (__vmaxs4): the per-byte signed maximum of two words.
+static inline unsigned __vmaxs4(unsigned a, unsigned b) {
+    unsigned r = 0;
+    for (int k = 0; k < 4; k++) {
+        const int x = (int8_t)(a >> (8 * k)), y = (int8_t)(b >> (8 * k));
+        r |= (unsigned)(uint8_t)(x > y ? x : y) << (8 * k);
+    }
+    return r;
 }
 
 inline std::atomic<long long> g_i8Faults{0};

@@ -1,7 +1,9 @@
 // Host check of two elementwise kernels of kernels/int8_engine_ops.cu without a GPU: int8_quantize_nhwc and
 // int8_maxpool_nhwc (one thread per 16-channel chunk) against straightforward per-element references, bit for bit,
-// on odd shapes. Grid-stride kernels need no barriers, so the "threads" run one after another on one OS thread.
+// on odd shapes, with the host intrinsics of int8_emu.h. Grid-stride kernels need no barriers, so the "threads" run one
+// after another on one OS thread (launchSerial sets cuda_emu.h's threadIdx/blockIdx itself).
 // Usage: native/igemm-emu/run.sh ops
+#include "int8_emu.h"
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,34 +12,9 @@
 #include <vector>
 #include <algorithm>
 
-struct dim3s { unsigned x, y, z; };
-static dim3s threadIdx, blockIdx, gridDim, blockDim;
-struct uint4 { unsigned x, y, z, w; };
-static inline uint4 make_uint4(unsigned a, unsigned b, unsigned c, unsigned d) { return {a, b, c, d}; }
-// IEEE single operations, round to nearest even (built with -ffp-contract=off: no fused multiply-add)
-static inline float __fdiv_rn(float a, float b) { return a / b; }
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline double __dadd_rn(double a, double b) { return a + b; }
-static inline double __ddiv_rn(double a, double b) { return a / b; }
-static inline float __double2float_rn(double a) { return (float)a; }
-// per-byte signed maximum of two words
-static inline unsigned __vmaxs4(unsigned a, unsigned b) {
-    unsigned r = 0;
-    for (int k = 0; k < 4; k++) {
-        int8_t x = (int8_t)(a >> (8 * k)), y = (int8_t)(b >> (8 * k));
-        r |= (unsigned)(uint8_t)std::max(x, y) << (8 * k);
-    }
-    return r;
-}
-#define __device__
-#define __forceinline__ inline
-#define __global__
-#define __restrict__ __restrict
-#define __launch_bounds__(...)
 #include "int8_engine_ops.cu"
 
-template <class F> static void launch(long long count, F body) {
+template <class F> static void launchSerial(long long count, F body) {
     blockDim = {256, 1, 1};
     gridDim = {(unsigned)std::clamp<long long>((count + 255) / 256, 1, 65535), 1, 1};
     for (unsigned b = 0; b < gridDim.x; b++)
@@ -67,7 +44,7 @@ static void quantizeCase(int n, int c, int h, int w, int nchw) {
         float v = nchw ? x[((size_t)b * c + ch) * h * w + p] : x[((size_t)b * h * w + p) * c + ch];
         want[o] = refQuantize(v, scale, zp, qmax);
     }
-    launch((long long)n * h * w * cP / 16, [&] { int8_quantize_nhwc(x.data(), got.data(), n, c, h, w, cP, nchw, scale, zp, qmax); });
+    launchSerial((long long)n * h * w * cP / 16, [&] { int8_quantize_nhwc(x.data(), got.data(), n, c, h, w, cP, nchw, scale, zp, qmax); });
     size_t bad = 0;
     for (size_t i = 0; i < got.size(); i++) bad += got[i] != want[i];
     printf("%s quantize n=%d c=%d %dx%d %s: %zu of %zu bytes differ\n", bad ? "FAIL" : "ok  ", n, c, h, w,
@@ -92,7 +69,7 @@ static void maxpoolCase(int n, int c, int h, int w, int k, int s, int pad, int d
             }
             want[(((size_t)b * outH + oy) * outW + ox) * cP + ch] = (signed char)m;
         }
-    launch((long long)n * outH * outW * cP / 16, [&] {
+    launchSerial((long long)n * outH * outW * cP / 16, [&] {
         int8_maxpool_nhwc(x.data(), got.data(), n, h, w, cP, outH, outW, k, k, s, s, pad, pad, d, d);
     });
     size_t bad = 0;

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/../.."
 OUT=target/igemm-emu
 mkdir -p "$OUT"
 if [[ "${1:-}" == "ops" ]]; then
-  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -o "$OUT/int8_ops_emu" native/igemm-emu/int8_ops_emu.cpp
+  g++ -std=c++20 -O2 -ffp-contract=off -pthread -w -I kernels -I native/igemm-emu -o "$OUT/int8_ops_emu" \
+    native/igemm-emu/int8_ops_emu.cpp
   exec "$OUT/int8_ops_emu"
 fi
 if [[ "${1:-}" == "im2col" ]]; then
