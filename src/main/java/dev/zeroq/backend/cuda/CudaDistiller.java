@@ -722,7 +722,7 @@ public final class CudaDistiller implements AutoCloseable {
 
     private void upload(long address, float[] data) {
         context.makeCurrent();
-        DevicePlan.uploadFloats(address, data);
+        DeviceBuffer.uploadFloats(address, data);
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
     }
@@ -730,7 +730,7 @@ public final class CudaDistiller implements AutoCloseable {
     private void download(long address, float[] dst) {
         context.makeCurrent();
         stream.synchronize();
-        DevicePlan.downloadFloats(address, dst);
+        DeviceBuffer.downloadFloats(address, dst);
     }
 
     @Override

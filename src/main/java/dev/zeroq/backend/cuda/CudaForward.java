@@ -348,21 +348,21 @@ public final class CudaForward implements AutoCloseable {
                     + " bytes for " + n + " image(s): need " + in + " and " + out);
         }
         context.makeCurrent();
-        DevicePlan.uploadFrom(plan.address(plan.planned(graph.inputName())), input.asSlice(0, in));
+        DeviceBuffer.upload(plan.address(plan.planned(graph.inputName())), input.asSlice(0, in));
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
         for (Step s : steps) {
             for (CudaModule.Prepared p : s.launches()) p.run(stream);
         }
         stream.synchronize();
-        DevicePlan.downloadTo(plan.address(plan.planned(graph.outputName())), output.asSlice(0, out));
+        DeviceBuffer.download(plan.address(plan.planned(graph.outputName())), output.asSlice(0, out));
     }
 
     /** Enqueues a forward pass (sites handled as {@link #run(Tensor, SiteHandler, Set)}); returns the batch size. */
     private int forward(Tensor input, SiteHandler handler, Set<String> sites) {
         int n = checkInput(input);
         context.makeCurrent();
-        DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
+        DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
         if (sites.contains(graph.inputName())) site(graph.inputName(), n, handler);
@@ -434,7 +434,7 @@ public final class CudaForward implements AutoCloseable {
         }
         context.makeCurrent();
         stream.synchronize(); // no KL of an earlier pass may still read the old reference
-        DevicePlan.uploadFloats(plan.address(reference), logits.data());
+        DeviceBuffer.uploadFloats(plan.address(reference), logits.data());
         context.synchronize(); // the synchronous copy orders against the legacy stream only
         referenceShape = s.clone();
     }
@@ -471,7 +471,7 @@ public final class CudaForward implements AutoCloseable {
     public double[] time(Tensor input, int warmup, int iterations) {
         checkInput(input);
         context.makeCurrent();
-        DevicePlan.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
+        DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         context.synchronize(); // the synchronous copy orders against the legacy stream only (ours is non-blocking)
         try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
             for (int i = 0; i < warmup; i++) {
@@ -512,7 +512,7 @@ public final class CudaForward implements AutoCloseable {
         context.makeCurrent();
         stream.synchronize(); // no launch of an earlier run may still read the old values
         for (ParamUse u : plan.paramUses(name)) {
-            DevicePlan.uploadFloats(plan.address(u.region()), u.layout().apply(data));
+            DeviceBuffer.uploadFloats(plan.address(u.region()), u.layout().apply(data));
         }
         context.synchronize();
     }
@@ -596,7 +596,7 @@ public final class CudaForward implements AutoCloseable {
         int[] shape = shapes.get(name).clone();
         if (batchMajor) shape[0] = n;
         float[] out = new float[Math.toIntExact(count(name, n))];
-        DevicePlan.downloadFloats(plan.address(plan.planned(name)), out);
+        DeviceBuffer.downloadFloats(plan.address(plan.planned(name)), out);
         return new Tensor(out, shape);
     }
 

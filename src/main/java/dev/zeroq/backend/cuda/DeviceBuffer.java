@@ -86,63 +86,61 @@ final class DeviceBuffer implements AutoCloseable {
     }
 
     void copyFrom(float[] src) {
-        long n = Math.multiplyExact((long) src.length, Float.BYTES);
-        checkFits(n);
-        if (n == 0) {
-            return;
-        }
-        countHeapStaging();
-        try (Arena arena = Arena.ofConfined()) {
-            // A heap array cannot be handed to the driver: stage it in native memory first.
-            MemorySegment staging = arena.allocateFrom(ValueLayout.JAVA_FLOAT, src);
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address(), staging, n));
-        }
+        checkFits(Math.multiplyExact((long) src.length, Float.BYTES));
+        uploadFloats(address(), src);
     }
 
     void copyTo(float[] dst) {
-        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
-        checkFits(n);
-        if (n == 0) {
-            return;
-        }
-        countHeapStaging();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment staging = arena.allocate(n, Float.BYTES);
-            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address(), n));
-            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
-        }
+        checkFits(Math.multiplyExact((long) dst.length, Float.BYTES));
+        downloadFloats(address(), dst);
     }
 
     /** Uploads bytes (int8/uint8 codes) to the start of the buffer. */
     void copyFrom(byte[] src) {
+        checkFits(src.length);
         try (Arena arena = Arena.ofConfined()) {
-            upload(arena.allocateFrom(ValueLayout.JAVA_BYTE, src), src.length);
+            upload(address(), arena.allocateFrom(ValueLayout.JAVA_BYTE, src));
         }
     }
 
     /** Uploads ints (int32 bias, tables) to the start of the buffer. */
     void copyFrom(int[] src) {
-        try (Arena arena = Arena.ofConfined()) {
-            upload(arena.allocateFrom(ValueLayout.JAVA_INT, src), Math.multiplyExact((long) src.length, Integer.BYTES));
-        }
+        checkFits(Math.multiplyExact((long) src.length, Integer.BYTES));
+        uploadInts(address(), src);
     }
 
     void copyTo(byte[] dst) {
+        checkFits(dst.length);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(Math.max(1, dst.length));
-            download(staging, dst.length);
+            download(address(), staging.asSlice(0, dst.length));
             MemorySegment.copy(staging, ValueLayout.JAVA_BYTE, 0, dst, 0, dst.length);
         }
     }
 
     void copyTo(int[] dst) {
         long n = Math.multiplyExact((long) dst.length, Integer.BYTES);
+        checkFits(n);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(Math.max(1, n), Integer.BYTES);
-            download(staging, n);
+            download(address(), staging.asSlice(0, n));
             MemorySegment.copy(staging, ValueLayout.JAVA_INT, 0, dst, 0, dst.length);
         }
     }
+
+    /** All of native memory {@code src} to the start of the buffer, straight (no staging). */
+    void copyFrom(MemorySegment src) {
+        checkFits(src.byteSize());
+        upload(address(), src);
+    }
+
+    /** The start of the buffer into all of native memory {@code dst}, straight (no staging). */
+    void copyTo(MemorySegment dst) {
+        checkFits(dst.byteSize());
+        download(address(), dst);
+    }
+
+    // ---- synchronous host ↔ device copies at a device address (a buffer's start, or a region of a pool) ----
 
     private static final java.util.concurrent.atomic.AtomicLong HEAP_STAGINGS = new java.util.concurrent.atomic.AtomicLong();
 
@@ -151,31 +149,43 @@ final class DeviceBuffer implements AutoCloseable {
         return HEAP_STAGINGS.get();
     }
 
-    static void countHeapStaging() {
+    /** All of native memory {@code src} to device {@code address}. */
+    static void upload(long address, MemorySegment src) {
+        long n = src.byteSize();
+        if (n > 0) Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, src, n));
+    }
+
+    /** Device {@code address} into all of native memory {@code dst}. */
+    static void download(long address, MemorySegment dst) {
+        long n = dst.byteSize();
+        if (n > 0) Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(dst, address, n));
+    }
+
+    /** Floats of the Java heap to device {@code address}: a heap array cannot be handed to the driver, so via staging. */
+    static void uploadFloats(long address, float[] src) {
+        if (src.length == 0) return;
         HEAP_STAGINGS.incrementAndGet();
-    }
-
-    /** All of native memory {@code src} to the start of the buffer, straight (no staging). */
-    void copyFrom(MemorySegment src) {
-        upload(src, src.byteSize());
-    }
-
-    /** The start of the buffer into all of native memory {@code dst}, straight (no staging). */
-    void copyTo(MemorySegment dst) {
-        download(dst, dst.byteSize());
-    }
-
-    private void upload(MemorySegment staging, long n) {
-        checkFits(n);
-        if (n > 0) {
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address(), staging, n));
+        try (Arena a = Arena.ofConfined()) {
+            upload(address, a.allocateFrom(ValueLayout.JAVA_FLOAT, src));
         }
     }
 
-    private void download(MemorySegment staging, long n) {
-        checkFits(n);
-        if (n > 0) {
-            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address(), n));
+    /** Ints of the Java heap to device {@code address}, via staging. */
+    static void uploadInts(long address, int[] src) {
+        if (src.length == 0) return;
+        try (Arena a = Arena.ofConfined()) {
+            upload(address, a.allocateFrom(ValueLayout.JAVA_INT, src));
+        }
+    }
+
+    /** Device {@code address} into floats of the Java heap, via staging. */
+    static void downloadFloats(long address, float[] dst) {
+        if (dst.length == 0) return;
+        HEAP_STAGINGS.incrementAndGet();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment staging = a.allocate((long) dst.length * Float.BYTES, Float.BYTES);
+            download(address, staging);
+            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
         }
     }
 

@@ -7,7 +7,6 @@ import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.Activation;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.PoolSpec;
-import dev.zeroq.bindings.cuda.cuda_h;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Op;
@@ -15,8 +14,6 @@ import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -344,8 +341,8 @@ final class DevicePlan {
                 + "' for a batch of " + (in == null || in.length == 0 ? "?" : in[0]) + " image(s)");
         pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
         for (Region r : regions) {
-            if (r.floats != null) uploadFloats(address(r), r.floats);
-            if (r.ints != null) uploadInts(address(r), r.ints);
+            if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
+            if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
             r.floats = null; // the graph (or a temporary) holds these; the plan need not keep them alive
             r.ints = null;
         }
@@ -368,50 +365,6 @@ final class DevicePlan {
             if (args[i] instanceof At at) args[i] = address(at);
         }
         return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, args);
-    }
-
-    /** Synchronous host-to-device copy; the caller synchronizes the context before kernels read it. */
-    static void uploadFloats(long address, float[] data) {
-        long n = Math.multiplyExact((long) data.length, Float.BYTES);
-        if (n == 0) return;
-        DeviceBuffer.countHeapStaging();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_FLOAT, data);
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
-        }
-    }
-
-    static void uploadInts(long address, int[] data) {
-        long n = Math.multiplyExact((long) data.length, Integer.BYTES);
-        if (n == 0) return;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocateFrom(ValueLayout.JAVA_INT, data);
-            Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, staging, n));
-        }
-    }
-
-    /** Synchronous device-to-host copy of dst.length floats; the caller has synchronized the producing stream. */
-    static void downloadFloats(long address, float[] dst) {
-        long n = Math.multiplyExact((long) dst.length, Float.BYTES);
-        if (n == 0) return;
-        DeviceBuffer.countHeapStaging();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment staging = a.allocate(n, Float.BYTES);
-            Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(staging, address, n));
-            MemorySegment.copy(staging, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
-        }
-    }
-
-    /** All of native memory {@code src} to device {@code address}, straight (no staging). */
-    static void uploadFrom(long address, MemorySegment src) {
-        long n = src.byteSize();
-        if (n > 0) Cuda.check("cuMemcpyHtoD_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoD_v2(address, src, n));
-    }
-
-    /** Device {@code address} into all of native memory {@code dst}, straight (no staging). */
-    static void downloadTo(long address, MemorySegment dst) {
-        long n = dst.byteSize();
-        if (n > 0) Cuda.check("cuMemcpyDtoH_v2(" + n + " bytes)", cuda_h.cuMemcpyDtoH_v2(dst, address, n));
     }
 
     // ---- launch shapes ----
