@@ -394,45 +394,44 @@ if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
     || row int8-profile skip "time budget spent"
 fi
 
-# 7h. Nsight Compute on the first 8 launches of conv2d_int8_igemm_chain in that run (the stem and ResNet-50's first
-#     blocks, batch 128: float and codes outputs and residuals), when ncu is on the host (it reads the hardware
-#     counters on some hosts only): throughput, memory, occupancy and warp-stall sections into ncu-int8.log, in
-#     details.tgz. Clocks left alone (--clock-control none). A diagnostic: its row is "info"-like (skip on failure).
+# Nsight Compute over a dev.zeroq.bench main, when ncu is on the host (it reads the hardware counters on some hosts
+# only; clocks left alone): row name, timeout seconds, log (in details.tgz), the log lines that go into the row
+# (grep -E), then ncu's options, "--", the main's simple class name and its arguments. A diagnostic: a failure is a skip.
 NCU=$(command -v ncu 2>/dev/null || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
-if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" && -n "$NCU" ]] && selected ncu-int8; then
-  if t=$(cap 90); then
-    timeout -k 10 "$t" "$NCU" --clock-control none --kernel-name regex:conv2d_int8_igemm_chain --launch-count 8 \
-      --section SpeedOfLight --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
-      --section WarpStateStats --section ComputeWorkloadAnalysis \
-      "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" \
-      --batch 128 --warmup 0 --iters 1 --top 10 > "$PARTS/ncu-int8.log" 2>&1
-    rc=$?
-    res=$(grep -E 'conv2d_int8_igemm_chain|Duration|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy' \
-      "$PARTS/ncu-int8.log" | sed -E 's/  +/ /g' | head -n 40 | tr '\n' ';' | cut -c 1-1200)
-    [[ $rc != 0 && -z "$res" ]] && res=$(tail -n 3 "$PARTS/ncu-int8.log" | tr '\n' ' ' | cut -c 1-300)
-    st=ok; [[ $rc != 0 ]] && st=skip
-    row ncu-int8 "$st" "$(why $rc "$t"); ${res} (ncu-int8.log in details.tgz)"
-  else
-    row ncu-int8 skip "time budget spent"
-  fi
-elif [[ -z "$NCU" ]]; then
-  row ncu-int8 skip "no ncu on this host"
+ncu_step() {
+  local name=$1 limit=$2 log=$3 lines=$4; shift 4
+  local opts=() t rc res st
+  while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+  shift
+  local main=$1; shift
+  selected "$name" || return 0
+  if [[ -z "$NCU" ]]; then row "$name" skip "no ncu on this host"; return 0; fi
+  if ! t=$(cap "$limit"); then row "$name" skip "time budget spent"; return 0; fi
+  timeout -k 10 "$t" "$NCU" --clock-control none "${opts[@]}" \
+    "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" "dev.zeroq.bench.$main" "$@" > "$PARTS/$log" 2>&1
+  rc=$?
+  res=$(grep -E "$lines" "$PARTS/$log" | sed -E 's/  +/ /g' | head -n 40 | tr '\n' ';' | cut -c 1-1200)
+  [[ $rc != 0 && -z "$res" ]] && res=$(tail -n 3 "$PARTS/$log" | tr '\n' ' ' | cut -c 1-300)
+  st=ok; [[ $rc != 0 ]] && st=skip
+  row "$name" "$st" "$(why $rc "$t"); ${res} ($log in details.tgz)"
+}
+
+# 7h. Nsight Compute on the first 8 launches of conv2d_int8_igemm_chain in that run (the stem and ResNet-50's first
+#     blocks, batch 128: float and codes outputs and residuals): throughput, memory, occupancy and warp-stall sections.
+if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
+  ncu_step ncu-int8 90 ncu-int8.log \
+    'conv2d_int8_igemm_chain|Duration|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy' \
+    --kernel-name regex:conv2d_int8_igemm_chain --launch-count 8 --section SpeedOfLight --section MemoryWorkloadAnalysis \
+    --section Occupancy --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis \
+    -- Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 0 --iters 1 --top 10
 fi
 
 # 7i. Nsight Compute over one ResNet-50 distillation iteration (batch 32, eager): the GPU time of every kernel launch
-#     (one metric, gpu__time_duration.sum; a summary per kernel name), for where distillation's 58 ms go. A
-#     diagnostic like 7h: ncu-distill.log in details.tgz, skip on failure.
-if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" && -n "$NCU" ]] && selected ncu-distill; then
-  if t=$(cap 120); then
-    timeout -k 10 "$t" "$NCU" --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
-      "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" dev.zeroq.bench.DistillBench "$B/models/resnet50.onnx" --batch 32 \
-      --warmup 0 --iters 1 --graph off > "$PARTS/ncu-distill.log" 2>&1
-    rc=$?
-    st=ok; [[ $rc != 0 ]] && st=skip
-    row ncu-distill "$st" "$(why $rc "$t"); $(grep -c 'gpu__time_duration.sum' "$PARTS/ncu-distill.log") kernel rows (ncu-distill.log in details.tgz)"
-  else
-    row ncu-distill skip "time budget spent"
-  fi
+#     (one metric, gpu__time_duration.sum; a summary per kernel name), for where distillation's 58 ms go.
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
+  ncu_step ncu-distill 120 ncu-distill.log 'gpu__time_duration.sum' \
+    --metrics gpu__time_duration.sum --print-summary per-kernel \
+    -- DistillBench "$B/models/resnet50.onnx" --batch 32 --warmup 0 --iters 1 --graph off
 fi
 
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
