@@ -361,6 +361,43 @@ __device__ __forceinline__ signed char i8_chain_code(float y, float outScale, in
 // The order is IntegerModel's fused chain: scale, then the residual add, then the activation, then requantize.
 // With codes out and no float residual (most layers of a ResNet), the output tile, and a codes residual, pass through
 // shared memory so that global memory is read and written in whole 16-byte chunks.
+// The block's 128 × BN tile of codes in shared memory (row stride I8_OT) and global NHWC codes, in 16-byte chunks:
+// i8_tile_load fills it from rows m0 … of src (row stride `stride`, a multiple of 16, so a chunk starting below it lies
+// wholly inside the row), rows past M and chunks past the stride left as they were; i8_tile_store writes it to dst,
+// never past row M or channel Cout.
+template <int BN>
+__device__ __forceinline__ void i8_tile_load(signed char* tile, const signed char* __restrict__ src, int stride,
+                                             long long m0, int n0, long long M) {
+    constexpr int CHUNKS = BN / 16;
+    for (int idx = threadIdx.x; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
+        const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
+        const long long m = m0 + row;
+        if (m < M && n0 + col < stride) {
+            *reinterpret_cast<uint4*>(&tile[row * I8_OT + col]) =
+                *reinterpret_cast<const uint4*>(&src[m * stride + n0 + col]);
+        }
+    }
+}
+
+template <int BN>
+__device__ __forceinline__ void i8_tile_store(const signed char* tile, signed char* __restrict__ dst, int stride,
+                                              long long m0, int n0, long long M, int cout) {
+    constexpr int CHUNKS = BN / 16;
+    for (int idx = threadIdx.x; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
+        const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
+        const long long m = m0 + row;
+        const int co = n0 + col;
+        if (m >= M || co >= cout) continue;
+        signed char* d = &dst[m * stride + co];
+        const signed char* s = &tile[row * I8_OT + col];
+        if (co + 16 <= cout) {
+            *reinterpret_cast<uint4*>(d) = *reinterpret_cast<const uint4*>(s);
+        } else {
+            for (int b = 0; b < cout - co; b++) d[b] = s[b]; // the last channels: never past Cout
+        }
+    }
+}
+
 static_assert(I8_BM * I8_OT <= I8_STAGES * I8_BM * I8_LDS, "the output tile must fit the A stages it reuses");
 template <int BN>
 __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
@@ -384,7 +421,6 @@ __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, con
     const int n0 = blockIdx.y * BN;
     const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g; // this thread's rows in the tile: rBase + 16·i + 8·half
     const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;       // and columns: cBase + 8·j + e
-    constexpr int CHUNKS = BN / 16;                           // 16-byte chunks of a tile row
     const unsigned zpShift = (unsigned)(zp - 128);
     const float* resF = static_cast<const float*>(residual);
     const signed char* resQ = static_cast<const signed char*>(residual);
@@ -397,15 +433,7 @@ __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, con
         // in the same way, into the same bytes: each thread reads its residual codes and writes its output codes in
         // place, at positions no other thread touches. Channels ≥ Cout are neither read nor written.
         if (resMode == 2) {
-            for (int idx = tid; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
-                const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
-                const long long m = m0 + row;
-                // resStride is a multiple of 16, so a chunk starting below it lies wholly inside the row
-                if (m < M && n0 + col < resStride) {
-                    *reinterpret_cast<uint4*>(&tile[row * I8_OT + col]) =
-                        *reinterpret_cast<const uint4*>(&resQ[m * resStride + n0 + col]);
-                }
-            }
+            i8_tile_load<BN>(tile, resQ, resStride, m0, n0, M);
             __syncthreads(); // the residual tile is in place before any thread reads its part of it
         }
 #pragma unroll
@@ -429,19 +457,7 @@ __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, con
             }
         }
         __syncthreads(); // the whole output tile is in shared memory
-        for (int idx = tid; idx < I8_BM * CHUNKS; idx += I8_THREADS) {
-            const int row = idx / CHUNKS, col = (idx % CHUNKS) * 16;
-            const long long m = m0 + row;
-            const int co = n0 + col;
-            if (m >= M || co >= cout) continue;
-            signed char* dst = &outQ[m * outStride + co];
-            const signed char* src = &tile[row * I8_OT + col];
-            if (co + 16 <= cout) {
-                *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(src);
-            } else {
-                for (int b = 0; b < cout - co; b++) dst[b] = src[b]; // the last channels: never past Cout
-            }
-        }
+        i8_tile_store<BN>(tile, outQ, outStride, m0, n0, M, cout);
         return;
     }
 
@@ -527,3 +543,124 @@ I8_CHAIN_ENTRY(conv2d_int8_igemm_chain, 128, 2)
 // conv2d_int8_igemm_chain64: the same for layers of at most 64 output channels, on 128 × 64 tiles (grid.y = 1), where
 // the 128-channel tile would spend half its tensor-core work and half its epilogue warps on padded channels.
 I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
+
+// ---------------------------------------------------------------------------------------------------------------------
+// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, no residual or a codes residual) with an
+// epilogue of about 15 (20 with the residual) branch-free instructions per output instead of about 55 with several
+// branches, computing the SAME codes bit for bit. Nsight Compute on the H200 (GPU run 5) found the chain kernel's
+// epilogue at ~100 issued instructions per output for the K = 64 layers (issue-latency-bound, 25 % occupancy, a third
+// of the stalls waiting on instruction fetch), i.e. the epilogue, not the tensor cores, set their time. What changed:
+//   * zero point and bias in one int32 add: v = acc + bz[c], bz[c] = bias[c] − (zp − 128)·Σw[c] computed by the host.
+//     Wrapping int32 arithmetic is a ring, so v equals IntegerModel's (long) Σ(q − zp)·w + bias whenever that value
+//     fits in int32; the host only picks this kernel when K·255·127 + max|bias| < 2^31 (then Σ(q − zp)·w does not
+//     wrap in IntegerModel either).
+//   * the |v| ≤ 2^24 test (float product = double product rounded once) is compiled out (WIDE = false) when the
+//     host's bound K·255·127 + max|bias| ≤ 2^24 shows it always holds; WIDE = true keeps the double path.
+//   * the activation is folded into the code clamp: quantize is monotonic, so quantize(relu(y)) = max(quantize(y),
+//     quantize(0)) and quantize(clip(y, lo, hi)) = clamp(quantize(y), quantize(lo), quantize(hi)); the host passes
+//     those code bounds (ActivationParams.quantize), minus the zero point, as kLo, kHi.
+//   * rint(RN(y / s)) without the IEEE division's slow-path branch: with inv = RN(1 / s) from the host,
+//     q0 = RN(y·inv) is within 1.5 ulp of y / s; one FMA correction step q1 = RN(q0 + RN(y − q0·s)·inv) is within
+//     1 ulp (faithful), and then Markstein's theorem (inv correctly rounded, q1 faithful, the remainder y − q1·s exact
+//     by FMA) makes q2 = RN(q1 + (y − q1·s)·inv) = RN(y / s). Conditions: no overflow or underflow in between, which
+//     the clamp of y to ±1024·s (exact: a power of two times s; every |y / s| ≥ 512 saturates the codes anyway) and
+//     the host's 2^−60 ≤ s ≤ 2^60 guarantee. The emulator checks it on millions of values, near-ties included.
+//   * no per-output bounds checks: rows past M and channels past Cout are computed on whatever the tile holds and
+//     simply not copied out (bz, sc are zero-padded to the grid's channel count); per-channel constants come from
+//     shared memory, loaded once per block.
+// Arguments: chan (coutTiles·BN) int2 {bz, float bits of scale}; kLo/kHi code bounds minus outZp; lim = 1024·outScale;
+// inv = RN(1 / outScale); zpS = outZp − 128 (the stored code is q ^ 0x80 = q − 128).
+
+// The lean requantization: clamp(rint(RN(y / s)), kLo, kHi), see above.
+__device__ __forceinline__ int i8_lean_quantize(float y, float lim, float s, float inv, int kLo, int kHi) {
+    y = fminf(fmaxf(y, -lim), lim);
+    const float q0 = __fmul_rn(y, inv);
+    const float q1 = __fmaf_rn(__fmaf_rn(-q0, s, y), inv, q0);
+    const float q2 = __fmaf_rn(__fmaf_rn(-q1, s, y), inv, q1);
+    return min(max(__float2int_rn(q2), kLo), kHi);
+}
+
+// v·sc rounded once to float, as i8_chain_scaled: the float product where |v| ≤ 2^24 (exact operands), the double
+// product rounded to float beyond; without WIDE the host has shown |v| ≤ 2^24 always.
+template <bool WIDE>
+__device__ __forceinline__ float i8_lean_scaled(int v, float sc) {
+    if (WIDE && (unsigned)v + (1u << 24) > (1u << 25)) return __double2float_rn((double)v * (double)sc);
+    return __fmul_rn(__int2float_rn(v), sc);
+}
+
+template <int BN, bool RES, bool WIDE>
+__device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
+                                        const int2* __restrict__ chan, const signed char* __restrict__ resQ,
+                                        int resStride, float resScale, int resZp, signed char* __restrict__ outQ,
+                                        int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW,
+                                        int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
+                                        int kPadded, int zp, float outScale, float inv, float lim, int kLo, int kHi,
+                                        int zpS) {
+    __shared__ int2 chanS[BN];
+    const int tid = threadIdx.x;
+    const int n0 = blockIdx.y * BN;
+    if (tid < BN) chanS[tid] = chan[n0 + tid]; // visible after the main loop's first barrier
+    const int outHW = outH * outW;
+    const long long M = (long long)n * outHW;
+    using T = I8Tile<BN>;
+    int c[T::MI][4][4];
+    signed char* tile;
+    i8_mainloop<BN>(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M,
+                    &tile);
+
+    const int lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const long long m0 = (long long)blockIdx.x * I8_BM;
+    const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g;
+    const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;
+    if (RES) {
+        i8_tile_load<BN>(tile, resQ, resStride, m0, n0, M);
+        __syncthreads();
+    }
+    // (q_r − resZp) = s8 + 128 − resZp for the stored s8 = q_r ^ 0x80: an exact int, its float exact too.
+    const int resOff = 128 - resZp;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            const int col = cBase + j * 8 + e;
+            const int2 ch = chanS[col];
+            const float sc = __int_as_float(ch.y);
+#pragma unroll
+            for (int i = 0; i < T::MI; i++) {
+#pragma unroll
+                for (int half = 0; half < 2; half++) {
+                    signed char* cell = &tile[(rBase + i * 16 + half * 8) * I8_OT + col];
+                    const int v = (int)((unsigned)c[i][j][half * 2 + e] + (unsigned)ch.x);
+                    float y = i8_lean_scaled<WIDE>(v, sc);
+                    if (RES) y = __fadd_rn(y, __fmul_rn(__int2float_rn((int)*cell + resOff), resScale));
+                    *cell = (signed char)(i8_lean_quantize(y, lim, outScale, inv, kLo, kHi) + zpS);
+                }
+            }
+        }
+    }
+    __syncthreads();
+    i8_tile_store<BN>(tile, outQ, outStride, m0, n0, M, cout);
+}
+
+#define I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, RES, WIDE)                                                                 \
+    extern "C" __global__ void __launch_bounds__(I8_THREADS, MIN_BLOCKS) NAME(                                         \
+        const signed char* __restrict__ xh, const signed char* __restrict__ wp, const int2* __restrict__ chan,         \
+        const signed char* __restrict__ resQ, int resStride, float resScale, int resZp, signed char* __restrict__ outQ, \
+        int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW, int kw, int sh, int sw, int padTop,  \
+        int padLeft, int dh, int dw, int kTotal, int kPadded, int zp, float outScale, float inv, float lim, int kLo,    \
+        int kHi, int zpS) {                                                                                            \
+        i8_lean<BN, RES, WIDE>(xh, wp, chan, resQ, resStride, resScale, resZp, outQ, outStride, n, h, wd, cP, cout,     \
+                               outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, outScale, inv,     \
+                               lim, kLo, kHi, zpS);                                                                    \
+    }
+
+// Name: _res with a codes residual, _wide with the double path kept, 64 for the 128 × 64 tile.
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean, 128, 2, false, false)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean_res, 128, 2, true, false)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean_wide, 128, 2, false, true)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean_res_wide, 128, 2, true, true)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean64, 64, 3, false, false)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_res, 64, 3, true, false)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_wide, 64, 3, false, true)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_res_wide, 64, 3, true, true)

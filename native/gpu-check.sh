@@ -386,11 +386,13 @@ compare_bench() {
 }
 
 # 7g. where the device int8 engine's batch-128 time goes (Int8ProfileBench: an event between every two launches; per
-#     kernel totals and the largest launches), on the deploy plan 7f made. A comparison only (timeout: skip).
+#     kernel totals and the largest launches), on the deploy plan 7f made; first (--ab 1) the whole run on the chain
+#     kernels' epilogue against the lean kernels' (same process, logits compared bit for bit). A comparison only
+#     (timeout: skip).
 if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
-  compare_bench int8-profile 60 int8-profile.log '^PROFILE-(TOTAL|KIND)' 's/^PROFILE-(TOTAL|KIND) //' ';' \
-    "Int8ProfileBench resnet50 (deploy, gaussian) --batch 128" \
-    Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 10 --iters 20 --top 40 \
+  compare_bench int8-profile 75 int8-profile.log '^PROFILE-(AB|TOTAL|KIND)' 's/^PROFILE-(AB|TOTAL|KIND) //' ';' \
+    "Int8ProfileBench resnet50 (deploy, gaussian) --batch 128 --ab 1" \
+    Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 10 --iters 20 --top 40 --ab 1 \
     || row int8-profile skip "time budget spent"
 fi
 
@@ -416,12 +418,13 @@ ncu_step() {
   row "$name" "$st" "$(why $rc "$t"); ${res} ($log in details.tgz)"
 }
 
-# 7h. Nsight Compute on the first 8 launches of conv2d_int8_igemm_chain in that run (the stem and ResNet-50's first
-#     blocks, batch 128: float and codes outputs and residuals): throughput, memory, occupancy and warp-stall sections.
+# 7h. Nsight Compute on the first 8 int8 conv launches (conv2d_int8_igemm_chain* or _lean*) of that run (the stem and
+#     ResNet-50's first blocks, batch 128: float and codes outputs and residuals): throughput, memory, occupancy and
+#     warp-stall sections.
 if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
   ncu_step ncu-int8 90 ncu-int8.log \
-    'conv2d_int8_igemm_chain|Duration|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy' \
-    --kernel-name regex:conv2d_int8_igemm_chain --launch-count 8 --section SpeedOfLight --section MemoryWorkloadAnalysis \
+    'conv2d_int8_igemm_(chain|lean)|Duration|Memory Throughput|Compute \(SM\) Throughput|Achieved Occupancy' \
+    --kernel-name regex:'conv2d_int8_igemm_(chain|lean)' --launch-count 8 --section SpeedOfLight --section MemoryWorkloadAnalysis \
     --section Occupancy --section LaunchStats --section WarpStateStats --section ComputeWorkloadAnalysis \
     -- Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 0 --iters 1 --top 10
 fi

@@ -76,6 +76,64 @@ int main(int argc, char** argv) {
         printf("%s requantize: %lld of %lld values differ (%lld within a few ulps of a half-integer)\n", bad ? "FAIL" : "ok  ", bad, n, nearTies);
         if (bad) { printf("int8 emulator: FAIL (requantization)\n"); return 1; }
     }
+    // The lean kernels' requantization (i8_lean_quantize: clamp to ±1024·s, reciprocal and two FMA corrections, the
+    // code bounds folded) against the same definition, on 16 million values: scales over 2^−60 … 2^60 (random, powers
+    // of two and all-ones significands), quotients uniform up to ±1500, a few ulps either side of half-integers,
+    // exact half-integers, tiny quotients and huge ones (|y / s| up to 2^100), code bounds narrowed as ReLU/clip do.
+    {
+        std::mt19937_64 r(20261127);
+        std::uniform_real_distribution<float> qd(-1500.f, 1500.f), md(1.f, 2.f);
+        std::uniform_int_distribution<int> kd(-600, 600), nd(-8, 8), ed(-60, 59);
+        long long bad = 0, n = 0, nearTies = 0;
+        for (int it = 0; it < 16000000; it++) {
+            const int ex = ed(r);
+            float scale = std::ldexp(md(r), ex);
+            if (it % 16 == 5) scale = std::ldexp(1.f, ex);
+            if (it % 16 == 9) scale = std::nextafter(std::ldexp(1.f, ex + 1), 0.f); // significand all ones
+            float y;
+            switch (it % 5) {
+                case 0: y = qd(r) * scale; break;
+                case 1: { float h = (float)kd(r) + 0.5f; y = std::nextafter(h * scale, 0.f); for (int k = nd(r); k != 0; k -= k > 0 ? 1 : -1) y = std::nextafter(y, k > 0 ? 1e30f : -1e30f); nearTies++; break; }
+                case 2: y = ((float)kd(r) + 0.5f) * scale; break;
+                case 3: y = qd(r) * scale * std::ldexp(1.f, -(int)(r() % 40)); break;
+                default: y = std::ldexp(qd(r), (int)(r() % 100)) * (scale < 1e-10f ? 1.f : scale); break;
+            }
+            if (!std::isfinite(y)) continue;
+            const int zp = (int)(r() % 256), qmax = it % 7 == 0 ? 15 : 255;
+            auto quantize = [&](float v) { // the definition: clamp(clamp(rint(v / scale), ±512) + zp, 0, qmax)
+                float rr = std::rint(v / scale);
+                rr = std::min(std::max(rr, -512.f), 512.f);
+                return std::min(std::max((int)rr + zp, 0), qmax);
+            };
+            int qLo = 0, qHi = qmax; // act 0; 1: ReLU; 2: clip [0, 6]
+            if (it % 3 == 1) qLo = quantize(0.f);
+            if (it % 3 == 2) { qLo = quantize(0.f); qHi = quantize(6.f); }
+            const int want = std::min(std::max(quantize(y), qLo), qHi);
+            const int got = i8_lean_quantize(y, 1024.f * scale, scale, 1.f / scale, qLo - zp, qHi - zp) + zp;
+            n++;
+            if (got != want) { if (bad < 5) printf("  lean requantize mismatch: y %.9g scale %.9g: got %d want %d\n", y, scale, got, want); bad++; }
+        }
+        printf("%s lean requantize: %lld of %lld values differ (%lld within a few ulps of a half-integer)\n", bad ? "FAIL" : "ok  ", bad, n, nearTies);
+        if (bad) { printf("int8 emulator: FAIL (lean requantization)\n"); return 1; }
+    }
+    // The lean kernels' scaling step (i8_lean_scaled<WIDE = true>) against the definition, bit for bit, on 4 million
+    // values over the whole int range (most beyond 2^24, where a float product would round differently) and near ±2^24.
+    {
+        std::mt19937_64 r(20261128);
+        std::uniform_real_distribution<float> sd(1e-9f, 1e-2f);
+        long long bad = 0, n = 0;
+        for (int it = 0; it < 4000000; it++) {
+            const int v = it % 3 == 0 ? (int)(uint32_t)r() : (int)(r() % 8193) - 4096 + (it % 3 == 1 ? (1 << 24) : -(1 << 24));
+            const float sc = sd(r);
+            const long long vl = v;
+            const float want = vl >= -(1LL << 24) && vl <= (1LL << 24) ? (float)v * sc : (float)((double)v * (double)sc);
+            const float got = i8_lean_scaled<true>(v, sc);
+            n++;
+            if (std::memcmp(&got, &want, 4) != 0) { if (bad < 5) printf("  lean scaling mismatch: v %d sc %.9g\n", v, sc); bad++; }
+        }
+        printf("%s lean scaling: %lld of %lld values differ\n", bad ? "FAIL" : "ok  ", bad, n);
+        if (bad) { printf("int8 emulator: FAIL (lean scaling)\n"); return 1; }
+    }
 
     // what, n, cin, h, w, cout, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, zp, wRange, qmax
     std::vector<Case> cases = {
@@ -189,9 +247,37 @@ int main(int argc, char** argv) {
         fflush(stdout);
         bool caseOk = packOk;
         const float lo = 0.f, hi = 6.f;
-        // Layers of at most 64 channels run on both chain kernels: the 128-wide tile and conv2d_int8_igemm_chain64.
-        for (int narrow = 0; narrow < (c.cout <= 64 ? 2 : 1); narrow++)
+        // The lean kernels' operands, as CudaIntegerModel builds them: chan[c] = {bias[c] − (zp − 128)·Σw[c] (int32,
+        // wrapping), scale bits}, zero-padded to coutP. Their narrow form (no double path) is only valid when
+        // K·255·127 + max|bias| ≤ 2^24, so it runs with this case's bias where the large ones (the double path's test)
+        // are replaced by small values; the wide form runs with the case's own bias.
+        std::vector<int> biasSmall = bias;
+        for (int co = 0; co < c.cout; co++) if (co % 7 == 3) biasSmall[co] = randInt(-300, 300);
+        auto chanOf = [&](const std::vector<int>& b) {
+            std::vector<int2> ch(coutP, make_int2(0, 0));
+            for (int co = 0; co < c.cout; co++) {
+                ch[co] = make_int2((int)((unsigned)b[co] - (unsigned)(c.zp - 128) * (unsigned)wsum[co]), __float_as_int(scale[co]));
+            }
+            return ch;
+        };
+        long long maxBiasSmall = 0;
+        for (int co = 0; co < c.cout; co++) maxBiasSmall = std::max(maxBiasSmall, (long long)std::abs(biasSmall[co]));
+        if ((long long)kReal * 255 * 127 + maxBiasSmall > (1LL << 24)) { printf("FAIL case %zu: too large for the narrow lean kernels\n", ci); caseOk = false; }
+        const std::vector<int2> chanWide = chanOf(bias), chanNarrow = chanOf(biasSmall);
+        auto quantizeRef = [&](float y) { // ActivationParams.quantize, with the kernel's ±512 clamp first
+            float r = std::rint(y / outScale);
+            r = std::min(std::max(r, -512.f), 512.f);
+            return std::min(std::max((int)r + outZp, 0), c.qmax);
+        };
+        // Kernels: 0 chain, 1 chain64 (cout ≤ 64), 2 lean (wide), 3 lean (narrow), 4 lean64 (wide), 5 lean64 (narrow).
+        // The lean kernels have codes out and no or a codes residual only.
+        static const char* kernelNames[] = {"chain", "chain64", "lean_wide", "lean", "lean64_wide", "lean64"};
+        for (int kernel = 0; kernel < 6; kernel++)
         for (int resMode = 0; resMode < 3; resMode++) for (int outMode = 0; outMode < 2; outMode++) for (int act = 0; act < 3; act++) {
+            const bool lean = kernel >= 2, narrow = kernel == 1 || kernel >= 4, wide = kernel == 2 || kernel == 4;
+            if (narrow && c.cout > 64) continue;
+            if (lean && (resMode == 1 || outMode == 1)) continue;
+            const std::vector<int>& bs = lean && !wide ? biasSmall : bias;
             const int resStride = resMode == 0 ? 0 : resMode == 1 ? c.cout : coutP16;
             const void* residual = resMode == 0 ? nullptr : resMode == 1 ? (const void*)resF.data() : (const void*)resQ.data();
             const int outStride = outMode == 1 ? c.cout : coutP16;
@@ -204,7 +290,7 @@ int main(int argc, char** argv) {
             long long ties = 0, dbl = 0, inside = 0;
             for (long long m = 0; m < M; m++) for (int co = 0; co < c.cout; co++) {
                 const int a = acc[m * c.cout + co];
-                const long long v = (long long)a + bias[co];
+                const long long v = (long long)a + bs[co];
                 float y;
                 if (v >= -(1LL << 24) && v <= (1LL << 24)) {
                     y = (float)v * scale[co];
@@ -223,26 +309,39 @@ int main(int argc, char** argv) {
                     std::memcpy(&expect[(m * outStride + co) * 4], &y, 4);
                 } else {
                     const float ratio = y / outScale;
-                    float r = std::rint(ratio); // default rounding mode: half to even
-                    r = std::min(std::max(r, -512.f), 512.f);
-                    int qo = (int)r + outZp;
+                    const int qo = quantizeRef(y);
                     if (ratio - std::floor(ratio) == 0.5f && qo > 0 && qo < c.qmax) ties++; // a tie that shows
                     if (qo > 0 && qo < c.qmax) inside++;
-                    qo = std::min(std::max(qo, 0), c.qmax);
                     expect[m * outStride + co] = (unsigned char)(qo ^ 0x80);
                 }
             }
-            launch(narrow ? dim3e{grid.x, 1, 1} : grid, 256, [&] {
-                (narrow ? conv2d_int8_igemm_chain64 : conv2d_int8_igemm_chain)(
-                    xh, wp.data(), wsum.data(), bias.data(), scale.data(), residual, resMode, resStride, resScale, resZp,
-                    out, outMode, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl, c.dh,
-                    c.dw, kTotal, kPadded, c.zp, act, lo, hi, outScale, outZp, c.qmax);
-            });
+            const dim3e g = narrow ? dim3e{grid.x, 1, 1} : grid;
+            if (!lean) {
+                launch(g, 256, [&] {
+                    (narrow ? conv2d_int8_igemm_chain64 : conv2d_int8_igemm_chain)(
+                        xh, wp.data(), wsum.data(), bias.data(), scale.data(), residual, resMode, resStride, resScale, resZp,
+                        out, outMode, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl, c.dh,
+                        c.dw, kTotal, kPadded, c.zp, act, lo, hi, outScale, outZp, c.qmax);
+                });
+            } else {
+                const int qLo = act == 0 ? 0 : quantizeRef(act == 1 ? 0.f : lo), qHi = act == 2 ? quantizeRef(hi) : c.qmax;
+                auto fn = narrow ? (resMode == 2 ? (wide ? conv2d_int8_igemm_lean64_res_wide : conv2d_int8_igemm_lean64_res)
+                                                 : (wide ? conv2d_int8_igemm_lean64_wide : conv2d_int8_igemm_lean64))
+                                 : (resMode == 2 ? (wide ? conv2d_int8_igemm_lean_res_wide : conv2d_int8_igemm_lean_res)
+                                                 : (wide ? conv2d_int8_igemm_lean_wide : conv2d_int8_igemm_lean));
+                const std::vector<int2>& ch = wide ? chanWide : chanNarrow;
+                launch(g, 256, [&] {
+                    fn(xh, wp.data(), ch.data(), (const signed char*)residual, resStride, resScale, resZp,
+                       (signed char*)out, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl,
+                       c.dh, c.dw, kTotal, kPadded, c.zp, outScale, 1.f / outScale, 1024.f * outScale, qLo - outZp,
+                       qHi - outZp, outZp - 128);
+                });
+            }
             const long long faults = g_i8Faults.exchange(0);
             size_t bad = 0, first = 0;
             for (size_t i = 0; i < expect.size(); i++) if (out[i] != expect[i]) { if (!bad) first = i; bad++; }
             const bool ok = bad == 0 && faults == 0;
-            printf("  %s %s res %d out %s act %d: %zu of %zu bytes differ%s", ok ? "ok  " : "FAIL", narrow ? "chain64" : "chain", resMode,
+            printf("  %s %s res %d out %s act %d: %zu of %zu bytes differ%s", ok ? "ok  " : "FAIL", kernelNames[kernel], resMode,
                    outMode ? "float" : "codes", act, bad, expect.size(), faults ? " (alignment faults)" : "");
             if (bad) {
                 const size_t elem = outMode ? 4 : 1, e = first / elem;

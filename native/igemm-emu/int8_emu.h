@@ -1,7 +1,8 @@
 // Host emulation of what the int8 kernels (conv2d_int8_igemm.cu, int8_pack_weights.cu) use on top of cuda_emu.h:
 // cp.async (an immediate 16-byte copy; commit/wait are no-ops, see the kernel's #else branch), ldmatrix.x4 and
 // mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __cvta_generic_to_shared, the IEEE float intrinsics
-// __f{add,mul,div}_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn, __vmaxs4, int min/max and uint4
+// __f{add,mul,div}_rn / __fmaf_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
+// casts __int_as_float / __float_as_int, __vmaxs4, int min/max, uint4 and int2
 // (the int8 engine's elementwise kernels, int8_ops_emu.cpp, use the same).
 //
 // Shared addresses: the kernel turns a shared pointer into a 32-bit address (i8_smem) and hands that to cp.async and
@@ -36,6 +37,12 @@ static inline float __fdiv_rn(float a, float b) { return a / b; }
 static inline double __dadd_rn(double a, double b) { return a + b; }
 static inline double __ddiv_rn(double a, double b) { return a / b; }
 static inline float __double2float_rn(double d) { return (float)d; }
+static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); } // one rounding, as FFMA
+static inline float __int2float_rn(int v) { return (float)v; }                           // to nearest even, as I2F
+static inline float __int_as_float(int v) { float f; std::memcpy(&f, &v, 4); return f; }
+static inline int __float_as_int(float f) { int v; std::memcpy(&v, &f, 4); return v; }
+struct int2 { int x, y; };
+static inline int2 make_int2(int a, int b) { return {a, b}; }
 // cvt.rni.s32.f32: to nearest, ties to even; saturates to the int range, NaN gives 0.
 static inline int __float2int_rn(float f) {
     if (f != f) return 0;

@@ -1,8 +1,10 @@
 // Where the device int8 engine's time goes: CudaIntegerModel.profile on a deploy plan, a CUDA event between every two
 // launches; prints each launch's median (largest first), the totals per kernel, and the whole run timed without the
-// in-between events for comparison.
+// in-between events for comparison. With --ab 1, first the same whole run on the chain-kernel epilogue
+// (CudaIntegerModel.EPILOGUE_PROPERTY = chain) and on the lean one, in this process, one after the other, with whether
+// their logits are bit-identical (they must be).
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.Int8ProfileBench MODEL.onnx PLAN.json
-//        [--batch 128] [--warmup 10] [--iters 20] [--top 30]
+//        [--batch 128] [--warmup 10] [--iters 20] [--top 30] [--ab 0|1]
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.CudaAvailability;
@@ -25,10 +27,11 @@ public final class Int8ProfileBench {
 
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: Int8ProfileBench MODEL.onnx PLAN.json [--batch 128] [--warmup 10] [--iters 20] [--top 30]");
+            System.err.println("usage: Int8ProfileBench MODEL.onnx PLAN.json [--batch 128] [--warmup 10] [--iters 20] [--top 30] [--ab 0|1]");
             System.exit(2);
         }
         int batch = 128, warmup = 10, iters = 20, top = 30;
+        boolean ab = false;
         for (int i = 2; i + 1 < args.length; i += 2) {
             int v = Integer.parseInt(args[i + 1]);
             switch (args[i]) {
@@ -36,6 +39,7 @@ public final class Int8ProfileBench {
                 case "--warmup" -> warmup = v;
                 case "--iters" -> iters = v;
                 case "--top" -> top = v;
+                case "--ab" -> ab = v != 0;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -47,6 +51,21 @@ public final class Int8ProfileBench {
         OnnxModel model = OnnxImporter.load(Path.of(args[0]));
         QuantPlan plan = QuantPlan.read(Path.of(args[1]));
         Tensor x = Bench.input(batch, model.graph().inputShape(), 20261126L);
+        if (ab) {
+            double[] ms = new double[2];
+            Tensor[] logits = new Tensor[2];
+            String[] epilogues = {"chain", "lean"};
+            for (int i = 0; i < 2; i++) {
+                System.setProperty(CudaIntegerModel.EPILOGUE_PROPERTY, epilogues[i]);
+                try (CudaIntegerModel m = new CudaIntegerModel(model.graph(), plan, batch, 0)) {
+                    ms[i] = median(m.time(x, warmup, iters));
+                    logits[i] = m.apply(x);
+                }
+            }
+            System.clearProperty(CudaIntegerModel.EPILOGUE_PROPERTY);
+            System.out.printf("PROFILE-AB batch=%d chain_ms=%.4f lean_ms=%.4f lean_speedup=%.2fx logits_identical=%s%n",
+                    batch, ms[0], ms[1], ms[0] / ms[1], Arrays.equals(logits[0].data(), logits[1].data()));
+        }
         try (CudaIntegerModel m = new CudaIntegerModel(model.graph(), plan, batch, 0)) {
             double whole = median(m.time(x, warmup, iters));
             List<CudaIntegerModel.StepTime> steps = new ArrayList<>(m.profile(x, warmup, iters));

@@ -37,8 +37,9 @@ import java.util.Map;
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch (conv2d_int8_igemm_chain64, 128 × 64 tiles, for at most 64 output channels)
  * with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose), except that a conv with few input channels (where gathering only the real
- * taps at least halves K: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C
+ * fused (the chain IntegerModel chose). A layer with codes out and no or a codes residual runs the same on
+ * conv2d_int8_igemm_lean* instead, whose shorter epilogue gives the same codes bit for bit ({@link Lean}). A conv with
+ * few input channels (where gathering only the real taps at least halves K: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C
  * rounded up to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
  * MaxPool on codes, GlobalAveragePool, and Add/ReLU/Clip left outside the epilogues (in float, as the CPU engine
  * runs them) have their own small kernels; Flatten/Reshape/Identity of a (N, C, 1, 1) value are aliases. Weights are
@@ -96,6 +97,8 @@ public final class CudaIntegerModel implements AutoCloseable {
     private long convMacsPerImage;
     private int convLayers;
     private boolean closed;
+    /** {@link #EPILOGUE_PROPERTY} as it was when this engine was built. */
+    private final boolean chainEpilogue = "chain".equals(System.getProperty(EPILOGUE_PROPERTY));
 
     /**
      * Compiles {@code plan} for {@code original} as {@link IntegerModel#compile(Graph, QuantPlan)} does, then builds
@@ -334,6 +337,24 @@ public final class CudaIntegerModel implements AutoCloseable {
         final float resScale = r == null || r.q() == null ? 0f : r.q().scale();
         final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
         ActivationParams oq = l.outQ();
+        Lean lean = chainEpilogue ? null : Lean.of(wq, l.cout(), gi.coutP(), l.bias(), l.scale(), xin.q().zeroPoint(),
+                oq, resMode, act, lo, hi);
+        if (lean != null) {
+            DeviceBuffer chan = allocate((long) lean.chan().length * Integer.BYTES);
+            if (!sizing) chan.copyFrom(lean.chan());
+            final String kernel = lean.kernel(l.cout());
+            step(kernel + " " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
+                    + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
+                    + (r == null ? "" : " +res"), n -> {
+                CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
+                return module.prepare(arena, kernel, chainGrid(gn), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
+                        0, xi.buf(), wp, chan, r == null ? null : r.buf(), resStride, resScale, resZp, out.buf(),
+                        out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(), gn.outH(), gn.outW(), gn.kw(), gn.sh(),
+                        gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(), gn.kTotal(), gn.kPadded(),
+                        xi.q().zeroPoint(), oq.scale(), lean.inv(), lean.lim(), lean.kLo(), lean.kHi(), lean.zpS());
+            });
+            return;
+        }
         final String kernel = chainKernel(l.cout());
         step(kernel + " " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
                 + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
@@ -346,6 +367,70 @@ public final class CudaIntegerModel implements AutoCloseable {
                     gn.kTotal(), gn.kPadded(), xi.q().zeroPoint(), a, lof, hif, oq == null ? 1f : oq.scale(),
                     oq == null ? 0 : oq.zeroPoint(), oq == null ? 255 : oq.qmax());
         });
+    }
+
+    /**
+     * System property {@value}, read when an engine is built: {@code chain} runs every layer on
+     * conv2d_int8_igemm_chain* (the epilogue before the lean kernels), for comparing the two on a device (the codes
+     * are the same); unset or anything else picks the lean kernels where {@link Lean#of} admits a layer.
+     */
+    public static final String EPILOGUE_PROPERTY = "zeroq.int8.epilogue";
+
+    /**
+     * A layer's operands for conv2d_int8_igemm_lean* (see its header in conv2d_int8_igemm.cu): the same codes as the
+     * chain kernel, bit for bit, with a shorter epilogue.
+     *
+     * @param chan per output channel (coutP of them, zero past cout) the pair {bias − (zp − 128)·Σw, scale's float bits}
+     * @param inv  RN(1 / outScale), the reciprocal the exact quotient starts from
+     * @param lim  1024·outScale: y is clamped to ±lim (every |y / outScale| ≥ 512 gives the same saturated code)
+     * @param kLo  the lowest code the layer's output can take (0, or quantize(0) after ReLU, or quantize(lo) after Clip)
+     *             minus the zero point; {@code kHi} likewise the highest
+     * @param zpS  outZp − 128: the stored code is q ^ 0x80 = q − 128
+     * @param wide whether some |acc + bias| may exceed 2^24 (the kernel then keeps the double-precision product)
+     * @param residual whether a codes residual is added
+     */
+    record Lean(int[] chan, float inv, float lim, int kLo, int kHi, int zpS, boolean wide, boolean residual) {
+        /** The widest scale range for which the kernel's quotient steps neither overflow nor underflow. */
+        private static final float SCALE_MIN = 0x1p-60f, SCALE_MAX = 0x1p60f;
+
+        /**
+         * The lean operands of a layer, or null where it needs the chain kernel: float output, a float residual, an
+         * output scale outside [2^−60, 2^60], or a channel where 255·Σ|w| + |bias| (the bound of |Σ (q − zp)·w + bias|)
+         * reaches 2^31 − 1, so that the one int32 add could wrap where IntegerModel's long sum does not.
+         *
+         * @param wq     int8 weights, channel after channel ({@code wq.length / cout} each)
+         * @param zp     the input codes' zero point; {@code resMode} 0 none, 1 float, 2 codes; {@code act} 0 none,
+         *               1 ReLU, 2 Clip to [lo, hi]
+         */
+        static Lean of(byte[] wq, int cout, int coutP, int[] bias, float[] scale, int zp, ActivationParams oq,
+                       int resMode, int act, float lo, float hi) {
+            if (oq == null || resMode == 1 || !(oq.scale() >= SCALE_MIN && oq.scale() <= SCALE_MAX)) return null;
+            int k = wq.length / cout;
+            int[] chan = new int[2 * coutP];
+            long bound = 0;
+            for (int c = 0; c < cout; c++) {
+                int sum = 0;
+                long abs = 0;
+                for (int i = c * k; i < (c + 1) * k; i++) {
+                    sum += wq[i];
+                    abs += Math.abs(wq[i]);
+                }
+                bound = Math.max(bound, 255 * abs + Math.abs((long) bias[c]));
+                chan[2 * c] = bias[c] - (zp - 128) * sum; // int arithmetic wraps like the device's
+                chan[2 * c + 1] = Float.floatToRawIntBits(scale[c]);
+            }
+            if (bound >= Integer.MAX_VALUE) return null;
+            int qLo = act == 0 ? 0 : oq.quantize(act == 1 ? 0f : lo);
+            int qHi = act == 2 ? oq.quantize(hi) : oq.qmax();
+            return new Lean(chan, 1f / oq.scale(), 1024f * oq.scale(), qLo - oq.zeroPoint(), qHi - oq.zeroPoint(),
+                    oq.zeroPoint() - 128, bound > 1 << 24, resMode == 2);
+        }
+
+        /** conv2d_int8_igemm_lean[64][_res][_wide]: the tile width as for {@link #chainKernel}. */
+        String kernel(int cout) {
+            return "conv2d_int8_igemm_lean" + (cout <= NARROW_TILE ? "64" : "") + (residual ? "_res" : "")
+                    + (wide ? "_wide" : "");
+        }
     }
 
     /**

@@ -35,9 +35,12 @@ class KernelEmulatorTest {
     void int8TensorCoreConvChainKernelMatchesItsReferenceInEveryMode() throws Exception {
         String out = emulate("run-int8.sh");
         assertTrue(out.contains("int8 emulator: 10 cases OK"), out);
-        // 18 modes per case and kernel; the 7 cases of at most 64 channels also on conv2d_int8_igemm_chain64
-        assertEquals(17 * 18, out.lines().filter(l -> l.trim().startsWith("ok ") && l.contains(" res ")).count(), out);
+        // 18 modes per case on the chain kernel, 12 on the lean one (codes out with no or a codes residual, 3
+        // activations, with and without the double path); the 7 cases of at most 64 channels also on the 64-wide tiles
+        assertEquals(17 * 18 + 17 * 12, out.lines().filter(l -> l.trim().startsWith("ok ") && l.contains(" res ")).count(), out);
         assertTrue(out.contains("ok   requantize: 0 of 4000000 values differ"), out);
+        assertTrue(out.contains("ok   lean requantize: 0 of "), out);
+        assertTrue(out.contains("ok   lean scaling: 0 of 4000000 values differ"), out);
     }
 
     /** Runs native/igemm-emu/SCRIPT ARGS (skipped without g++); returns its output, asserting exit status 0. */
@@ -52,10 +55,10 @@ class KernelEmulatorTest {
         try {
             Process p = new ProcessBuilder(cmd).directory(root.toFile())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            boolean done = p.waitFor(180, TimeUnit.SECONDS);
+            boolean done = p.waitFor(300, TimeUnit.SECONDS);
             if (!done) p.destroyForcibly();
             String out = Files.readString(log, StandardCharsets.UTF_8);
-            assertTrue(done, "the emulation did not finish in 180 s:\n" + out);
+            assertTrue(done, "the emulation did not finish in 300 s:\n" + out);
             System.out.print(out.lines().filter(l -> !l.startsWith("  ok ")).collect(java.util.stream.Collectors.joining("\n", "", "\n")));
             assertEquals(0, p.exitValue(), out);
             return out;
