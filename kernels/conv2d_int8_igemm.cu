@@ -545,8 +545,8 @@ I8_CHAIN_ENTRY(conv2d_int8_igemm_chain, 128, 2)
 I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
 
 // ---------------------------------------------------------------------------------------------------------------------
-// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, no residual or a codes residual) with an
-// epilogue of about 15 (20 with the residual) branch-free instructions per output instead of about 55 with several
+// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode) with an
+// epilogue of about 15 (20 with a residual) branch-free instructions per output instead of about 55 with several
 // branches, computing the SAME codes bit for bit. Nsight Compute on the H200 (GPU run 5) found the chain kernel's
 // epilogue at ~100 issued instructions per output for the K = 64 layers (issue-latency-bound, 25 % occupancy, a third
 // of the stalls waiting on instruction fetch), i.e. the epilogue, not the tensor cores, set their time. What changed:
@@ -588,15 +588,17 @@ __device__ __forceinline__ float i8_lean_scaled(int v, float sc) {
     return __fmul_rn(__int2float_rn(v), sc);
 }
 
-template <int BN, bool RES, bool WIDE>
+// RES: 0 no residual, 1 float (N, outH, outW, resStride), 2 shifted codes (N, outH, outW, resStride), as resMode of
+// the chain kernel.
+template <int BN, int RES, bool WIDE>
 __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
-                                        const int2* __restrict__ chan, const signed char* __restrict__ resQ,
+                                        const int2* __restrict__ chan, const void* __restrict__ residual,
                                         int resStride, float resScale, int resZp, signed char* __restrict__ outQ,
                                         int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW,
                                         int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
                                         int kPadded, int zp, float outScale, float inv, float lim, int kLo, int kHi,
                                         int zpS) {
-    __shared__ int2 chanS[BN];
+    __shared__ __align__(16) int2 chanS[BN];
     const int tid = threadIdx.x;
     const int n0 = blockIdx.y * BN;
     if (tid < BN) chanS[tid] = chan[n0 + tid]; // visible after the main loop's first barrier
@@ -613,29 +615,49 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
     const long long m0 = (long long)blockIdx.x * I8_BM;
     const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g;
     const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;
-    if (RES) {
-        i8_tile_load<BN>(tile, resQ, resStride, m0, n0, M);
+    if (RES == 2) {
+        i8_tile_load<BN>(tile, static_cast<const signed char*>(residual), resStride, m0, n0, M);
         __syncthreads();
     }
     // (q_r − resZp) = s8 + 128 − resZp for the stored s8 = q_r ^ 0x80: an exact int, its float exact too.
     const int resOff = 128 - resZp;
+    // A float residual is read straight from global memory, at a row and channel clamped into the tensor: the outputs
+    // of rows past M and channels past Cout are computed from some in-bounds value and never stored.
+    const float* resF = static_cast<const float*>(residual);
+    long long resRow[T::MI][2];
+#pragma unroll
+    for (int i = 0; i < T::MI; i++)
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            resRow[i][half] = RES == 1 ? min(m0 + rBase + i * 16 + half * 8, M - 1) * resStride : 0;
+        }
+    // Each thread's outputs come in pairs of adjacent channels (e = 0, 1 of an mma C fragment): their constants are one
+    // 16-byte shared load, their residual codes one 2-byte load and their output codes one 2-byte store.
 #pragma unroll
     for (int j = 0; j < 4; j++) {
+        const int col = cBase + j * 8; // even
+        const int4 ch = *reinterpret_cast<const int4*>(&chanS[col]);
+        const float sc0 = __int_as_float(ch.y), sc1 = __int_as_float(ch.w);
+        const int resCol0 = RES == 1 ? min(n0 + col, cout - 1) : 0, resCol1 = RES == 1 ? min(n0 + col + 1, cout - 1) : 0;
 #pragma unroll
-        for (int e = 0; e < 2; e++) {
-            const int col = cBase + j * 8 + e;
-            const int2 ch = chanS[col];
-            const float sc = __int_as_float(ch.y);
+        for (int i = 0; i < T::MI; i++) {
 #pragma unroll
-            for (int i = 0; i < T::MI; i++) {
-#pragma unroll
-                for (int half = 0; half < 2; half++) {
-                    signed char* cell = &tile[(rBase + i * 16 + half * 8) * I8_OT + col];
-                    const int v = (int)((unsigned)c[i][j][half * 2 + e] + (unsigned)ch.x);
-                    float y = i8_lean_scaled<WIDE>(v, sc);
-                    if (RES) y = __fadd_rn(y, __fmul_rn(__int2float_rn((int)*cell + resOff), resScale));
-                    *cell = (signed char)(i8_lean_quantize(y, lim, outScale, inv, kLo, kHi) + zpS);
+            for (int half = 0; half < 2; half++) {
+                unsigned short* cell = reinterpret_cast<unsigned short*>(&tile[(rBase + i * 16 + half * 8) * I8_OT + col]);
+                float y0 = i8_lean_scaled<WIDE>((int)((unsigned)c[i][j][half * 2] + (unsigned)ch.x), sc0);
+                float y1 = i8_lean_scaled<WIDE>((int)((unsigned)c[i][j][half * 2 + 1] + (unsigned)ch.z), sc1);
+                if (RES == 1) {
+                    y0 = __fadd_rn(y0, resF[resRow[i][half] + resCol0]);
+                    y1 = __fadd_rn(y1, resF[resRow[i][half] + resCol1]);
                 }
+                if (RES == 2) {
+                    const unsigned r = *cell; // the two stored s8 codes, channel col in the low byte
+                    y0 = __fadd_rn(y0, __fmul_rn(__int2float_rn((int)(signed char)(r & 0xFFu) + resOff), resScale));
+                    y1 = __fadd_rn(y1, __fmul_rn(__int2float_rn((int)(signed char)(r >> 8) + resOff), resScale));
+                }
+                const int q0 = i8_lean_quantize(y0, lim, outScale, inv, kLo, kHi) + zpS;
+                const int q1 = i8_lean_quantize(y1, lim, outScale, inv, kLo, kHi) + zpS;
+                *cell = (unsigned short)((q0 & 0xFF) | ((q1 & 0xFF) << 8));
             }
         }
     }
@@ -646,21 +668,25 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
 #define I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, RES, WIDE)                                                                 \
     extern "C" __global__ void __launch_bounds__(I8_THREADS, MIN_BLOCKS) NAME(                                         \
         const signed char* __restrict__ xh, const signed char* __restrict__ wp, const int2* __restrict__ chan,         \
-        const signed char* __restrict__ resQ, int resStride, float resScale, int resZp, signed char* __restrict__ outQ, \
+        const void* __restrict__ residual, int resStride, float resScale, int resZp, signed char* __restrict__ outQ,    \
         int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW, int kw, int sh, int sw, int padTop,  \
         int padLeft, int dh, int dw, int kTotal, int kPadded, int zp, float outScale, float inv, float lim, int kLo,    \
         int kHi, int zpS) {                                                                                            \
-        i8_lean<BN, RES, WIDE>(xh, wp, chan, resQ, resStride, resScale, resZp, outQ, outStride, n, h, wd, cP, cout,     \
+        i8_lean<BN, RES, WIDE>(xh, wp, chan, residual, resStride, resScale, resZp, outQ, outStride, n, h, wd, cP, cout,     \
                                outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, outScale, inv,     \
                                lim, kLo, kHi, zpS);                                                                    \
     }
 
-// Name: _res with a codes residual, _wide with the double path kept, 64 for the 128 × 64 tile.
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean, 128, 2, false, false)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean_res, 128, 2, true, false)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean_wide, 128, 2, false, true)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean_res_wide, 128, 2, true, true)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean64, 64, 3, false, false)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_res, 64, 3, true, false)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_wide, 64, 3, false, true)
-I8_LEAN_ENTRY(conv2d_int8_igemm_lean64_res_wide, 64, 3, true, true)
+// Six entry points per tile width: NAME (no residual), NAME_res (codes residual), NAME_resf (float residual), and each
+// of them again as _wide (the double path kept): conv2d_int8_igemm_lean[_res|_resf][_wide] on 128 × 128 tiles,
+// conv2d_int8_igemm_lean64[_res|_resf][_wide] on 128 × 64.
+#define I8_LEAN_FAMILY(NAME, BN, MIN_BLOCKS)                                                                           \
+    I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, 0, false)                                                                      \
+    I8_LEAN_ENTRY(NAME##_res, BN, MIN_BLOCKS, 2, false)                                                                \
+    I8_LEAN_ENTRY(NAME##_resf, BN, MIN_BLOCKS, 1, false)                                                               \
+    I8_LEAN_ENTRY(NAME##_wide, BN, MIN_BLOCKS, 0, true)                                                                \
+    I8_LEAN_ENTRY(NAME##_res_wide, BN, MIN_BLOCKS, 2, true)                                                            \
+    I8_LEAN_ENTRY(NAME##_resf_wide, BN, MIN_BLOCKS, 1, true)
+
+I8_LEAN_FAMILY(conv2d_int8_igemm_lean, 128, 2)
+I8_LEAN_FAMILY(conv2d_int8_igemm_lean64, 64, 3)

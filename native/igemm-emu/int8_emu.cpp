@@ -270,13 +270,13 @@ int main(int argc, char** argv) {
             return std::min(std::max((int)r + outZp, 0), c.qmax);
         };
         // Kernels: 0 chain, 1 chain64 (cout ≤ 64), 2 lean (wide), 3 lean (narrow), 4 lean64 (wide), 5 lean64 (narrow).
-        // The lean kernels have codes out and no or a codes residual only.
+        // The lean kernels have codes out only.
         static const char* kernelNames[] = {"chain", "chain64", "lean_wide", "lean", "lean64_wide", "lean64"};
         for (int kernel = 0; kernel < 6; kernel++)
         for (int resMode = 0; resMode < 3; resMode++) for (int outMode = 0; outMode < 2; outMode++) for (int act = 0; act < 3; act++) {
             const bool lean = kernel >= 2, narrow = kernel == 1 || kernel >= 4, wide = kernel == 2 || kernel == 4;
             if (narrow && c.cout > 64) continue;
-            if (lean && (resMode == 1 || outMode == 1)) continue;
+            if (lean && outMode == 1) continue;
             const std::vector<int>& bs = lean && !wide ? biasSmall : bias;
             const int resStride = resMode == 0 ? 0 : resMode == 1 ? c.cout : coutP16;
             const void* residual = resMode == 0 ? nullptr : resMode == 1 ? (const void*)resF.data() : (const void*)resQ.data();
@@ -325,13 +325,18 @@ int main(int argc, char** argv) {
                 });
             } else {
                 const int qLo = act == 0 ? 0 : quantizeRef(act == 1 ? 0.f : lo), qHi = act == 2 ? quantizeRef(hi) : c.qmax;
-                auto fn = narrow ? (resMode == 2 ? (wide ? conv2d_int8_igemm_lean64_res_wide : conv2d_int8_igemm_lean64_res)
-                                                 : (wide ? conv2d_int8_igemm_lean64_wide : conv2d_int8_igemm_lean64))
-                                 : (resMode == 2 ? (wide ? conv2d_int8_igemm_lean_res_wide : conv2d_int8_igemm_lean_res)
-                                                 : (wide ? conv2d_int8_igemm_lean_wide : conv2d_int8_igemm_lean));
+                using LeanFn = decltype(&conv2d_int8_igemm_lean);
+                static const LeanFn fns[2][3][2] = { // [narrow][resMode][wide]
+                    {{conv2d_int8_igemm_lean, conv2d_int8_igemm_lean_wide},
+                     {conv2d_int8_igemm_lean_resf, conv2d_int8_igemm_lean_resf_wide},
+                     {conv2d_int8_igemm_lean_res, conv2d_int8_igemm_lean_res_wide}},
+                    {{conv2d_int8_igemm_lean64, conv2d_int8_igemm_lean64_wide},
+                     {conv2d_int8_igemm_lean64_resf, conv2d_int8_igemm_lean64_resf_wide},
+                     {conv2d_int8_igemm_lean64_res, conv2d_int8_igemm_lean64_res_wide}}};
+                const LeanFn fn = fns[narrow][resMode][wide];
                 const std::vector<int2>& ch = wide ? chanWide : chanNarrow;
                 launch(g, 256, [&] {
-                    fn(xh, wp.data(), ch.data(), (const signed char*)residual, resStride, resScale, resZp,
+                    fn(xh, wp.data(), ch.data(), residual, resStride, resScale, resZp,
                        (signed char*)out, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl,
                        c.dh, c.dw, kTotal, kPadded, c.zp, outScale, 1.f / outScale, 1024.f * outScale, qLo - outZp,
                        qHi - outZp, outZp - 128);

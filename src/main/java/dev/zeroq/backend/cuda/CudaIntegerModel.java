@@ -37,7 +37,7 @@ import java.util.Map;
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch (conv2d_int8_igemm_chain64, 128 × 64 tiles, for at most 64 output channels)
  * with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose). A layer with codes out and no or a codes residual runs the same on
+ * fused (the chain IntegerModel chose). A layer with codes out runs the same on
  * conv2d_int8_igemm_lean* instead, whose shorter epilogue gives the same codes bit for bit ({@link Lean}). A conv with
  * few input channels (where gathering only the real taps at least halves K: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C
  * rounded up to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
@@ -387,15 +387,15 @@ public final class CudaIntegerModel implements AutoCloseable {
      *             minus the zero point; {@code kHi} likewise the highest
      * @param zpS  outZp − 128: the stored code is q ^ 0x80 = q − 128
      * @param wide whether some |acc + bias| may exceed 2^24 (the kernel then keeps the double-precision product)
-     * @param residual whether a codes residual is added
+     * @param resMode the residual added: 0 none, 1 float, 2 codes (as the chain kernel's resMode)
      */
-    record Lean(int[] chan, float inv, float lim, int kLo, int kHi, int zpS, boolean wide, boolean residual) {
+    record Lean(int[] chan, float inv, float lim, int kLo, int kHi, int zpS, boolean wide, int resMode) {
         /** The widest scale range for which the kernel's quotient steps neither overflow nor underflow. */
         private static final float SCALE_MIN = 0x1p-60f, SCALE_MAX = 0x1p60f;
 
         /**
-         * The lean operands of a layer, or null where it needs the chain kernel: float output, a float residual, an
-         * output scale outside [2^−60, 2^60], or a channel where 255·Σ|w| + |bias| (the bound of |Σ (q − zp)·w + bias|)
+         * The lean operands of a layer, or null where it needs the chain kernel: float output, an output scale
+         * outside [2^−60, 2^60], or a channel where 255·Σ|w| + |bias| (the bound of |Σ (q − zp)·w + bias|)
          * reaches 2^31 − 1, so that the one int32 add could wrap where IntegerModel's long sum does not.
          *
          * @param wq     int8 weights, channel after channel ({@code wq.length / cout} each)
@@ -404,7 +404,7 @@ public final class CudaIntegerModel implements AutoCloseable {
          */
         static Lean of(byte[] wq, int cout, int coutP, int[] bias, float[] scale, int zp, ActivationParams oq,
                        int resMode, int act, float lo, float hi) {
-            if (oq == null || resMode == 1 || !(oq.scale() >= SCALE_MIN && oq.scale() <= SCALE_MAX)) return null;
+            if (oq == null || !(oq.scale() >= SCALE_MIN && oq.scale() <= SCALE_MAX)) return null;
             int k = wq.length / cout;
             int[] chan = new int[2 * coutP];
             long bound = 0;
@@ -423,13 +423,13 @@ public final class CudaIntegerModel implements AutoCloseable {
             int qLo = act == 0 ? 0 : oq.quantize(act == 1 ? 0f : lo);
             int qHi = act == 2 ? oq.quantize(hi) : oq.qmax();
             return new Lean(chan, 1f / oq.scale(), 1024f * oq.scale(), qLo - oq.zeroPoint(), qHi - oq.zeroPoint(),
-                    oq.zeroPoint() - 128, bound > 1 << 24, resMode == 2);
+                    oq.zeroPoint() - 128, bound > 1 << 24, resMode);
         }
 
-        /** conv2d_int8_igemm_lean[64][_res][_wide]: the tile width as for {@link #chainKernel}. */
+        /** conv2d_int8_igemm_lean[64][_resf|_res][_wide]: the tile width as for {@link #chainKernel}. */
         String kernel(int cout) {
-            return "conv2d_int8_igemm_lean" + (cout <= NARROW_TILE ? "64" : "") + (residual ? "_res" : "")
-                    + (wide ? "_wide" : "");
+            return "conv2d_int8_igemm_lean" + (cout <= NARROW_TILE ? "64" : "")
+                    + (resMode == 1 ? "_resf" : resMode == 2 ? "_res" : "") + (wide ? "_wide" : "");
         }
     }
 

@@ -38,14 +38,15 @@ class CudaIntegerModelLeanTest {
     }
 
     /**
-     * The lean kernel's code for one output from the s8 accumulator Σ (q − 128)·w (what the tensor cores sum), and an
-     * optional residual code, as the stored shifted code q ^ 0x80.
+     * The lean kernel's code for one output from the s8 accumulator Σ (q − 128)·w (what the tensor cores sum), and the
+     * residual (a float, or a stored code of quantizer resScale, resZp), as the stored shifted code q ^ 0x80.
      */
-    private static int leanCode(CudaIntegerModel.Lean l, int c, int accS8, int resCode, float resScale, int resZp,
-                                float outScale) {
+    private static int leanCode(CudaIntegerModel.Lean l, int c, int accS8, float resFloat, int resCode, float resScale,
+                                int resZp, float outScale) {
         int v = accS8 + l.chan()[2 * c];
         float y = scaled(v, Float.intBitsToFloat(l.chan()[2 * c + 1]), l.wide());
-        if (l.residual()) y += (float) ((byte) resCode + 128 - resZp) * resScale;
+        if (l.resMode() == 1) y += resFloat;
+        if (l.resMode() == 2) y += (float) ((byte) resCode + 128 - resZp) * resScale;
         return (quantize(y, l, outScale) + l.zpS()) & 0xFF;
     }
 
@@ -73,11 +74,15 @@ class CudaIntegerModelLeanTest {
                 }
             }
             int zp = l.in().zeroPoint();
-            // The residual, when there is one, as codes of a made-up quantizer (the formula is what is tested here).
+            // The residual, when there is one, as codes of a made-up quantizer or as floats (the formula is what is
+            // tested here), on alternate outputs.
             ActivationParams rq = new ActivationParams(0.03f, 117, 8, false);
-            CudaIntegerModel.Lean lean = CudaIntegerModel.Lean.of(l.wq(), l.cout(), (l.cout() + 127) / 128 * 128, l.bias(), l.scale(), zp,
-                    l.outQ(), residual ? 2 : 0, act, lo, hi);
-            assertNotNull(lean, n.name());
+            CudaIntegerModel.Lean[] leans = new CudaIntegerModel.Lean[2];
+            for (int f = 0; f < 2; f++) {
+                leans[f] = CudaIntegerModel.Lean.of(l.wq(), l.cout(), (l.cout() + 127) / 128 * 128, l.bias(), l.scale(),
+                        zp, l.outQ(), residual ? 2 - f : 0, act, lo, hi);
+                assertNotNull(leans[f], n.name());
+            }
             admitted++;
             int k = l.k();
             for (int t = 0; t < 200; t++) {
@@ -89,13 +94,16 @@ class CudaIntegerModelLeanTest {
                     acc += (q - zp) * w;
                 }
                 int rc = rnd.nextInt(256);
+                float rf = (float) (rnd.nextDouble() * 8 - 4);
+                CudaIntegerModel.Lean lean = leans[t & 1];
                 // IntegerModel's epilogue: (acc + bias)·scale in double, one rounding; the residual; the activation.
                 float y = (float) (((double) acc + l.bias()[c]) * l.scale()[c]);
-                if (residual) y += rq.dequantize(rc);
+                if (lean.resMode() == 2) y += rq.dequantize(rc);
+                if (lean.resMode() == 1) y += rf;
                 if (act == 1) y = y > 0f ? y : 0f;
                 if (act == 2) y = Math.min(Math.max(y, lo), hi);
                 int want = l.outQ().quantize(y);
-                int got = leanCode(lean, c, accS8, rc ^ 0x80, rq.scale(), rq.zeroPoint(), l.outQ().scale()) ^ 0x80;
+                int got = leanCode(lean, c, accS8, rf, rc ^ 0x80, rq.scale(), rq.zeroPoint(), l.outQ().scale()) ^ 0x80;
                 assertEquals(want, got, n.name() + " channel " + c + " y " + y);
                 outputs++;
             }
@@ -129,8 +137,8 @@ class CudaIntegerModelLeanTest {
         // Ties: v / 2 for odd v rounds half to even, as rint does: v = 3 → 1.5 → 2, v = 5 → 2.5 → 2, v = −3 → −2.
         for (int v : new int[] {3, 5, -3, -5, 7, 1, -1, 0, 4000, -4000}) {
             int want = Math.min(Math.max((int) Math.rint(v / 2.0) + 100, 0), 255);
-            assertEquals(want, leanCode(none, 0, v, 0, 0f, 0, 0.0625f) ^ 0x80, "v " + v);
-            assertEquals(Math.max(want, 100), leanCode(relu, 0, v, 0, 0f, 0, 0.0625f) ^ 0x80, "relu v " + v);
+            assertEquals(want, leanCode(none, 0, v, 0f, 0, 0f, 0, 0.0625f) ^ 0x80, "v " + v);
+            assertEquals(Math.max(want, 100), leanCode(relu, 0, v, 0f, 0, 0f, 0, 0.0625f) ^ 0x80, "relu v " + v);
         }
     }
 
@@ -140,7 +148,6 @@ class CudaIntegerModelLeanTest {
         int[] bias = {10, -10};
         float[] scale = {0.01f, 0.02f};
         assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, null, 0, 0, 0f, 0f), "float output");
-        assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, OUT, 1, 0, 0f, 0f), "float residual");
         ActivationParams tiny = new ActivationParams(0x1p-61f, 0, 8, false);
         assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, tiny, 0, 0, 0f, 0f), "scale below 2^-60");
         // 255·Σ|w| + |bias| reaching 2^31 − 1: the one int32 add could wrap
@@ -154,6 +161,8 @@ class CudaIntegerModelLeanTest {
         assertFalse(narrow.wide());
         assertEquals("conv2d_int8_igemm_lean64_wide", wide.kernel(2));
         assertEquals("conv2d_int8_igemm_lean_res", narrow.kernel(65));
+        assertEquals("conv2d_int8_igemm_lean_resf", CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, OUT, 1, 0, 0f,
+                0f).kernel(128));
         // 2^24 exactly stays narrow, one more is wide: 255·(Σ|w| = 255) + bias
         int[] edge = {(1 << 24) - 255 * 255, 0};
         assertFalse(CudaIntegerModel.Lean.of(w, 2, 128, edge, scale, 3, OUT, 0, 0, 0f, 0f).wide());
