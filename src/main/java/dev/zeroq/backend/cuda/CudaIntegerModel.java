@@ -162,6 +162,14 @@ public final class CudaIntegerModel implements AutoCloseable {
         return Math.addExact(dry.bufferBytes, dry.largestTemporary);
     }
 
+    /**
+     * The launches one run of {@code engine} would make, as "kernel node …" labels (those of {@link #profile}),
+     * planned without a device: which kernel each layer gets (chain or lean, 128- or 64-wide) can be checked anywhere.
+     */
+    static List<String> plannedLaunches(IntegerModel engine, int maxBatch) {
+        return List.copyOf(new CudaIntegerModel(engine, maxBatch, 0, false).labels);
+    }
+
     /** cuMemAlloc aligns every allocation to at least 256 bytes, so each buffer takes at least a multiple of this. */
     static final long ALLOCATION_ALIGN = 256;
 

@@ -1,16 +1,21 @@
-// The host side of conv2d_int8_igemm_lean*, without a GPU: which layers CudaIntegerModel.Lean admits, and that its
-// operands (chan = {bias − (zp − 128)·Σw, scale}, the code bounds, 1/outScale, 1024·outScale), put through the kernel's
-// per-output arithmetic (written out here in Java, step for step as in conv2d_int8_igemm.cu), give IntegerModel's codes
-// exactly. The kernel itself is checked against the same definition by native/igemm-emu (run-int8.sh, also run by
-// KernelEmulatorTest), and on a GPU by CudaIntegerModelTest (bit-identical logits).
+// The host side of conv2d_int8_igemm_lean*, mostly without a GPU: which layers CudaIntegerModel.Lean admits and which
+// kernels a ResNet's layers get, and that Lean's operands (chan = {bias − (zp − 128)·Σw, scale}, the code bounds,
+// 1/outScale, 1024·outScale), put through the kernel's per-output arithmetic (written out here in Java, step for step
+// as in conv2d_int8_igemm.cu), give IntegerModel's codes exactly. The kernel itself is checked against the same
+// definition by native/igemm-emu (run-int8.sh, also run by KernelEmulatorTest), and on a GPU here (lean vs chain,
+// bit-identical logits) and by CudaIntegerModelTest (against the CPU engine).
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
 import dev.zeroq.int8.IntegerModel;
+import dev.zeroq.io.Dataset;
 import dev.zeroq.quant.SymmetricQuantizer.ActivationParams;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -110,6 +115,60 @@ class CudaIntegerModelLeanTest {
         }
         assertTrue(admitted > 3, "layers admitted: " + admitted);
         assertTrue(outputs > 600);
+    }
+
+    @Test
+    void everyConvOfTheBundledResnetRunsLeanUnlessItWritesFloat() {
+        Graph g = CudaIntegerModelTest.model("resnet_fmnist");
+        IntegerModel engine = IntegerModel.compile(g, CudaIntegerModelTest.deployPlan(g, "resnet_fmnist"));
+        List<String> lean = CudaIntegerModel.plannedLaunches(engine, 32).stream()
+                .filter(l -> l.startsWith("conv2d_int8_igemm")).toList();
+        int floatOut = 0;
+        for (Node n : engine.graph().nodes()) {
+            IntegerModel.QLayer l = engine.integerLayer(n);
+            if (l != null && !engine.isFused(n) && l.outQ() == null) floatOut++;
+        }
+        long chain = lean.stream().filter(l -> l.startsWith("conv2d_int8_igemm_chain")).count();
+        assertEquals(floatOut, chain, lean.toString());
+        assertTrue(lean.size() - chain >= 5, lean.toString());
+        assertTrue(lean.stream().allMatch(l -> l.startsWith("conv2d_int8_igemm_chain") || l.startsWith("conv2d_int8_igemm_lean")));
+        // The property keeps every layer on the chain kernel (read when an engine is built).
+        System.setProperty(CudaIntegerModel.EPILOGUE_PROPERTY, "chain");
+        try {
+            assertTrue(CudaIntegerModel.plannedLaunches(engine, 32).stream()
+                    .noneMatch(l -> l.startsWith("conv2d_int8_igemm_lean")));
+        } finally {
+            System.clearProperty(CudaIntegerModel.EPILOGUE_PROPERTY);
+        }
+    }
+
+    /**
+     * On a GPU: the lean and the chain kernels give bit-identical logits on 250 bundled images (their codes are the
+     * same by construction; any difference is a bug in one of them).
+     */
+    @Test
+    @Tag("gpu")
+    void leanAndChainKernelsGiveIdenticalLogits() {
+        GpuTests.requireCuda();
+        Graph g = CudaIntegerModelTest.model("resnet_fmnist");
+        IntegerModel engine = IntegerModel.compile(g, CudaIntegerModelTest.deployPlan(g, "resnet_fmnist"));
+        Tensor x = Dataset.bundledFashionMnist(250).images();
+        float[][] logits = new float[2][];
+        String[] epilogues = {"chain", "lean"};
+        for (int i = 0; i < 2; i++) {
+            System.setProperty(CudaIntegerModel.EPILOGUE_PROPERTY, epilogues[i]);
+            try (CudaIntegerModel gpu = new CudaIntegerModel(engine, 250, 0)) {
+                logits[i] = gpu.apply(x).data();
+            } finally {
+                System.clearProperty(CudaIntegerModel.EPILOGUE_PROPERTY);
+            }
+        }
+        int same = 0;
+        for (int i = 0; i < logits[0].length; i++) {
+            same += Float.floatToRawIntBits(logits[0][i]) == Float.floatToRawIntBits(logits[1][i]) ? 1 : 0;
+        }
+        System.out.println("INT8GPU-LEAN-VS-CHAIN identical_logits=" + same + "/" + logits[0].length);
+        assertEquals(logits[0].length, same);
     }
 
     @Test
