@@ -545,11 +545,11 @@ I8_CHAIN_ENTRY(conv2d_int8_igemm_chain, 128, 2)
 I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
 
 // ---------------------------------------------------------------------------------------------------------------------
-// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode) with an
-// epilogue of about 15 (20 with a residual) branch-free instructions per output instead of about 55 with several
-// branches, computing the SAME codes bit for bit. Nsight Compute on the H200 (GPU run 5) found the chain kernel's
-// epilogue at ~100 issued instructions per output for the K = 64 layers (issue-latency-bound, 25 % occupancy, a third
-// of the stalls waiting on instruction fetch), i.e. the epilogue, not the tensor cores, set their time. What changed:
+// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode) with a branch-free
+// epilogue, computing the SAME codes bit for bit, one residual mode per entry point: 1.4–2.8 k SASS instructions per
+// kernel on sm_90 against the chain kernel's 35 k (benchmarks/RESULTS.md). Nsight Compute on the H200 (GPU run 5)
+// had the chain kernel issuing ~100 instructions per output on the K = 64 layers (latency-bound at 25 % occupancy, a
+// third of the stalls waiting on instruction fetch): the epilogue, not the tensor cores, set their time. What changed:
 //   * zero point and bias in one int32 add: v = acc + bz[c], bz[c] = bias[c] − (zp − 128)·Σw[c] computed by the host.
 //     Wrapping int32 arithmetic is a ring, so v equals IntegerModel's (long) Σ(q − zp)·w + bias whenever that value
 //     fits in int32; the host only picks this kernel when K·255·127 + max|bias| < 2^31 (then Σ(q − zp)·w does not
