@@ -545,9 +545,9 @@ I8_CHAIN_ENTRY(conv2d_int8_igemm_chain, 128, 2)
 I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
 
 // ---------------------------------------------------------------------------------------------------------------------
-// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode) with a branch-free
-// epilogue, computing the SAME codes bit for bit, one residual mode per entry point: 1.4–2.8 k SASS instructions per
-// kernel on sm_90 against the chain kernel's 35 k (benchmarks/RESULTS.md). Nsight Compute on the H200 (GPU run 5)
+// conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode), and its float-out path
+// without a residual, with a branch-free epilogue, computing the SAME outputs bit for bit, one mode per entry point:
+// 1.4–3.7 k SASS instructions per kernel on sm_90 against the chain kernel's 35 k (benchmarks/RESULTS.md). Nsight Compute on the H200 (GPU run 5)
 // had the chain kernel issuing ~100 instructions per output on the K = 64 layers (latency-bound at 25 % occupancy, a
 // third of the stalls waiting on instruction fetch): the epilogue, not the tensor cores, set their time. What changed:
 //   * zero point and bias in one int32 add: v = acc + bz[c], bz[c] = bias[c] − (zp − 128)·Σw[c] computed by the host.
@@ -590,14 +590,19 @@ __device__ __forceinline__ float i8_lean_scaled(int v, float sc) {
 
 // RES: 0 no residual, 1 float (N, outH, outW, resStride), 2 shifted codes (N, outH, outW, resStride), as resMode of
 // the chain kernel.
-template <int BN, int RES, bool WIDE>
+// OUTF: float out (N, outH, outW, outStride) instead of codes, no quantizer: y after the activation (act 0 none,
+// 1 ReLU, 2 clip to [lo, hi], as the chain kernel), stored from the registers (a tile row of floats would not fit the
+// stages); only without a residual (the conv before a ResNet stage's first add, the logits). Codes out ignore act, lo
+// and hi: their activation is in kLo/kHi.
+template <int BN, int RES, bool WIDE, bool OUTF = false>
 __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, const signed char* __restrict__ wp,
                                         const int2* __restrict__ chan, const void* __restrict__ residual,
-                                        int resStride, float resScale, int resZp, signed char* __restrict__ outQ,
+                                        int resStride, float resScale, int resZp, void* __restrict__ out,
                                         int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW,
                                         int kw, int sh, int sw, int padTop, int padLeft, int dh, int dw, int kTotal,
                                         int kPadded, int zp, float outScale, float inv, float lim, int kLo, int kHi,
-                                        int zpS) {
+                                        int zpS, int act, float lo, float hi) {
+    static_assert(!OUTF || RES == 0, "float out only without a residual");
     __shared__ __align__(16) int2 chanS[BN];
     const int tid = threadIdx.x;
     const int n0 = blockIdx.y * BN;
@@ -655,38 +660,58 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
                     y0 = __fadd_rn(y0, __fmul_rn(__int2float_rn((int)(signed char)(r & 0xFFu) + resOff), resScale));
                     y1 = __fadd_rn(y1, __fmul_rn(__int2float_rn((int)(signed char)(r >> 8) + resOff), resScale));
                 }
+                if (OUTF) {
+                    const long long m = m0 + rBase + i * 16 + half * 8;
+                    const int co = n0 + col;
+                    if (m < M && co < cout) {
+                        float* dst = static_cast<float*>(out) + m * outStride + co;
+                        y0 = i8_chain_act(y0, act, lo, hi);
+                        y1 = i8_chain_act(y1, act, lo, hi);
+                        if (co + 1 < cout && (outStride & 1) == 0) {
+                            *reinterpret_cast<float2*>(dst) = make_float2(y0, y1); // co even: 8-byte aligned
+                        } else {
+                            dst[0] = y0;
+                            if (co + 1 < cout) dst[1] = y1;
+                        }
+                    }
+                    continue;
+                }
                 const int q0 = i8_lean_quantize(y0, lim, outScale, inv, kLo, kHi) + zpS;
                 const int q1 = i8_lean_quantize(y1, lim, outScale, inv, kLo, kHi) + zpS;
                 *cell = (unsigned short)((q0 & 0xFF) | ((q1 & 0xFF) << 8));
             }
         }
     }
+    if (OUTF) return;
     __syncthreads();
-    i8_tile_store<BN>(tile, outQ, outStride, m0, n0, M, cout);
+    i8_tile_store<BN>(tile, static_cast<signed char*>(out), outStride, m0, n0, M, cout);
 }
 
-#define I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, RES, WIDE)                                                                 \
+#define I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, RES, WIDE, OUTF)                                                           \
     extern "C" __global__ void __launch_bounds__(I8_THREADS, MIN_BLOCKS) NAME(                                         \
         const signed char* __restrict__ xh, const signed char* __restrict__ wp, const int2* __restrict__ chan,         \
-        const void* __restrict__ residual, int resStride, float resScale, int resZp, signed char* __restrict__ outQ,    \
+        const void* __restrict__ residual, int resStride, float resScale, int resZp, void* __restrict__ out,            \
         int outStride, int n, int h, int wd, int cP, int cout, int outH, int outW, int kw, int sh, int sw, int padTop,  \
         int padLeft, int dh, int dw, int kTotal, int kPadded, int zp, float outScale, float inv, float lim, int kLo,    \
-        int kHi, int zpS) {                                                                                            \
-        i8_lean<BN, RES, WIDE>(xh, wp, chan, residual, resStride, resScale, resZp, outQ, outStride, n, h, wd, cP, cout,     \
-                               outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, outScale, inv,     \
-                               lim, kLo, kHi, zpS);                                                                    \
+        int kHi, int zpS, int act, float lo, float hi) {                                                               \
+        i8_lean<BN, RES, WIDE, OUTF>(xh, wp, chan, residual, resStride, resScale, resZp, out, outStride, n, h, wd, cP,  \
+                                     cout, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp,       \
+                                     outScale, inv, lim, kLo, kHi, zpS, act, lo, hi);                                  \
     }
 
-// Six entry points per tile width: NAME (no residual), NAME_res (codes residual), NAME_resf (float residual), and each
-// of them again as _wide (the double path kept): conv2d_int8_igemm_lean[_res|_resf][_wide] on 128 × 128 tiles,
-// conv2d_int8_igemm_lean64[_res|_resf][_wide] on 128 × 64.
+// Six codes-out entry points per tile width: NAME (no residual), NAME_res (codes residual), NAME_resf (float
+// residual), and each of them again as _wide (the double path kept): conv2d_int8_igemm_lean[_res|_resf][_wide] on
+// 128 × 128 tiles, conv2d_int8_igemm_lean64[_res|_resf][_wide] on 128 × 64; and float out without a residual on the
+// 128-wide tile, conv2d_int8_igemm_lean_f[_wide].
 #define I8_LEAN_FAMILY(NAME, BN, MIN_BLOCKS)                                                                           \
-    I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, 0, false)                                                                      \
-    I8_LEAN_ENTRY(NAME##_res, BN, MIN_BLOCKS, 2, false)                                                                \
-    I8_LEAN_ENTRY(NAME##_resf, BN, MIN_BLOCKS, 1, false)                                                               \
-    I8_LEAN_ENTRY(NAME##_wide, BN, MIN_BLOCKS, 0, true)                                                                \
-    I8_LEAN_ENTRY(NAME##_res_wide, BN, MIN_BLOCKS, 2, true)                                                            \
-    I8_LEAN_ENTRY(NAME##_resf_wide, BN, MIN_BLOCKS, 1, true)
+    I8_LEAN_ENTRY(NAME, BN, MIN_BLOCKS, 0, false, false)                                                               \
+    I8_LEAN_ENTRY(NAME##_res, BN, MIN_BLOCKS, 2, false, false)                                                         \
+    I8_LEAN_ENTRY(NAME##_resf, BN, MIN_BLOCKS, 1, false, false)                                                        \
+    I8_LEAN_ENTRY(NAME##_wide, BN, MIN_BLOCKS, 0, true, false)                                                         \
+    I8_LEAN_ENTRY(NAME##_res_wide, BN, MIN_BLOCKS, 2, true, false)                                                     \
+    I8_LEAN_ENTRY(NAME##_resf_wide, BN, MIN_BLOCKS, 1, true, false)
 
 I8_LEAN_FAMILY(conv2d_int8_igemm_lean, 128, 2)
 I8_LEAN_FAMILY(conv2d_int8_igemm_lean64, 64, 3)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean_f, 128, 2, 0, false, true)
+I8_LEAN_ENTRY(conv2d_int8_igemm_lean_f_wide, 128, 2, 0, true, true)

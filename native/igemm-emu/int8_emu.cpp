@@ -269,14 +269,16 @@ int main(int argc, char** argv) {
             r = std::min(std::max(r, -512.f), 512.f);
             return std::min(std::max((int)r + outZp, 0), c.qmax);
         };
-        // Kernels: 0 chain, 1 chain64 (cout ≤ 64), 2 lean (wide), 3 lean (narrow), 4 lean64 (wide), 5 lean64 (narrow).
-        // The lean kernels have codes out only.
-        static const char* kernelNames[] = {"chain", "chain64", "lean_wide", "lean", "lean64_wide", "lean64"};
-        for (int kernel = 0; kernel < 6; kernel++)
+        // Kernels: 0 chain, 1 chain64 (cout ≤ 64), 2 lean (wide), 3 lean (narrow), 4 lean64 (wide), 5 lean64 (narrow),
+        // 6 lean_f (wide), 7 lean_f (narrow). The lean kernels 2-5 have codes out, lean_f float out without a residual.
+        static const char* kernelNames[] = {"chain", "chain64", "lean_wide", "lean", "lean64_wide", "lean64", "lean_f_wide", "lean_f"};
+        for (int kernel = 0; kernel < 8; kernel++)
         for (int resMode = 0; resMode < 3; resMode++) for (int outMode = 0; outMode < 2; outMode++) for (int act = 0; act < 3; act++) {
-            const bool lean = kernel >= 2, narrow = kernel == 1 || kernel >= 4, wide = kernel == 2 || kernel == 4;
+            const bool lean = kernel >= 2, leanF = kernel >= 6, narrow = kernel == 1 || kernel == 4 || kernel == 5;
+            const bool wide = kernel == 2 || kernel == 4 || kernel == 6;
             if (narrow && c.cout > 64) continue;
-            if (lean && outMode == 1) continue;
+            if (lean && !leanF && outMode == 1) continue;
+            if (leanF && (outMode == 0 || resMode != 0)) continue;
             const std::vector<int>& bs = lean && !wide ? biasSmall : bias;
             const int resStride = resMode == 0 ? 0 : resMode == 1 ? c.cout : coutP16;
             const void* residual = resMode == 0 ? nullptr : resMode == 1 ? (const void*)resF.data() : (const void*)resQ.data();
@@ -333,13 +335,13 @@ int main(int argc, char** argv) {
                     {{conv2d_int8_igemm_lean64, conv2d_int8_igemm_lean64_wide},
                      {conv2d_int8_igemm_lean64_resf, conv2d_int8_igemm_lean64_resf_wide},
                      {conv2d_int8_igemm_lean64_res, conv2d_int8_igemm_lean64_res_wide}}};
-                const LeanFn fn = fns[narrow][resMode][wide];
+                const LeanFn fn = leanF ? (wide ? conv2d_int8_igemm_lean_f_wide : conv2d_int8_igemm_lean_f)
+                                        : fns[narrow][resMode][wide];
                 const std::vector<int2>& ch = wide ? chanWide : chanNarrow;
                 launch(g, 256, [&] {
-                    fn(xh, wp.data(), ch.data(), residual, resStride, resScale, resZp,
-                       (signed char*)out, outStride, c.n, c.h, c.w, cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl,
-                       c.dh, c.dw, kTotal, kPadded, c.zp, outScale, 1.f / outScale, 1024.f * outScale, qLo - outZp,
-                       qHi - outZp, outZp - 128);
+                    fn(xh, wp.data(), ch.data(), residual, resStride, resScale, resZp, out, outStride, c.n, c.h, c.w,
+                       cP, c.cout, outH, outW, c.kw, c.sh, c.sw, c.pt, c.pl, c.dh, c.dw, kTotal, kPadded, c.zp, outScale,
+                       1.f / outScale, 1024.f * outScale, qLo - outZp, qHi - outZp, outZp - 128, act, lo, hi);
                 });
             }
             const long long faults = g_i8Faults.exchange(0);

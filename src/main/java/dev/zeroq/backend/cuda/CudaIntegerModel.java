@@ -37,7 +37,7 @@ import java.util.Map;
  * <p>Kernels: the graph input is quantized by int8_quantize_nhwc; every integer layer (Conv, and Gemm as a 1×1 conv)
  * is one conv2d_int8_igemm_chain launch (conv2d_int8_igemm_chain64, 128 × 64 tiles, for at most 64 output channels)
  * with bias, scale, residual (codes or float), ReLU/Clip and requantization
- * fused (the chain IntegerModel chose). A layer with codes out runs the same on
+ * fused (the chain IntegerModel chose). A layer with codes out, or float out without a residual, runs the same on
  * conv2d_int8_igemm_lean* instead, whose shorter epilogue gives the same codes bit for bit ({@link Lean}). A conv with
  * few input channels (where gathering only the real taps at least halves K: the stem) first has its taps gathered by int8_im2col_nhwc into (N, outH, outW, kh·kw·C
  * rounded up to 16) rows, which the igemm then runs as a 1×1 conv without multiplying channel padding ({@link #im2colPath});
@@ -357,9 +357,10 @@ public final class CudaIntegerModel implements AutoCloseable {
                 CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
                 return module.prepare(arena, kernel, chainGrid(gn), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
                         0, xi.buf(), wp, chan, r == null ? null : r.buf(), resStride, resScale, resZp, out.buf(),
-                        out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(), gn.outH(), gn.outW(), gn.kw(), gn.sh(),
-                        gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(), gn.kTotal(), gn.kPadded(),
-                        xi.q().zeroPoint(), oq.scale(), lean.inv(), lean.lim(), lean.kLo(), lean.kHi(), lean.zpS());
+                        oq == null ? out.c() : out.cP(), n, gn.h(), gn.w(), gn.cinP(), gn.cout(), gn.outH(), gn.outW(),
+                        gn.kw(), gn.sh(), gn.sw(), gn.padTop(), gn.padLeft(), gn.dh(), gn.dw(), gn.kTotal(),
+                        gn.kPadded(), xi.q().zeroPoint(), oq == null ? 1f : oq.scale(), lean.inv(), lean.lim(),
+                        lean.kLo(), lean.kHi(), lean.zpS(), lean.act(), lean.lo(), lean.hi());
             });
             return;
         }
@@ -385,8 +386,8 @@ public final class CudaIntegerModel implements AutoCloseable {
     public static final String EPILOGUE_PROPERTY = "zeroq.int8.epilogue";
 
     /**
-     * A layer's operands for conv2d_int8_igemm_lean* (see its header in conv2d_int8_igemm.cu): the same codes as the
-     * chain kernel, bit for bit, with a shorter epilogue.
+     * A layer's operands for conv2d_int8_igemm_lean* (see its header in conv2d_int8_igemm.cu): the same codes (or
+     * floats) as the chain kernel, bit for bit, with a shorter epilogue.
      *
      * @param chan per output channel (coutP of them, zero past cout) the pair {bias − (zp − 128)·Σw, scale's float bits}
      * @param inv  RN(1 / outScale), the reciprocal the exact quotient starts from
@@ -396,14 +397,17 @@ public final class CudaIntegerModel implements AutoCloseable {
      * @param zpS  outZp − 128: the stored code is q ^ 0x80 = q − 128
      * @param wide whether some |acc + bias| may exceed 2^24 (the kernel then keeps the double-precision product)
      * @param resMode the residual added: 0 none, 1 float, 2 codes (as the chain kernel's resMode)
+     * @param floatOut float output (no quantizer; inv, lim, kLo, kHi, zpS unused): the activation {@code act} (0 none,
+     *             1 ReLU, 2 Clip to [lo, hi]) runs in float; with codes out it is folded into kLo/kHi
      */
-    record Lean(int[] chan, float inv, float lim, int kLo, int kHi, int zpS, boolean wide, int resMode) {
+    record Lean(int[] chan, float inv, float lim, int kLo, int kHi, int zpS, boolean wide, int resMode,
+                boolean floatOut, int act, float lo, float hi) {
         /** The widest scale range for which the kernel's quotient steps neither overflow nor underflow. */
         private static final float SCALE_MIN = 0x1p-60f, SCALE_MAX = 0x1p60f;
 
         /**
-         * The lean operands of a layer, or null where it needs the chain kernel: float output, an output scale
-         * outside [2^−60, 2^60], or a channel where 255·Σ|w| + |bias| (the bound of |Σ (q − zp)·w + bias|)
+         * The lean operands of a layer, or null where it needs the chain kernel: float output with a residual or at
+         * most 64 channels (no such entry point), an output scale outside [2^−60, 2^60], or a channel where 255·Σ|w| + |bias| (the bound of |Σ (q − zp)·w + bias|)
          * reaches 2^31 − 1, so that the one int32 add could wrap where IntegerModel's long sum does not.
          *
          * @param wq     int8 weights, channel after channel ({@code wq.length / cout} each)
@@ -412,7 +416,9 @@ public final class CudaIntegerModel implements AutoCloseable {
          */
         static Lean of(byte[] wq, int cout, int coutP, int[] bias, float[] scale, int zp, ActivationParams oq,
                        int resMode, int act, float lo, float hi) {
-            if (oq == null || !(oq.scale() >= SCALE_MIN && oq.scale() <= SCALE_MAX)) return null;
+            if (oq == null ? resMode != 0 || cout <= NARROW_TILE : !(oq.scale() >= SCALE_MIN && oq.scale() <= SCALE_MAX)) {
+                return null;
+            }
             int k = wq.length / cout;
             int[] chan = new int[2 * coutP];
             long bound = 0;
@@ -428,14 +434,19 @@ public final class CudaIntegerModel implements AutoCloseable {
                 chan[2 * c + 1] = Float.floatToRawIntBits(scale[c]);
             }
             if (bound >= Integer.MAX_VALUE) return null;
+            if (oq == null) return new Lean(chan, 0f, 0f, 0, 0, 0, bound > 1 << 24, 0, true, act, lo, hi);
             int qLo = act == 0 ? 0 : oq.quantize(act == 1 ? 0f : lo);
             int qHi = act == 2 ? oq.quantize(hi) : oq.qmax();
             return new Lean(chan, 1f / oq.scale(), 1024f * oq.scale(), qLo - oq.zeroPoint(), qHi - oq.zeroPoint(),
-                    oq.zeroPoint() - 128, bound > 1 << 24, resMode);
+                    oq.zeroPoint() - 128, bound > 1 << 24, resMode, false, act, lo, hi);
         }
 
-        /** conv2d_int8_igemm_lean[64][_resf|_res][_wide]: the tile width as for {@link #chainKernel}. */
+        /**
+         * conv2d_int8_igemm_lean[64][_resf|_res][_wide], or conv2d_int8_igemm_lean_f[_wide] for float out: the tile
+         * width as for {@link #chainKernel}.
+         */
         String kernel(int cout) {
+            if (floatOut) return "conv2d_int8_igemm_lean_f" + (wide ? "_wide" : "");
             return "conv2d_int8_igemm_lean" + (cout <= NARROW_TILE ? "64" : "")
                     + (resMode == 1 ? "_resf" : resMode == 2 ? "_res" : "") + (wide ? "_wide" : "");
         }

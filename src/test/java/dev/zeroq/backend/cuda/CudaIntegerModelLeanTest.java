@@ -123,12 +123,16 @@ class CudaIntegerModelLeanTest {
         IntegerModel engine = IntegerModel.compile(g, CudaIntegerModelTest.deployPlan(g, "resnet_fmnist"));
         List<String> lean = CudaIntegerModel.plannedLaunches(engine, 32).stream()
                 .filter(l -> l.startsWith("conv2d_int8_igemm")).toList();
+        // The chain kernel only for float out with a residual or with at most 64 channels (no lean entry point).
         int floatOut = 0;
         for (Node n : engine.graph().nodes()) {
             IntegerModel.QLayer l = engine.integerLayer(n);
-            if (l != null && !engine.isFused(n) && l.outQ() == null) floatOut++;
+            if (l == null || engine.isFused(n) || l.outQ() != null) continue;
+            boolean residual = l.steps().stream().anyMatch(st -> st.addend() != null);
+            if (residual || l.cout() <= 64) floatOut++;
         }
         long chain = lean.stream().filter(l -> l.startsWith("conv2d_int8_igemm_chain")).count();
+        assertTrue(floatOut > 0);
         assertEquals(floatOut, chain, lean.toString());
         assertTrue(lean.size() - chain >= 5, lean.toString());
         assertTrue(lean.stream().allMatch(l -> l.startsWith("conv2d_int8_igemm_chain") || l.startsWith("conv2d_int8_igemm_lean")));
@@ -171,6 +175,43 @@ class CudaIntegerModelLeanTest {
         assertEquals(logits[0].length, same);
     }
 
+    /** lean_f: float out of a 70-channel layer, the kernel's arithmetic against IntegerModel's float expression. */
+    @Test
+    void floatOutputGivesTheEngineFloats() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int cout = 70, k = 40, zp = 37;
+        byte[] w = new byte[cout * k];
+        for (int i = 0; i < w.length; i++) w[i] = (byte) (rnd.nextInt(255) - 127);
+        int[] bias = new int[cout];
+        float[] scale = new float[cout];
+        for (int c = 0; c < cout; c++) {
+            bias[c] = c % 7 == 3 ? (1 << 24) + rnd.nextInt(1 << 22) : rnd.nextInt(-5000, 5000); // some need the double path
+            scale[c] = (float) (rnd.nextDouble(0.5, 1.5) * 1e-6);
+        }
+        for (int act = 0; act < 3; act++) {
+            CudaIntegerModel.Lean l = CudaIntegerModel.Lean.of(w, cout, 128, bias, scale, zp, null, 0, act, -0.5f, 3f);
+            assertNotNull(l);
+            assertTrue(l.floatOut() && l.wide());
+            assertEquals("conv2d_int8_igemm_lean_f_wide", l.kernel(cout));
+            for (int t = 0; t < 2000; t++) {
+                int c = rnd.nextInt(cout), accS8 = 0, acc = 0;
+                for (int i = 0; i < k; i++) {
+                    int q = rnd.nextInt(256);
+                    accS8 += (q - 128) * w[c * k + i];
+                    acc += (q - zp) * w[c * k + i];
+                }
+                float want = (float) (((double) acc + bias[c]) * scale[c]);
+                if (act == 1) want = want > 0f ? want : 0f;
+                if (act == 2) want = Math.min(Math.max(want, -0.5f), 3f);
+                float got = scaled(accS8 + l.chan()[2 * c], Float.intBitsToFloat(l.chan()[2 * c + 1]), l.wide());
+                if (act == 1) got = got > 0f ? got : 0f;
+                if (act == 2) got = Math.min(Math.max(got, l.lo()), l.hi());
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), "channel " + c);
+            }
+        }
+        assertNull(CudaIntegerModel.Lean.of(w, cout, 128, bias, scale, zp, null, 1, 0, 0f, 0f), "float out + residual");
+    }
+
     @Test
     void codeBoundsFoldTheActivationAndTiesAreExact() {
         byte[] w = {1, -1, 2, 0};
@@ -206,7 +247,7 @@ class CudaIntegerModelLeanTest {
         byte[] w = {127, -128, 5, 9};
         int[] bias = {10, -10};
         float[] scale = {0.01f, 0.02f};
-        assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, null, 0, 0, 0f, 0f), "float output");
+        assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, null, 0, 0, 0f, 0f), "float output, 2 channels");
         ActivationParams tiny = new ActivationParams(0x1p-61f, 0, 8, false);
         assertNull(CudaIntegerModel.Lean.of(w, 2, 128, bias, scale, 3, tiny, 0, 0, 0f, 0f), "scale below 2^-60");
         // 255·Σ|w| + |bias| reaching 2^31 − 1: the one int32 add could wrap

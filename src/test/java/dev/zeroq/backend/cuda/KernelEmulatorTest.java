@@ -36,8 +36,9 @@ class KernelEmulatorTest {
         String out = emulate("run-int8.sh");
         assertTrue(out.contains("int8 emulator: 10 cases OK"), out);
         // 18 modes per case on the chain kernel, 18 on the lean one (codes out: 3 residual modes × 3 activations, with
-        // and without the double path); the 7 cases of at most 64 channels also on the 64-wide tiles
-        assertEquals(17 * 18 * 2, out.lines().filter(l -> l.trim().startsWith("ok ") && l.contains(" res ")).count(), out);
+        // and without the double path); the 7 cases of at most 64 channels also on the 64-wide tiles; and 6 per case on
+        // lean_f (float out, no residual: 3 activations, with and without the double path)
+        assertEquals(17 * 18 * 2 + 10 * 6, out.lines().filter(l -> l.trim().startsWith("ok ") && l.contains(" res ")).count(), out);
         assertTrue(out.contains("ok   requantize: 0 of 4000000 values differ"), out);
         assertTrue(out.contains("ok   lean requantize: 0 of "), out);
         assertTrue(out.contains("ok   lean scaling: 0 of 4000000 values differ"), out);
