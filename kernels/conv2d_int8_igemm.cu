@@ -547,15 +547,16 @@ I8_CHAIN_ENTRY(conv2d_int8_igemm_chain64, 64, 3)
 // ---------------------------------------------------------------------------------------------------------------------
 // conv2d_int8_igemm_lean*: the chain kernel's codes-out path (outMode 0, any residual mode), and its float-out path
 // without a residual, with a branch-free epilogue, computing the SAME outputs bit for bit, one mode per entry point:
-// 1.4–3.7 k SASS instructions per kernel on sm_90 against the chain kernel's 35 k (benchmarks/RESULTS.md). Nsight Compute on the H200 (GPU run 5)
-// had the chain kernel issuing ~100 instructions per output on the K = 64 layers (latency-bound at 25 % occupancy, a
-// third of the stalls waiting on instruction fetch): the epilogue, not the tensor cores, set their time. What changed:
+// 1.4–3.7 k SASS instructions per kernel on sm_90 against the chain kernel's 35 k (benchmarks/RESULTS.md). Nsight
+// Compute on the H200 (GPU run 5) had the chain kernel issuing ~100 instructions per output on the K = 64 layers
+// (latency-bound at 25 % occupancy, a third of the stalls waiting on instruction fetch): the epilogue, not the tensor
+// cores, set their time. What changed:
 //   * zero point and bias in one int32 add: v = acc + bz[c], bz[c] = bias[c] − (zp − 128)·Σw[c] computed by the host.
 //     Wrapping int32 arithmetic is a ring, so v equals IntegerModel's (long) Σ(q − zp)·w + bias whenever that value
-//     fits in int32; the host only picks this kernel when K·255·127 + max|bias| < 2^31 (then Σ(q − zp)·w does not
-//     wrap in IntegerModel either).
-//   * the |v| ≤ 2^24 test (float product = double product rounded once) is compiled out (WIDE = false) when the
-//     host's bound K·255·127 + max|bias| ≤ 2^24 shows it always holds; WIDE = true keeps the double path.
+//     fits in int32; the host (CudaIntegerModel.Lean) only picks this kernel when B = max over channels of
+//     255·Σ|w| + |bias| is below 2^31 − 1 (then Σ(q − zp)·w does not wrap in IntegerModel either).
+//   * the |v| ≤ 2^24 test (float product = double product rounded once) is compiled out (WIDE = false) when
+//     B ≤ 2^24 shows it always holds; WIDE = true keeps the double path.
 //   * the activation is folded into the code clamp: quantize is monotonic, so quantize(relu(y)) = max(quantize(y),
 //     quantize(0)) and quantize(clip(y, lo, hi)) = clamp(quantize(y), quantize(lo), quantize(hi)); the host passes
 //     those code bounds (ActivationParams.quantize), minus the zero point, as kLo, kHi.
