@@ -390,7 +390,7 @@ compare_bench() {
 #     kernels' epilogue against the lean kernels' (same process, logits compared bit for bit). A comparison only
 #     (timeout: skip).
 if [[ $HAVE_JAR == 1 && -f "$INFER_PLAN" ]]; then
-  compare_bench int8-profile 75 int8-profile.log '^PROFILE-(AB|TOTAL|KIND)' 's/^PROFILE-(AB|TOTAL|KIND) //' ';' \
+  compare_bench int8-profile 90 int8-profile.log '^PROFILE-(AB|TOTAL|KIND)' 's/^PROFILE-(AB|TOTAL|KIND) //' ';' \
     "Int8ProfileBench resnet50 (deploy, gaussian) --batch 128 --ab 1" \
     Int8ProfileBench "$B/models/resnet50.onnx" "$INFER_PLAN" --batch 128 --warmup 10 --iters 20 --top 40 --ab 1 \
     || row int8-profile skip "time budget spent"

@@ -9,6 +9,7 @@ package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.CudaAvailability;
 import dev.zeroq.backend.cuda.CudaIntegerModel;
+import dev.zeroq.int8.IntegerModel;
 import dev.zeroq.onnx.OnnxImporter;
 import dev.zeroq.onnx.OnnxModel;
 import dev.zeroq.quant.QuantPlan;
@@ -51,13 +52,14 @@ public final class Int8ProfileBench {
         OnnxModel model = OnnxImporter.load(Path.of(args[0]));
         QuantPlan plan = QuantPlan.read(Path.of(args[1]));
         Tensor x = Bench.input(batch, model.graph().inputShape(), 20261126L);
+        IntegerModel engine = IntegerModel.compile(model.graph(), plan); // compiled once for every device engine below
         if (ab) {
             double[] ms = new double[2];
             Tensor[] logits = new Tensor[2];
             String[] epilogues = {"chain", "lean"};
             for (int i = 0; i < 2; i++) {
                 System.setProperty(CudaIntegerModel.EPILOGUE_PROPERTY, epilogues[i]);
-                try (CudaIntegerModel m = new CudaIntegerModel(model.graph(), plan, batch, 0)) {
+                try (CudaIntegerModel m = new CudaIntegerModel(engine, batch, 0)) {
                     ms[i] = median(m.time(x, warmup, iters));
                     logits[i] = m.apply(x);
                 }
@@ -66,7 +68,7 @@ public final class Int8ProfileBench {
             System.out.printf("PROFILE-AB batch=%d chain_ms=%.4f lean_ms=%.4f lean_speedup=%.2fx logits_identical=%s%n",
                     batch, ms[0], ms[1], ms[0] / ms[1], Arrays.equals(logits[0].data(), logits[1].data()));
         }
-        try (CudaIntegerModel m = new CudaIntegerModel(model.graph(), plan, batch, 0)) {
+        try (CudaIntegerModel m = new CudaIntegerModel(engine, batch, 0)) {
             double whole = median(m.time(x, warmup, iters));
             List<CudaIntegerModel.StepTime> steps = new ArrayList<>(m.profile(x, warmup, iters));
             double sum = steps.stream().mapToDouble(CudaIntegerModel.StepTime::medianMs).sum();
