@@ -625,8 +625,6 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
         i8_tile_load<BN>(tile, static_cast<const signed char*>(residual), resStride, m0, n0, M);
         __syncthreads();
     }
-    // (q_r − resZp) = s8 + 128 − resZp for the stored s8 = q_r ^ 0x80: an exact int, its float exact too.
-    const int resOff = 128 - resZp;
     // A float residual is read straight from global memory, at a row and channel clamped into the tensor: the outputs
     // of rows past M and channels past Cout are computed from some in-bounds value and never stored.
     const float* resF = static_cast<const float*>(residual);
@@ -658,8 +656,8 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
                 }
                 if (RES == 2) {
                     const unsigned r = *cell; // the two stored s8 codes, channel col in the low byte
-                    y0 = __fadd_rn(y0, __fmul_rn(__int2float_rn((int)(signed char)(r & 0xFFu) + resOff), resScale));
-                    y1 = __fadd_rn(y1, __fmul_rn(__int2float_rn((int)(signed char)(r >> 8) + resOff), resScale));
+                    y0 = i8_chain_add_code(y0, (signed char)(r & 0xFFu), resScale, resZp);
+                    y1 = i8_chain_add_code(y1, (signed char)(r >> 8), resScale, resZp);
                 }
                 if (OUTF) {
                     const long long m = m0 + rBase + i * 16 + half * 8;

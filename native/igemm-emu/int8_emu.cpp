@@ -44,6 +44,17 @@ static float randFloat(float lo, float hi) { return std::uniform_real_distributi
 // The poison of byte i of an output buffer: varies with the position so that a stray copy is unlikely to match.
 static unsigned char poisonByte(size_t i) { return (unsigned char)(0xA5u ^ (unsigned)(i * 131u + (i >> 8))); }
 
+// The requantization the kernels must reproduce, as a uint8 code: ActivationParams.quantize, clamp(rint(y / scale) +
+// zp, 0, qmax), with the kernels' clamp of the rounded quotient to ±512 first (fmin/fmax: NaN → the other operand, as
+// the device) and NaN giving the code of 0.
+static int quantizeRef(float y, float scale, int zp, int qmax) {
+    const float ratio = y / scale;
+    float rr = std::rint(ratio);
+    rr = std::min(std::max(rr, -512.f), 512.f);
+    if (ratio != ratio) rr = 0.f;
+    return std::min(std::max((int)rr + zp, 0), qmax);
+}
+
 int main(int argc, char** argv) {
     // The requantization step alone (i8_chain_code) against clamp(rint(y / scale) + zp) on 4 million values: random quotients up to ±1500, quotients a few ulps
     // either side of half-integers, exact half-integers, and NaN.
@@ -62,13 +73,7 @@ int main(int argc, char** argv) {
                 default: y = it % 1000 == 3 ? NAN : qd(r) * scale * 1e-3f; break;
             }
             const int zp = (int)(r() % 256), qmax = it % 7 == 0 ? 15 : 255;
-            const float ratio = y / scale;
-            float rr = std::rint(ratio);
-            rr = std::min(std::max(rr, -512.f), 512.f); // fmin/fmax: NaN → the other operand, as the device
-            if (ratio != ratio) rr = 0.f;
-            int qo = (int)rr + zp;
-            qo = std::min(std::max(qo, 0), qmax);
-            const signed char want = (signed char)(unsigned char)(qo ^ 0x80);
+            const signed char want = (signed char)(unsigned char)(quantizeRef(y, scale, zp, qmax) ^ 0x80);
             const signed char got = i8_chain_code(y, scale, zp, qmax);
             n++;
             if (got != want) { if (bad < 5) printf("  requantize mismatch: y %.9g scale %.9g: got %d want %d\n", y, scale, got, want); bad++; }
@@ -100,11 +105,7 @@ int main(int argc, char** argv) {
             }
             if (!std::isfinite(y)) continue;
             const int zp = (int)(r() % 256), qmax = it % 7 == 0 ? 15 : 255;
-            auto quantize = [&](float v) { // the definition: clamp(clamp(rint(v / scale), ±512) + zp, 0, qmax)
-                float rr = std::rint(v / scale);
-                rr = std::min(std::max(rr, -512.f), 512.f);
-                return std::min(std::max((int)rr + zp, 0), qmax);
-            };
+            auto quantize = [&](float v) { return quantizeRef(v, scale, zp, qmax); };
             int qLo = 0, qHi = qmax; // act 0; 1: ReLU; 2: clip [0, 6]
             if (it % 3 == 1) qLo = quantize(0.f);
             if (it % 3 == 2) { qLo = quantize(0.f); qHi = quantize(6.f); }
@@ -264,11 +265,7 @@ int main(int argc, char** argv) {
         for (int co = 0; co < c.cout; co++) maxBiasSmall = std::max(maxBiasSmall, (long long)std::abs(biasSmall[co]));
         if ((long long)kReal * 255 * 127 + maxBiasSmall > (1LL << 24)) { printf("FAIL case %zu: too large for the narrow lean kernels\n", ci); caseOk = false; }
         const std::vector<int2> chanWide = chanOf(bias), chanNarrow = chanOf(biasSmall);
-        auto quantizeRef = [&](float y) { // ActivationParams.quantize, with the kernel's ±512 clamp first
-            float r = std::rint(y / outScale);
-            r = std::min(std::max(r, -512.f), 512.f);
-            return std::min(std::max((int)r + outZp, 0), c.qmax);
-        };
+        auto quantizeOut = [&](float y) { return quantizeRef(y, outScale, outZp, c.qmax); };
         // Kernels: 0 chain, 1 chain64 (cout ≤ 64), 2 lean (wide), 3 lean (narrow), 4 lean64 (wide), 5 lean64 (narrow),
         // 6 lean_f (wide), 7 lean_f (narrow). The lean kernels 2-5 have codes out, lean_f float out without a residual.
         static const char* kernelNames[] = {"chain", "chain64", "lean_wide", "lean", "lean64_wide", "lean64", "lean_f_wide", "lean_f"};
@@ -311,7 +308,7 @@ int main(int argc, char** argv) {
                     std::memcpy(&expect[(m * outStride + co) * 4], &y, 4);
                 } else {
                     const float ratio = y / outScale;
-                    const int qo = quantizeRef(y);
+                    const int qo = quantizeOut(y);
                     if (ratio - std::floor(ratio) == 0.5f && qo > 0 && qo < c.qmax) ties++; // a tie that shows
                     if (qo > 0 && qo < c.qmax) inside++;
                     expect[m * outStride + co] = (unsigned char)(qo ^ 0x80);
@@ -326,7 +323,7 @@ int main(int argc, char** argv) {
                         c.dw, kTotal, kPadded, c.zp, act, lo, hi, outScale, outZp, c.qmax);
                 });
             } else {
-                const int qLo = act == 0 ? 0 : quantizeRef(act == 1 ? 0.f : lo), qHi = act == 2 ? quantizeRef(hi) : c.qmax;
+                const int qLo = act == 0 ? 0 : quantizeOut(act == 1 ? 0.f : lo), qHi = act == 2 ? quantizeOut(hi) : c.qmax;
                 using LeanFn = decltype(&conv2d_int8_igemm_lean);
                 static const LeanFn fns[2][3][2] = { // [narrow][resMode][wide]
                     {{conv2d_int8_igemm_lean, conv2d_int8_igemm_lean_wide},

@@ -345,15 +345,17 @@ public final class CudaIntegerModel implements AutoCloseable {
         final float resScale = r == null || r.q() == null ? 0f : r.q().scale();
         final int resZp = r == null || r.q() == null ? 0 : r.q().zeroPoint();
         ActivationParams oq = l.outQ();
+        // The step's label after the kernel name (profile() prints it): node, geometry, the im2col form, a residual.
+        String what = name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout() + " out "
+                + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
+                + (r == null ? "" : " +res");
         Lean lean = chainEpilogue ? null : Lean.of(wq, l.cout(), gi.coutP(), l.bias(), l.scale(), xin.q().zeroPoint(),
                 oq, resMode, act, lo, hi);
         if (lean != null) {
             DeviceBuffer chan = allocate((long) lean.chan().length * Integer.BYTES);
             if (!sizing) chan.copyFrom(lean.chan());
             final String kernel = lean.kernel(l.cout());
-            step(kernel + " " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
-                    + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
-                    + (r == null ? "" : " +res"), n -> {
+            step(kernel + " " + what, n -> {
                 CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
                 return module.prepare(arena, kernel, chainGrid(gn), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
                         0, xi.buf(), wp, chan, r == null ? null : r.buf(), resStride, resScale, resZp, out.buf(),
@@ -365,9 +367,7 @@ public final class CudaIntegerModel implements AutoCloseable {
             return;
         }
         final String kernel = chainKernel(l.cout());
-        step(kernel + " " + name + " " + g.kh() + "x" + g.kw() + "/" + g.sh() + " " + g.cin() + "->" + g.cout()
-                + " out " + g.outH() + "x" + g.outW() + (im2col ? " as 1x1 " + xi.c() + "->" + g.cout() : "")
-                + (r == null ? "" : " +res"), n -> {
+        step(kernel + " " + what, n -> {
             CudaInt8Kernels.Geometry gn = CudaInt8Kernels.Geometry.of(n, xi.c(), xi.h(), xi.w(), l.cout(), is);
             return module.prepare(arena, kernel, chainGrid(gn), new int[] {CudaInt8Kernels.Geometry.THREADS, 1, 1},
                     0, xi.buf(), wp, wsum, bias, scale, r == null ? null : r.buf(), resMode, resStride, resScale, resZp,
