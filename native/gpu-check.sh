@@ -203,7 +203,8 @@ for m in "${MODELS[@]}"; do
   if [[ $HAVE_JAR == 0 ]]; then
     row "bench-$m" skip "no bundle"
   elif [[ -f "$B/models/$m.onnx" ]]; then
-    bench "bench-$m" 120 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 --graph both
+    bench "bench-$m" 150 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 --graph both \
+      --cudnn off,fastest
   else
     echo "skipped: $B/models/$m.onnx not found"
     row "bench-$m" skip "$B/models/$m.onnx not found"
@@ -434,7 +435,7 @@ fi
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
   ncu_step ncu-distill 120 ncu-distill.log 'gpu__time_duration.sum' \
     --metrics gpu__time_duration.sum --print-summary per-kernel \
-    -- DistillBench "$B/models/resnet50.onnx" --batch 32 --warmup 0 --iters 1 --graph off
+    -- DistillBench "$B/models/resnet50.onnx" --batch 32 --warmup 0 --iters 1 --graph off --cudnn off
 fi
 
 # 7e. lower-priority runs, in what is left of the budget: the TF32 peer for reference, the per-layer benchmark on the
@@ -474,20 +475,24 @@ field() { grep -oE "(^| )$1=[^ ]+" | head -n 1 | sed 's/.*=//'; } # value of key
 for m in "${MODELS[@]}"; do
   short=r${m#resnet}
   zlog="$PARTS/distill-bench-$m.log"
-  z_eager=$(grep -E '^RESULT .*graph=false' "$zlog" 2>/dev/null | field iter_per_s)
-  z_graph=$(grep -E '^RESULT .*graph=true' "$zlog" 2>/dev/null | field iter_per_s)
+  # cudnn=fastest: what `zeroq quantize` runs (--conv auto); cudnn=off: zeroq's kernels alone, in the same run
+  z_eager=$(grep -E '^RESULT .*graph=false .*cudnn=fastest' "$zlog" 2>/dev/null | field iter_per_s)
+  z_graph=$(grep -E '^RESULT .*graph=true .*cudnn=fastest' "$zlog" 2>/dev/null | field iter_per_s)
+  z_own=$(grep -E '^RESULT .*graph=true .*cudnn=off' "$zlog" 2>/dev/null | field iter_per_s)
   t_off=$(grep -E '^RESULT .*tf32=off' "$PARTS/peer-$short.log" 2>/dev/null | field it_per_s)
   t_on=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-$short-tf32.log" 2>/dev/null | field it_per_s)
   if [[ -z "$t_off" || ( -z "$z_eager" && -z "$z_graph" ) ]]; then
     row "ratio-$short" skip "needs both RESULT lines (zeroq: ${z_graph:-${z_eager:-none}}, torch: ${t_off:-none})"
     continue
   fi
-  detail=$(awk -v ze="$z_eager" -v zg="$z_graph" -v to="$t_off" -v tn="$t_on" 'BEGIN {
+  detail=$(awk -v ze="$z_eager" -v zg="$z_graph" -v zo="$z_own" -v to="$t_off" -v tn="$t_on" 'BEGIN {
     s = "zeroq/torch(tf32 off):";
     if (zg != "") s = s sprintf(" graph %.2fx", zg / to);
     if (ze != "") s = s sprintf(" eager %.2fx", ze / to);
     if (tn != "") s = s sprintf("; vs torch(tf32 on): %.2fx", (zg != "" ? zg : ze) / tn);
-    s = s sprintf(" (it/s zeroq graph %s eager %s, torch off %s", zg == "" ? "-" : zg, ze == "" ? "-" : ze, to);
+    if (zo != "") s = s sprintf("; zeroq kernels only (graph): %.2fx", zo / to);
+    s = s sprintf(" (it/s zeroq graph %s eager %s own %s, torch off %s", zg == "" ? "-" : zg, ze == "" ? "-" : ze,
+                  zo == "" ? "-" : zo, to);
     if (tn != "") s = s " on " tn;
     print s ")" }')
   row "ratio-$short" ok "$detail"

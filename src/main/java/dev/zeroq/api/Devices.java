@@ -49,7 +49,7 @@ final class Devices {
     /** Opens an already checked choice. */
     static Backends.Selection open(Backends.Choice c, boolean tf32) {
         return c.isCuda()
-                ? new Backends.Selection(new CudaBackend(c.ordinal(), CudaBackend.ConvKernels.ZEROQ, tf32), c.note())
+                ? new Backends.Selection(new CudaBackend(c.ordinal(), CudaBackend.ConvKernels.AUTO, tf32), c.note())
                 : new Backends.Selection(new CpuBackend(), c.note());
     }
 }

@@ -39,7 +39,7 @@ public final class Backends {
     }
 
     public static Selection select(String device) {
-        return select(device, CudaBackend.ConvKernels.ZEROQ);
+        return select(device, CudaBackend.ConvKernels.AUTO);
     }
 
     /**

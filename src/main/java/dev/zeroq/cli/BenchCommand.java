@@ -81,7 +81,7 @@ final class BenchCommand implements Callable<Integer> {
         String name = model.getFileName().toString();
         Bench.Report r;
         if (choice.isCuda()) {
-            if (common.conv != CudaBackend.ConvKernels.ZEROQ) {
+            if (common.conv == CudaBackend.ConvKernels.CUDNN) {
                 throw ZeroqException.badInput("zeroq bench on CUDA times zeroq's own kernels; --conv " 
                         + common.conv.name().toLowerCase(Locale.ROOT) + " is not supported here");
             }

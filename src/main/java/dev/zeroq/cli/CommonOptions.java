@@ -15,18 +15,22 @@ final class CommonOptions {
 
     String device = "auto";
 
-    dev.zeroq.backend.cuda.CudaBackend.ConvKernels conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ;
+    dev.zeroq.backend.cuda.CudaBackend.ConvKernels conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.AUTO;
 
     /** Checked while parsing; whether cuDNN loads is checked when the backend opens (the error gives the reason). */
-    @Option(names = "--conv", paramLabel = "IMPL", defaultValue = "zeroq",
-            description = "Convolution kernels of the CUDA backend: zeroq or cudnn (default: ${DEFAULT-VALUE}; cudnn needs "
-                    + "libcudnn.so.9, found on the library path, in a Python environment, or via ZEROQ_CUDNN_PATH).")
+    @Option(names = "--conv", paramLabel = "IMPL", defaultValue = "auto",
+            description = "Convolution kernels of the CUDA backend: auto, zeroq or cudnn (default: ${DEFAULT-VALUE}: in "
+                    + "the device-resident distillation each convolution on zeroq's kernel or cuDNN's, whichever the "
+                    + "device timed faster at setup, elsewhere zeroq's; cudnn: cuDNN wherever it can). cuDNN is "
+                    + "libcudnn.so.9, found on the library path, in a Python environment, or via ZEROQ_CUDNN_PATH; "
+                    + "auto without it uses zeroq's kernels.")
     void conv(String c) {
         switch (c.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.AUTO;
             case "zeroq" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ;
             case "cudnn" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.CUDNN;
             default -> throw new CommandLine.ParameterException(spec.commandLine(),
-                    "unknown convolution kernels '" + c + "': use zeroq or cudnn");
+                    "unknown convolution kernels '" + c + "': use auto, zeroq or cudnn");
         }
     }
 

@@ -51,6 +51,7 @@ final class DistillCommand implements Callable<Integer> {
                     it -> progress.distillIteration(it, cfg.iterations(), cfg.batches()),
                     n -> {
                         if (n.fallbackReason() != null) progress.stage("distilling op by op: " + n.fallbackReason());
+                        else if (n.where().contains("device-resident")) progress.stage("distilling on " + n.where());
                     });
         }
         Npy.write(target, r.images());

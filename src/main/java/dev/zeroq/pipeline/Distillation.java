@@ -23,15 +23,18 @@ public final class Distillation {
 
     public static Distiller.Result run(Graph graph, Backend backend, DistillConfig cfg,
                                        Consumer<Distiller.Iteration> progress, Consumer<Note> note) {
-        if (backend instanceof CudaBackend cuda && cuda.convKernels() == CudaBackend.ConvKernels.CUDNN) {
-            // The device-resident loop has only zeroq's conv kernels: --conv cudnn runs op by op on the backend.
-            note.accept(new Note(cuda.name() + " (op by op, conv on cuDNN)", null));
-        } else if (backend instanceof CudaBackend cuda) {
+        if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaDistiller.unsupported(graph);
             if (unsupported.isEmpty()) {
-                note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + ")", null));
-                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, cuda.tf32());
+                CudaDistiller.Cudnn use = switch (cuda.convKernels()) {
+                    case ZEROQ -> CudaDistiller.Cudnn.OFF;
+                    case CUDNN -> CudaDistiller.Cudnn.ALWAYS;
+                    case AUTO -> CudaDistiller.Cudnn.FASTEST;
+                };
+                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, cuda.tf32(), use);
                 try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), o)) {
+                    note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + "; "
+                            + d.convSummary() + ")", null));
                     return d.distill(cfg, progress);
                 }
             }

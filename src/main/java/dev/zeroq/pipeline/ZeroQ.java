@@ -76,6 +76,7 @@ public final class ZeroQ {
                         it -> listener.distillIteration(it, d.iterations(), d.batches()),
                         n -> {
                             if (n.fallbackReason() != null) listener.stage("distilling op by op: " + n.fallbackReason());
+                            else if (n.where().contains("device-resident")) listener.stage("distilling on " + n.where());
                         });
                 distillOut[0] = r;
                 yield r.images();

@@ -2,6 +2,8 @@
 // CUDA events; optionally the first K iterations on the CPU Distiller with the same seed for the loss difference.
 // Usage: java -cp bundle/zeroq.jar:bundle/test-classes dev.zeroq.bench.DistillBench MODEL.onnx [--batch 32]
 //        [--iters 100] [--warmup 20] [--graph on|off|both] [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K]
+//        [--cudnn off|fastest|always|off,fastest]   (which convolution steps run on cuDNN: CudaDistiller.Cudnn; a list
+//                                runs each in turn; default fastest)
 //        [--tf32 off|on|both]   (on: the 128×128 layers on the TF32 tensor-core kernels; both: strict, then TF32, and
 //                                with --full the two loss curves' largest relative difference)
 package dev.zeroq.bench;
@@ -22,12 +24,13 @@ public final class DistillBench {
     public static void main(String[] args) {
         if (args.length < 1) {
             System.err.println("usage: DistillBench MODEL.onnx [--batch 32] [--iters 100] [--warmup 20] [--graph on|off|both]"
-                    + " [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K] [--tf32 off|on|both]");
+                    + " [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K] [--tf32 off|on|both]"
+                    + " [--cudnn off|fastest|always|off,fastest]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
         int batch = 32, iters = 100, warmup = 20, full = 0, cpuCheck = 0;
-        String graphMode = "both", conv = "auto", tf32Mode = "off";
+        String graphMode = "both", conv = "auto", tf32Mode = "off", cudnnModes = "fastest";
         for (int i = 1; i < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -39,6 +42,7 @@ public final class DistillBench {
                 case "--full" -> full = Integer.parseInt(v);
                 case "--cpu-check" -> cpuCheck = Integer.parseInt(v);
                 case "--tf32" -> tf32Mode = v;
+                case "--cudnn" -> cudnnModes = v;
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -67,22 +71,25 @@ public final class DistillBench {
             case "off" -> List.of(false);
             default -> throw new IllegalArgumentException("--tf32 off|on|both, got " + tf32Mode);
         };
+        List<CudaDistiller.Cudnn> cudnns = java.util.Arrays.stream(cudnnModes.split(","))
+                .map(c -> CudaDistiller.Cudnn.valueOf(c.trim().toUpperCase(java.util.Locale.ROOT))).toList();
         double[][] firstLosses = null;
         double[][] fullCurves = new double[2][]; // [tf32 ? 1 : 0]: the --full loss curve
-        for (boolean tf32 : tf32s) for (boolean useGraph : graphs) {
+        for (CudaDistiller.Cudnn cudnn : cudnns) for (boolean tf32 : tf32s) for (boolean useGraph : graphs) {
             long t0 = System.nanoTime();
-            try (CudaDistiller d = new CudaDistiller(g, batch, 0, new CudaDistiller.Options(algo, useGraph, tf32))) {
+            String cudnnName = cudnn.name().toLowerCase(java.util.Locale.ROOT);
+            try (CudaDistiller d = new CudaDistiller(g, batch, 0, new CudaDistiller.Options(algo, useGraph, tf32, cudnn))) {
                 double setup = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("DistillBench %s on %s: input %dx%dx%d, batch %d, conv %s, tf32 %s, cuda graph %s, %d BN terms, "
-                                + "%d launches/iteration, pool %.1f MiB, setup %.2f s%n", model.getFileName(), d.describe(),
-                        chw[0], chw[1], chw[2], batch, algo, tf32, useGraph, d.bnTerms(), d.launchesPerIteration(),
-                        d.poolBytes() / 1048576.0, setup);
+                System.out.printf("DistillBench %s on %s: input %dx%dx%d, batch %d, conv %s, cudnn %s, tf32 %s, cuda graph %s, "
+                                + "%d BN terms, %d steps/iteration, pool %.1f MiB, setup %.2f s; %s%n", model.getFileName(),
+                        d.describe(), chw[0], chw[1], chw[2], batch, algo, cudnnName, tf32, useGraph, d.bnTerms(),
+                        d.launchesPerIteration(), d.poolBytes() / 1048576.0, setup, d.convSummary());
                 CudaDistiller.Timing t = d.time(warmup, iters, DistillConfig.Init.UNIFORM, seed);
-                System.out.printf("RESULT model=%s batch=%d graph=%s conv=%s tf32=%s warmup=%d iters=%d median_ms=%.3f mean_ms=%.3f "
-                                + "min_ms=%.3f max_ms=%.3f wall_ms=%.3f iter_per_s=%.2f images_per_s=%.1f%n",
-                        model.getFileName(), batch, useGraph, algo, tf32 ? "on" : "off", warmup, iters, t.medianMs(), t.meanMs(), t.minMs(),
-                        t.maxMs(), t.wallMs(), t.iterationsPerSecond(), t.iterationsPerSecond() * batch);
-                if (full > 0 && useGraph == graphs.getFirst()) {
+                System.out.printf("RESULT model=%s batch=%d graph=%s conv=%s cudnn=%s tf32=%s warmup=%d iters=%d median_ms=%.3f "
+                                + "mean_ms=%.3f min_ms=%.3f max_ms=%.3f wall_ms=%.3f iter_per_s=%.2f images_per_s=%.1f%n",
+                        model.getFileName(), batch, useGraph, algo, cudnnName, tf32 ? "on" : "off", warmup, iters, t.medianMs(),
+                        t.meanMs(), t.minMs(), t.maxMs(), t.wallMs(), t.iterationsPerSecond(), t.iterationsPerSecond() * batch);
+                if (full > 0 && useGraph == graphs.getFirst() && cudnn == cudnns.getLast()) {
                     long f0 = System.nanoTime();
                     Distiller.Result r = d.distill(new DistillConfig(batch, 1, full, DistillConfig.Init.UNIFORM, seed), it -> { });
                     System.out.printf("FULL model=%s batch=%d tf32=%s iters=%d seconds=%.2f first_loss=%.6g final_loss=%.6g%n",
@@ -90,7 +97,7 @@ public final class DistillBench {
                             r.lossCurves()[0][0], r.finalLoss(0));
                     fullCurves[tf32 ? 1 : 0] = r.lossCurves()[0];
                 }
-                if (cpuCheck > 0 && firstLosses == null && !tf32) {
+                if (cpuCheck > 0 && firstLosses == null && !tf32 && cudnn == cudnns.getLast()) {
                     firstLosses = d.distill(new DistillConfig(batch, 1, cpuCheck, DistillConfig.Init.UNIFORM, seed), it -> { })
                             .lossCurves();
                 }

@@ -2,6 +2,7 @@
 // (MP4 weights, A8, paper scheme), weight quantization and activation calibration; one line per stage, then a total.
 // Usage: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bundle/zeroq.jar:bundle/test-classes
 //        dev.zeroq.bench.PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0] [--tf32 on|off]
+//        [--conv auto|zeroq|cudnn]   (which kernels run the distillation's convolutions, as `zeroq quantize --conv`)
 //        (--tf32 on: the CUDA backend's TF32 convolutions, as `zeroq quantize --tf32`; no effect on the CPU)
 package dev.zeroq.bench;
 
@@ -23,7 +24,7 @@ public final class PipelineBench {
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
             System.err.println("usage: PipelineBench MODEL.onnx [--device cuda|cpu|ref] [--iters 500] [--batch 32] [--seed 0]"
-                    + " [--tf32 on|off]");
+                    + " [--tf32 on|off] [--conv auto|zeroq|cudnn]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
@@ -31,6 +32,7 @@ public final class PipelineBench {
         int iters = 500, batch = 32;
         long seed = 0;
         boolean tf32 = false;
+        var conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.AUTO;
         for (int i = 1; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -39,6 +41,7 @@ public final class PipelineBench {
                 case "--batch" -> batch = Integer.parseInt(v);
                 case "--seed" -> seed = Long.parseLong(v);
                 case "--tf32" -> tf32 = v.equals("on");
+                case "--conv" -> conv = dev.zeroq.backend.cuda.CudaBackend.ConvKernels.valueOf(v.toUpperCase(java.util.Locale.ROOT));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -49,9 +52,10 @@ public final class PipelineBench {
         QuantizeConfig cfg = QuantizeConfig.defaults()
                 .withMixed(new QuantizeConfig.MixedTarget.AverageBits(4))
                 .withDistill(new DistillConfig(batch, 1, iters, DistillConfig.Init.UNIFORM, seed));
-        try (Backends.Selection sel = Backends.select(device, dev.zeroq.backend.cuda.CudaBackend.ConvKernels.ZEROQ, tf32)) {
-            System.out.printf("PipelineBench %s: %d nodes, %.1f M parameters, batch %d, %d iterations, seed %d, tf32 %s, backend %s%s%n",
+        try (Backends.Selection sel = Backends.select(device, conv, tf32)) {
+            System.out.printf("PipelineBench %s: %d nodes, %.1f M parameters, batch %d, %d iterations, seed %d, tf32 %s, conv %s, backend %s%s%n",
                     model.getFileName(), g.nodes().size(), g.parameterCount() / 1e6, batch, iters, seed, tf32 ? "on" : "off",
+                    conv.name().toLowerCase(java.util.Locale.ROOT),
                     sel.backend().name(),
                     sel.note() == null ? "" : " (" + sel.note() + ")");
             ZeroQ.Listener log = new ZeroQ.Listener() {

@@ -108,7 +108,7 @@ class CliTest {
         assertBadInput(zeroq("quantize", model.toString(), "--calib", "data"), "--calib-images");
         assertBadInput(zeroq("info", model.toString(), "--device", "tpu"), "unknown device");
         assertEquals(2, zeroq("info", model.toString(), "--no-such-option").code());
-        assertBadInput(zeroq("info", model.toString(), "--conv", "winograd"), "use zeroq or cudnn");
+        assertBadInput(zeroq("info", model.toString(), "--conv", "winograd"), "use auto, zeroq or cudnn");
     }
 
     @Test

@@ -41,6 +41,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaModule module;
     private final CudaStream stream;
     private final CudnnConv cudnn; // null unless ConvKernels.CUDNN
+    private final ConvKernels conv;
     private final boolean tf32; // --tf32: TF32 tensor cores allowed for convolutions (see the constructor)
     private final Map<float[], DeviceBuffer> weights = new IdentityHashMap<>();
     private boolean poisonOutputs;
@@ -50,8 +51,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private int plannedBatch;
     private long plannedPeak;
 
-    /** Which kernels run conv2d and conv2dBackwardData ({@code --conv zeroq|cudnn}). */
-    public enum ConvKernels { ZEROQ, CUDNN }
+    /**
+     * Which kernels run convolutions ({@code --conv auto|zeroq|cudnn}). ZEROQ: zeroq's everywhere. CUDNN: cuDNN's
+     * wherever it can (symmetric pads), op by op and in the device-resident distillation. AUTO: in the device-resident
+     * distillation each convolution step on whichever of the two the device timed faster at setup (zeroq's alone when
+     * cuDNN is not installed); everywhere else zeroq's.
+     */
+    public enum ConvKernels { ZEROQ, CUDNN, AUTO }
 
     /** Opens device {@code ordinal} (after CUDA_VISIBLE_DEVICES) and loads the bundled kernels. */
     public CudaBackend(int ordinal) {
@@ -75,6 +81,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
      */
     public CudaBackend(int ordinal, ConvKernels conv, boolean tf32) {
         this.tf32 = tf32;
+        this.conv = conv;
         if (conv == ConvKernels.CUDNN) {
             CudnnConv.Availability c = CudnnConv.available();
             if (!c.usable()) {
@@ -124,6 +131,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.context = borrowedContext;
         this.stream = borrowedStream;
         this.cudnn = null;
+        this.conv = ConvKernels.ZEROQ;
         this.tf32 = false;
         this.module = CudaModule.load(fatbin);
     }
@@ -133,9 +141,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return tf32;
     }
 
-    /** The kernels convolutions run on. */
+    /** The kernels convolutions run on, as asked for ({@link ConvKernels}). */
     public ConvKernels convKernels() {
-        return cudnn != null ? ConvKernels.CUDNN : ConvKernels.ZEROQ;
+        return conv;
     }
 
     @Override

@@ -33,6 +33,7 @@ import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -57,18 +58,34 @@ public final class CudaDistiller implements AutoCloseable {
     public enum ConvAlgorithm { AUTO, DIRECT, IMPLICIT_GEMM, IMPLICIT_GEMM_128 }
 
     /**
+     * Which convolution steps (each forward and each backward-data) run on cuDNN instead of zeroq's kernel. OFF: none.
+     * FASTEST: each step on whichever of the two the device timed faster during setup (CUDA events, the best of 3
+     * rounds of 3 runs, after cuDNN found its own best algorithm for the shape; decided once per distinct shape); zeroq's
+     * kernels only when cuDNN cannot be loaded ({@link #convSummary()} says why). ALWAYS: every step cuDNN can run
+     * (symmetric pads). Math as the rest of the pass: strict FP32 (cuDNN's FMA kernels), or TF32 with {@code tf32}.
+     */
+    public enum Cudnn { OFF, FASTEST, ALWAYS }
+
+    /**
      * @param conv      convolution kernels (forward and backward-data)
      * @param cudaGraph capture one iteration into a CUDA graph and replay it (fewer launch calls per iteration)
      * @param tf32      run the layers that use the 128×128 implicit GEMM on its TF32 tensor-core twin (sm_80+):
      *                  operands rounded to a 10-bit mantissa, FP32 accumulation, products within ~2^-10 relative;
      *                  off by default, strict FP32 being the reference
+     * @param cudnn     which convolution steps may run on cuDNN instead ({@link Cudnn})
      */
-    public record Options(ConvAlgorithm conv, boolean cudaGraph, boolean tf32) {
+    public record Options(ConvAlgorithm conv, boolean cudaGraph, boolean tf32, Cudnn cudnn) {
         public Options {
             if (conv == null) throw new IllegalArgumentException("conv algorithm is null");
+            if (cudnn == null) throw new IllegalArgumentException("cudnn use is null");
         }
 
-        /** Strict FP32. */
+        /** zeroq's kernels only. */
+        public Options(ConvAlgorithm conv, boolean cudaGraph, boolean tf32) {
+            this(conv, cudaGraph, tf32, Cudnn.OFF);
+        }
+
+        /** Strict FP32, zeroq's kernels only. */
         public Options(ConvAlgorithm conv, boolean cudaGraph) {
             this(conv, cudaGraph, false);
         }
@@ -101,9 +118,11 @@ public final class CudaDistiller implements AutoCloseable {
     private MemorySegment graphHandle;
     private MemorySegment graphExec;
 
-    private final List<CudaModule.Prepared> lossSteps = new ArrayList<>();
-    private final List<CudaModule.Prepared> resetSteps = new ArrayList<>();
+    private final List<DeviceStep> lossSteps = new ArrayList<>();
+    private final List<DeviceStep> resetSteps = new ArrayList<>();
     private CudaModule.Prepared adamStep;
+    private CudnnConv cudnn; // null unless options.cudnn() is not OFF and cuDNN loaded
+    private String convSummary = "convolutions on zeroq's kernels";
     private final int inputSize;
     private long inputAddr, inputGradAddr, lossAddr, hpAddr;
     private final int bnTerms;
@@ -130,6 +149,11 @@ public final class CudaDistiller implements AutoCloseable {
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
         this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
+        p.cudnnAlternatives = options.cudnn() != Cudnn.OFF;
+        if (options.cudnn() == Cudnn.ALWAYS && !CudnnConv.available().usable()) {
+            throw ZeroqException.badInput("convolutions on cuDNN were asked for, but cuDNN is not usable: "
+                    + CudnnConv.available().reason() + "; use --conv zeroq or --conv auto");
+        }
         int[] in = shapes.get(graph.inputName());
         this.inputSize = Math.toIntExact(Shapes.size(in));
         collectTargets();
@@ -156,7 +180,9 @@ public final class CudaDistiller implements AutoCloseable {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
         d.plan();
         long total = d.p.layout();
-        return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size();
+        long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
+        return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
+                + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
 
     private CudaDistiller(Graph graph, int batch, Options options) {
@@ -170,6 +196,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
         this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
+        p.cudnnAlternatives = options.cudnn() != Cudnn.OFF;
         this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
         collectTargets();
         this.bnTerms = targets.values().stream().mapToInt(List::size).sum() - 1;
@@ -214,7 +241,16 @@ public final class CudaDistiller implements AutoCloseable {
         return pool.bytes();
     }
 
-    /** Kernel launches per iteration (forward, taps, backward, loss reduction, Adam). */
+    /**
+     * Where the convolutions run: "convolutions on zeroq's kernels", or with cuDNN how many forward and backward-data
+     * steps it took and the setup's timings of the convolution steps (zeroq's alone vs as chosen), or why cuDNN could
+     * not be used.
+     */
+    public String convSummary() {
+        return convSummary;
+    }
+
+    /** Steps per iteration (kernel launches and cuDNN calls: forward, taps, backward, loss reduction, Adam). */
     public int launchesPerIteration() {
         return lossSteps.size() + 1;
     }
@@ -272,7 +308,7 @@ public final class CudaDistiller implements AutoCloseable {
         }
         upload(inputAddr, images.data());
         context.makeCurrent();
-        for (CudaModule.Prepared p : lossSteps) p.run(stream);
+        for (DeviceStep p : lossSteps) p.run(stream);
         Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
         stream.synchronize();
         double loss = pinned.get(ValueLayout.JAVA_DOUBLE, 0);
@@ -317,7 +353,7 @@ public final class CudaDistiller implements AutoCloseable {
     /** Uploads a batch's starting images and zeroes Adam's moments. */
     private void startBatch(Tensor x0) {
         upload(inputAddr, x0.data());
-        for (CudaModule.Prepared p : resetSteps) p.run(stream);
+        for (DeviceStep p : resetSteps) p.run(stream);
         stream.synchronize();
     }
 
@@ -342,7 +378,7 @@ public final class CudaDistiller implements AutoCloseable {
             if (graphExec == null) capture();
             Cuda.check("cuGraphLaunch", cuda_h.cuGraphLaunch(graphExec, stream.handle()));
         } else {
-            for (CudaModule.Prepared p : lossSteps) p.run(stream);
+            for (DeviceStep p : lossSteps) p.run(stream);
             adamStep.run(stream);
         }
         Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
@@ -354,7 +390,7 @@ public final class CudaDistiller implements AutoCloseable {
             Cuda.check("cuStreamBeginCapture_v2", cuda_h.cuStreamBeginCapture_v2(stream.handle(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
             MemorySegment g = a.allocate(ValueLayout.ADDRESS);
             try {
-                for (CudaModule.Prepared p : lossSteps) p.run(stream);
+                for (DeviceStep p : lossSteps) p.run(stream);
                 adamStep.run(stream);
             } finally {
                 // End the capture even when a launch failed, or the stream stays unusable.
@@ -452,6 +488,68 @@ public final class CudaDistiller implements AutoCloseable {
         hpRegion = hp;
     }
 
+    private CudnnConv.Call call(DevicePlan.ConvCall c) {
+        return new CudnnConv.Call(cudnn, c.forward(), p.address(c.x()), c.xs(), p.address(c.w()), c.ws(),
+                c.bias() == null ? 0 : p.address(c.bias()), c.spec(), p.address(c.y()), c.accumulate());
+    }
+
+    /**
+     * Picks zeroq's kernel or the cuDNN call for each convolution step at setup (Cudnn.FASTEST by device timing,
+     * ALWAYS cuDNN), running every cuDNN call once first so its algorithm and workspace exist before the loop.
+     */
+    private final class ConvChooser {
+        private record Times(double zeroqMs, double cudnnMs) {}
+
+        private final Map<String, Times> byShape = new HashMap<>();
+        private int forward, forwardOnCudnn, backward, backwardOnCudnn;
+        private double zeroqMs, chosenMs;
+
+        DeviceStep choose(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
+            lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
+            ConvSpec s = lib.spec();
+            String key = lib.forward() + " " + Arrays.toString(lib.xs()) + Arrays.toString(lib.ws())
+                    + Arrays.toString(s.strides()) + Arrays.toString(s.pads()) + Arrays.toString(s.dilations()) + s.group()
+                    + " " + lib.accumulate() + (lib.bias() != 0) + " " + zeroq.name() + Arrays.toString(zeroq.grid());
+            boolean always = options.cudnn() == Cudnn.ALWAYS;
+            Times t = always ? new Times(0, 0) : byShape.computeIfAbsent(key, k -> new Times(timeMs(zeroq), timeMs(lib)));
+            boolean onCudnn = always || t.cudnnMs() < t.zeroqMs();
+            if (lib.forward()) {
+                forward++;
+                if (onCudnn) forwardOnCudnn++;
+            } else {
+                backward++;
+                if (onCudnn) backwardOnCudnn++;
+            }
+            zeroqMs += t.zeroqMs();
+            chosenMs += Math.min(t.zeroqMs(), t.cudnnMs());
+            return onCudnn ? lib : zeroq;
+        }
+
+        /** Device milliseconds of one run of {@code step}: after one warm-up run, the best of 3 rounds of 3 runs. */
+        private double timeMs(DeviceStep step) {
+            step.run(stream);
+            double best = Double.POSITIVE_INFINITY;
+            try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+                for (int round = 0; round < 3; round++) {
+                    start.record(stream);
+                    for (int i = 0; i < 3; i++) step.run(stream);
+                    end.record(stream);
+                    end.synchronize();
+                    best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 3.0);
+                }
+            }
+            return best;
+        }
+
+        String summary() {
+            String steps = "convolutions on cuDNN (" + cudnn.mathMode() + "): " + forwardOnCudnn + " of " + forward
+                    + " forward and " + backwardOnCudnn + " of " + backward + " backward-data steps";
+            if (options.cudnn() == Cudnn.ALWAYS) return steps + " (every one cuDNN can run)";
+            return steps + String.format(Locale.ROOT, ", the faster at setup (convolution steps %.2f ms per iteration "
+                    + "on zeroq's kernels alone, %.2f ms as chosen)", zeroqMs, chosenMs);
+        }
+    }
+
     private Pending adamPending;
     private Region inputRegion, inputGradRegion, lossRegion, hpRegion;
 
@@ -462,9 +560,21 @@ public final class CudaDistiller implements AutoCloseable {
             Cuda.check("cuMemAllocHost_v2(32 bytes)", cuda_h.cuMemAllocHost_v2(pp, 32));
             pinned = Cuda.readPointer(pp).reinterpret(32);
         }
-        for (Pending q : p.pending) {
-            (q.into() == null ? lossSteps : q.into()).add(p.prepare(module, arena, q));
+        if (options.cudnn() != Cudnn.OFF) {
+            CudnnConv.Availability a = CudnnConv.available();
+            if (a.usable()) {
+                cudnn = CudnnConv.open(stream, options.tf32() ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32);
+            } else {
+                convSummary = "convolutions on zeroq's kernels (cuDNN not usable: " + a.reason() + ")";
+            }
         }
+        ConvChooser chooser = cudnn != null ? new ConvChooser() : null;
+        for (Pending q : p.pending) {
+            CudaModule.Prepared launch = p.prepare(module, arena, q);
+            DeviceStep step = q.cudnn() != null && chooser != null ? chooser.choose(launch, call(q.cudnn())) : launch;
+            (q.into() == null ? lossSteps : q.into()).add(step);
+        }
+        if (chooser != null) convSummary = chooser.summary();
         adamStep = p.prepare(module, arena, adamPending);
         inputAddr = p.address(inputRegion);
         inputGradAddr = p.address(inputGradRegion);
@@ -705,6 +815,7 @@ public final class CudaDistiller implements AutoCloseable {
             launch("conv2d_backward_data", grid1d(size(xs)), block(), At.of(gy), At.of(param(n.input(1))), At.of(gx), nb,
                     cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1], d[0], d[1], g, acc);
         }
+        this.p.attachCudnn(n, s, false, At.of(gx), xs, null, At.of(gy), acc == 1);
     }
 
     // ---- planning helpers ----
@@ -746,6 +857,9 @@ public final class CudaDistiller implements AutoCloseable {
             MemorySegment g = graphHandle;
             steps.add(() -> Cuda.check("cuGraphDestroy", cuda_h.cuGraphDestroy(g)));
         }
+        if (cudnn != null) {
+            steps.add(cudnn::close); // before the stream it is bound to
+        }
         steps.add(() -> { if (stream != null) stream.close(); });
         if (pinned != null) {
             MemorySegment p = pinned;
@@ -758,6 +872,7 @@ public final class CudaDistiller implements AutoCloseable {
         graphExec = null;
         graphHandle = null;
         pinned = null;
+        cudnn = null;
         for (Runnable r : steps) {
             try {
                 r.run();

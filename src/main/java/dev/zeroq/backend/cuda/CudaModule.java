@@ -106,8 +106,10 @@ final class CudaModule implements AutoCloseable {
     }
 
     /** A kernel launch with its arguments already marshalled; {@link #run} enqueues it on a stream. */
-    record Prepared(String name, MemorySegment function, int[] grid, int[] block, int sharedBytes, MemorySegment params) {
-        void run(CudaStream stream) {
+    record Prepared(String name, MemorySegment function, int[] grid, int[] block, int sharedBytes, MemorySegment params)
+            implements DeviceStep {
+        @Override
+        public void run(CudaStream stream) {
             int r = cuda_h.cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
                     stream.handle(), params, MemorySegment.NULL);
             if (r != Cuda.CUDA_SUCCESS) { // the message is built only on failure: this runs hundreds of times per iteration

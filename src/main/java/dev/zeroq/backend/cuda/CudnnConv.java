@@ -72,6 +72,9 @@ public final class CudnnConv implements AutoCloseable {
     private final CudaStream stream; // the caller's; not destroyed here
     private final MathMode mode;
     private final Map<Key, Plan> plans = new HashMap<>();
+    private final Arena constants = Arena.ofShared(); // alpha/beta scalars, read by cuDNN on the host at each call
+    private final MemorySegment one = constants.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
+    private final MemorySegment zero = constants.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
     private MemorySegment handle;
     private DeviceBuffer workspace;
 
@@ -160,15 +163,11 @@ public final class CudnnConv implements AutoCloseable {
     void forward(long x, int[] xs, long w, int[] ws, long bias, ConvSpec s, long y) {
         Plan p = plan(true, xs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
-            MemorySegment zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
-            check("cudnnConvolutionForward(" + p.key + ")", cudnn_h.cudnnConvolutionForward(live(), one, p.x, ptr(x), p.w,
-                    ptr(w), p.conv, p.algo, wsPtr, p.workspaceBytes, zero, p.y, ptr(y)));
-            if (bias != 0) {
-                // y = 1·bias (broadcast over N, H, W) + 1·y
-                check("cudnnAddTensor(bias)", cudnn_h.cudnnAddTensor(live(), one, p.bias, ptr(bias), one, p.y, ptr(y)));
-            }
+        check("cudnnConvolutionForward(" + p.key + ")", cudnn_h.cudnnConvolutionForward(live(), one, p.x, ptr(x), p.w,
+                ptr(w), p.conv, p.algo, wsPtr, p.workspaceBytes, zero, p.y, ptr(y)));
+        if (bias != 0) {
+            // y = 1·bias (broadcast over N, H, W) + 1·y
+            check("cudnnAddTensor(bias)", cudnn_h.cudnnAddTensor(live(), one, p.bias, ptr(bias), one, p.y, ptr(y)));
         }
     }
 
@@ -177,13 +176,40 @@ public final class CudnnConv implements AutoCloseable {
      * {@link #forward}, dx (N, Cin, H, W) overwritten. Device addresses; enqueued on the stream.
      */
     void backwardData(long dy, long w, int[] ws, ConvSpec s, long dx, int[] dxs) {
+        backwardData(dy, w, ws, s, dx, dxs, false);
+    }
+
+    /** As {@link #backwardData(long, long, int[], ConvSpec, long, int[])}; {@code accumulate}: dx += the gradient (beta 1). */
+    void backwardData(long dy, long w, int[] ws, ConvSpec s, long dx, int[] dxs, boolean accumulate) {
         Plan p = plan(false, dxs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
-            MemorySegment zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
-            check("cudnnConvolutionBackwardData(" + p.key + ")", cudnn_h.cudnnConvolutionBackwardData(live(), one, p.w,
-                    ptr(w), p.y, ptr(dy), p.conv, p.algo, wsPtr, p.workspaceBytes, zero, p.x, ptr(dx)));
+        check("cudnnConvolutionBackwardData(" + p.key + ")", cudnn_h.cudnnConvolutionBackwardData(live(), one, p.w,
+                ptr(w), p.y, ptr(dy), p.conv, p.algo, wsPtr, p.workspaceBytes, accumulate ? one : zero, p.x, ptr(dx)));
+    }
+
+    /**
+     * A convolution with its device addresses fixed, as a step of a planned pass (CudaDistiller): forward (x → y,
+     * plus bias when not 0) or backward-data (dy at {@code y} → dx at {@code x}, added to dx when {@code accumulate}).
+     * Its first run finds the algorithm (cudnnFind*, once per shape) and grows the workspace, so run every call once
+     * before a loop that must not allocate or a CUDA graph capture.
+     */
+    record Call(CudnnConv cudnn, boolean forward, long x, int[] xs, long w, int[] ws, long bias, ConvSpec spec, long y,
+                boolean accumulate) implements DeviceStep {
+        @Override
+        public void run(CudaStream stream) {
+            if (stream != cudnn.stream) {
+                throw new IllegalArgumentException("a cuDNN call runs on the stream its handle is bound to");
+            }
+            if (forward) {
+                cudnn.forward(x, xs, w, ws, bias, spec, y);
+            } else {
+                cudnn.backwardData(y, w, ws, spec, x, xs, accumulate);
+            }
+        }
+
+        /** "algo 1 (FMA), workspace 0 B" for this call's shape. */
+        String describe() {
+            return cudnn.describePlan(forward, xs, ws, spec);
         }
     }
 
@@ -415,6 +441,7 @@ public final class CudnnConv implements AutoCloseable {
         } catch (RuntimeException e) {
             if (first == null) first = e;
         }
+        constants.close();
         if (first != null) {
             throw first;
         }

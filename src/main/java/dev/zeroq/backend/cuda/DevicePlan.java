@@ -50,8 +50,22 @@ final class DevicePlan {
         }
     }
 
-    /** A launch to prepare once the pool exists; {@code into} says which list of the owner it belongs to (null: main). */
-    record Pending(List<CudaModule.Prepared> into, String kernel, int[] grid, int[] block, Object[] args) {}
+    /**
+     * A launch to prepare once the pool exists; {@code into} says which list of the owner it belongs to (null: main);
+     * {@code cudnn}: the same convolution as a cuDNN call, where the owner asked for those (else null).
+     */
+    record Pending(List<DeviceStep> into, String kernel, int[] grid, int[] block, Object[] args, ConvCall cudnn) {
+        Pending(List<DeviceStep> into, String kernel, int[] grid, int[] block, Object[] args) {
+            this(into, kernel, grid, block, args, null);
+        }
+    }
+
+    /**
+     * A convolution as cuDNN computes it, in symbolic addresses: forward (x → y, plus bias when not null; w in the
+     * graph's (Cout, Cin/group, kh, kw) layout) or backward-data (dy at {@code y} → dx at {@code x}, added to dx when
+     * {@code accumulate}); {@code xs} is x's (or dx's) shape.
+     */
+    record ConvCall(boolean forward, At x, int[] xs, At w, int[] ws, At bias, ConvSpec spec, At y, boolean accumulate) {}
 
     /** Where a parameter's values live on the device, and how they are laid out there (identity or a reordering). */
     record ParamUse(Region region, UnaryOperator<float[]> layout) {}
@@ -65,6 +79,8 @@ final class DevicePlan {
      * value can be changed in place (fake quantization) without changing what the input's other readers see.
      */
     private final boolean privateViews;
+    /** True: every convolution cuDNN can run also gets its {@link ConvCall} ({@link #attachCudnn}). */
+    boolean cudnnAlternatives;
     private final Map<String, String> alias = new HashMap<>();
     private final Map<String, Region> values = new HashMap<>();
     private final Map<String, Region> params = new HashMap<>();
@@ -201,7 +217,7 @@ final class DevicePlan {
         int cout = w.dim(0), cinG = w.dim(1), kh = w.dim(2), kw = w.dim(3), g = s.group();
         int oh = os[2], ow = os[3];
         int[] st = s.strides(), p = s.pads(), d = s.dilations();
-        Object bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
+        At bias = n.inputs().size() > 2 && !n.input(2).isEmpty() ? operand(n.input(2)) : null;
         Region out = value(n.output());
         int coutG = cout / g, k = cinG * kh * kw;
         long pixels = (long) nb * oh * ow;
@@ -218,6 +234,19 @@ final class DevicePlan {
                     At.of(param(n.input(1))), bias, At.of(out), cin, h, wd, cout, oh, ow, kh, kw, st[0], st[1], p[0], p[1],
                     d[0], d[1], g);
         }
+        attachCudnn(n, s, true, operand(n.input(0)), xs, bias, At.of(out), false);
+    }
+
+    /**
+     * When {@link #cudnnAlternatives} is on and cuDNN can run {@code n}'s convolution, gives the launch just planned
+     * (its zeroq kernel) the same convolution as a {@link ConvCall}; the owner then picks one of the two.
+     */
+    void attachCudnn(Node n, ConvSpec s, boolean forward, At x, int[] xs, At bias, At y, boolean accumulate) {
+        if (!cudnnAlternatives || CudnnConv.unsupported(s) != null) return;
+        Pending last = pending.removeLast();
+        Tensor w = graph.param(n.input(1));
+        pending.add(new Pending(last.into(), last.kernel(), last.grid(), last.block(), last.args(),
+                new ConvCall(forward, x, xs, At.of(param(n.input(1))), w.shape(), bias, s, y, accumulate)));
     }
 
     /** The kernel family for a GEMM of m rows and reduction k over {@code slices} slices of {@code pixels} pixels. */

@@ -22,6 +22,19 @@ class CudaDistillerPlanTest {
     }
 
     @Test
+    void everyConvolutionStepGetsItsCudnnAlternative() {
+        // smallCnn: 8 convolutions (plain, strided, depthwise, 1x1), each with a forward and a backward-data step; the
+        // launches stay the same, the pool may grow by the weights in cuDNN's layout.
+        for (CudaDistiller.Cudnn c : new CudaDistiller.Cudnn[] {CudaDistiller.Cudnn.FASTEST, CudaDistiller.Cudnn.ALWAYS}) {
+            String off = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false));
+            String on = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3,
+                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, false, c));
+            assertTrue(on.endsWith(", cudnn alternatives 16"), on);
+            assertEquals(off.substring(0, off.indexOf(',')), on.substring(0, on.indexOf(',')), "launches, " + c);
+        }
+    }
+
+    @Test
     void theCpuReferenceDistillsTheSmallCnn() {
         // The GPU test compares against this run: make sure the reference side works on every machine.
         var r = new dev.zeroq.distill.Distiller(TestNets.smallCnn(11), new dev.zeroq.backend.ref.RefBackend())

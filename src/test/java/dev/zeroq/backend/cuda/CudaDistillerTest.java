@@ -1,6 +1,6 @@
 // The whole distillation on the device against the CPU Distiller (the reference) on TestNets.smallCnn: the loss and
 // input gradient of one batch, the first iterations' losses and the final images, with every conv algorithm and
-// with and without CUDA-graph replay; and no device allocation inside the loop.
+// with and without CUDA-graph replay, with the convolution steps on cuDNN; and no device allocation inside the loop.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.backend.ref.RefBackend;
@@ -9,6 +9,7 @@ import dev.zeroq.distill.Distiller;
 import dev.zeroq.graph.Backprop;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -36,27 +37,8 @@ class CudaDistillerTest {
 
     @Test
     void lossAndGradientMatchTheCpu() {
-        Tensor x = Distiller.initialBatch(NET.inputShape(), BATCH, DistillConfig.Init.GAUSSIAN, SEED);
-        Backprop.Result ref = new Distiller(NET, new RefBackend()).lossAndGradient(x);
         for (CudaDistiller.ConvAlgorithm algo : CudaDistiller.ConvAlgorithm.values()) {
-            try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, new CudaDistiller.Options(algo, false))) {
-                Backprop.Result got = d.lossAndGradient(x);
-                assertEquals(ref.loss(), got.loss(), Math.abs(ref.loss()) * 1e-4, "loss, conv " + algo);
-                float[] r = ref.inputGrad().data(), g = got.inputGrad().data();
-                float max = 0;
-                for (float v : r) max = Math.max(max, Math.abs(v));
-                double worst = 0;
-                for (int i = 0; i < r.length; i++) {
-                    double tol = 1e-4 * max + 1e-3 * Math.abs(r[i]);
-                    worst = Math.max(worst, Math.abs(r[i] - g[i]) / tol);
-                    if (!(Math.abs(r[i] - g[i]) <= tol)) {
-                        fail("input gradient, conv " + algo + ": first mismatch at " + i + ": cpu " + r[i] + ", cuda " + g[i]
-                                + " (tolerance " + tol + ")");
-                    }
-                }
-                System.out.printf("lossAndGradient conv %s: loss cpu %.9g cuda %.9g; worst gradient error %.3f of tolerance%n",
-                        algo, ref.loss(), got.loss(), worst);
-            }
+            checkLossAndGradient(new CudaDistiller.Options(algo, false));
         }
     }
 
@@ -68,40 +50,90 @@ class CudaDistillerTest {
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.DIRECT, false),
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM, true),
                 new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, false)}) {
-            try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, o)) {
-                Distiller.Result got = d.distill(config(), it -> { });
-                double worstLoss = 0;
-                for (int it = 0; it < ITERS; it++) {
-                    double a = cpu.lossCurves()[0][it], b = got.lossCurves()[0][it];
-                    double rel = Math.abs(a - b) / Math.abs(a);
-                    worstLoss = Math.max(worstLoss, rel);
-                    assertTrue(rel <= 1e-3, o + ": iteration " + (it + 1) + " loss cpu " + a + ", cuda " + b + " (relative " + rel + ")");
-                }
-                float[] r = cpu.images().data(), g = got.images().data();
-                double maxAbs = 0, maxDiff = 0;
-                for (int i = 0; i < r.length; i++) {
-                    maxAbs = Math.max(maxAbs, Math.abs(r[i]));
-                    maxDiff = Math.max(maxDiff, Math.abs(r[i] - g[i]));
-                }
-                System.out.printf("distill %s, %d iterations: max relative loss difference %.3g; final images max |cpu - cuda| %.3g"
-                        + " (max |x| %.3g); %d launches per iteration%n", o, ITERS, worstLoss, maxDiff, maxAbs, d.launchesPerIteration());
-                // Adam moves every pixel by up to lr per step whatever the gradient's size: 1% of the image range.
-                assertTrue(maxDiff <= 1e-2 * maxAbs, o + ": final images differ by " + maxDiff + " (max |x| " + maxAbs + ")");
+            checkDistillation(o);
+        }
+    }
+
+    /** The convolution steps on cuDNN (every one, eager and graph-replayed; and the faster of the two per step). */
+    @Test
+    void cudnnConvolutionStepsMatchTheCpu() {
+        CudnnConv.Availability a = CudnnConv.available();
+        Assumptions.assumeTrue(a.usable(), "cuDNN not usable: " + a.reason());
+        for (CudaDistiller.Options o : new CudaDistiller.Options[] {
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, false, CudaDistiller.Cudnn.ALWAYS),
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.DIRECT, true, false, CudaDistiller.Cudnn.ALWAYS),
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, false, CudaDistiller.Cudnn.FASTEST)}) {
+            checkLossAndGradient(o);
+            String summary = checkDistillation(o);
+            if (o.cudnn() == CudaDistiller.Cudnn.ALWAYS) {
+                assertTrue(summary.matches("convolutions on cuDNN \\(STRICT_FP32\\): (\\d+) of \\1 forward and (\\d+) of \\2 "
+                        + "backward-data steps \\(every one cuDNN can run\\)") && !summary.contains(": 0 of"), summary);
             }
+        }
+    }
+
+    private static void checkLossAndGradient(CudaDistiller.Options o) {
+        Tensor x = Distiller.initialBatch(NET.inputShape(), BATCH, DistillConfig.Init.GAUSSIAN, SEED);
+        Backprop.Result ref = new Distiller(NET, new RefBackend()).lossAndGradient(x);
+        try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, o)) {
+            Backprop.Result got = d.lossAndGradient(x);
+            assertEquals(ref.loss(), got.loss(), Math.abs(ref.loss()) * 1e-4, "loss, " + o);
+            float[] r = ref.inputGrad().data(), g = got.inputGrad().data();
+            float max = 0;
+            for (float v : r) max = Math.max(max, Math.abs(v));
+            double worst = 0;
+            for (int i = 0; i < r.length; i++) {
+                double tol = 1e-4 * max + 1e-3 * Math.abs(r[i]);
+                worst = Math.max(worst, Math.abs(r[i] - g[i]) / tol);
+                if (!(Math.abs(r[i] - g[i]) <= tol)) {
+                    fail("input gradient, " + o + ": first mismatch at " + i + ": cpu " + r[i] + ", cuda " + g[i]
+                            + " (tolerance " + tol + ")");
+                }
+            }
+            System.out.printf("lossAndGradient %s: loss cpu %.9g cuda %.9g; worst gradient error %.3f of tolerance; %s%n",
+                    o, ref.loss(), got.loss(), worst, d.convSummary());
+        }
+    }
+
+    /** Distills with {@code o} and compares with the CPU run; returns the distiller's convSummary(). */
+    private static String checkDistillation(CudaDistiller.Options o) {
+        try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, o)) {
+            Distiller.Result got = d.distill(config(), it -> { });
+            double worstLoss = 0;
+            for (int it = 0; it < ITERS; it++) {
+                double a = cpu.lossCurves()[0][it], b = got.lossCurves()[0][it];
+                double rel = Math.abs(a - b) / Math.abs(a);
+                worstLoss = Math.max(worstLoss, rel);
+                assertTrue(rel <= 1e-3, o + ": iteration " + (it + 1) + " loss cpu " + a + ", cuda " + b + " (relative " + rel + ")");
+            }
+            float[] r = cpu.images().data(), g = got.images().data();
+            double maxAbs = 0, maxDiff = 0;
+            for (int i = 0; i < r.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(r[i]));
+                maxDiff = Math.max(maxDiff, Math.abs(r[i] - g[i]));
+            }
+            System.out.printf("distill %s, %d iterations: max relative loss difference %.3g; final images max |cpu - cuda| %.3g"
+                    + " (max |x| %.3g); %d steps per iteration; %s%n", o, ITERS, worstLoss, maxDiff, maxAbs,
+                    d.launchesPerIteration(), d.convSummary());
+            // Adam moves every pixel by up to lr per step whatever the gradient's size: 1% of the image range.
+            assertTrue(maxDiff <= 1e-2 * maxAbs, o + ": final images differ by " + maxDiff + " (max |x| " + maxAbs + ")");
+            return d.convSummary();
         }
     }
 
     @Test
     void noDeviceAllocationInsideTheLoop() {
-        for (boolean graph : new boolean[] {false, true}) {
-            try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, graph))) {
+        CudaDistiller.Cudnn withCudnn = CudnnConv.available().usable() ? CudaDistiller.Cudnn.ALWAYS : CudaDistiller.Cudnn.OFF;
+        for (CudaDistiller.Cudnn cudnn : new CudaDistiller.Cudnn[] {CudaDistiller.Cudnn.OFF, withCudnn}) for (boolean graph : new boolean[] {false, true}) {
+            try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0,
+                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, graph, false, cudnn))) {
                 long before = CudaDistiller.deviceAllocations();
                 d.distill(config().withIterations(3), it -> { });
                 long after3 = CudaDistiller.deviceAllocations();
                 d.distill(config().withIterations(30), it -> { });
                 long after30 = CudaDistiller.deviceAllocations();
-                System.out.printf("cuMemAlloc calls (graph=%s): %d before, %d after 3 iterations, %d after 30 more; pool %d bytes%n",
-                        graph, before, after3, after30, d.poolBytes());
+                System.out.printf("cuMemAlloc calls (graph=%s, cudnn %s): %d before, %d after 3 iterations, %d after 30 more; pool %d bytes%n",
+                        graph, cudnn, before, after3, after30, d.poolBytes());
                 assertEquals(before, after3, "allocations during 3 iterations");
                 assertEquals(before, after30, "allocations during 30 iterations");
             }
