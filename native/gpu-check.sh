@@ -182,8 +182,9 @@ else
 fi
 
 # 5. zeroq's distillation benchmarks (batch 32, 224x224: 20 warm-up + 100 timed iterations, eager and CUDA-graph
-#    replay; a full 500-iteration run for ResNet-18; a 2-iteration CPU loss check on ResNet-18 at batch 1, where the
-#    Java reference is fast enough).
+#    replay, each with zeroq's kernels alone (--cudnn off) and with each convolution step on zeroq's kernel or cuDNN,
+#    whichever setup timed faster (--cudnn fastest, what --conv auto runs); a full 500-iteration run for ResNet-18; a
+#    2-iteration CPU loss check on ResNet-18 at batch 1, where the Java reference is fast enough).
 echo "== distillation benchmarks"
 BENCH_CP="$B/zeroq.jar:$B/test-classes"
 bench() { # name, timeout seconds, log, DistillBench arguments...
