@@ -501,11 +501,25 @@ public final class CudaDistiller implements AutoCloseable {
         private record Times(double zeroqMs, double cudnnMs) {}
 
         private final Map<String, Times> byShape = new HashMap<>();
-        private int forward, forwardOnCudnn, backward, backwardOnCudnn;
+        private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+        private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn;
+        private String firstRefusal;
         private double zeroqMs, chosenMs;
 
         DeviceStep choose(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
-            lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
+            try {
+                lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
+            } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
+                // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
+                // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
+                boolean refused = !(e instanceof CudaException c) || c.result() == CUDA_ERROR_OUT_OF_MEMORY;
+                if (options.cudnn() == Cudnn.ALWAYS || !refused) throw e;
+                refusedByCudnn++;
+                if (firstRefusal == null) firstRefusal = e.getMessage();
+                if (lib.forward()) forward++;
+                else backward++;
+                return zeroq;
+            }
             ConvSpec s = lib.spec();
             String key = lib.forward() + " " + Arrays.toString(lib.xs()) + Arrays.toString(lib.ws())
                     + Arrays.toString(s.strides()) + Arrays.toString(s.pads()) + Arrays.toString(s.dilations()) + s.group()
@@ -545,8 +559,10 @@ public final class CudaDistiller implements AutoCloseable {
             String steps = "convolutions on cuDNN (" + cudnn.mathMode() + "): " + forwardOnCudnn + " of " + forward
                     + " forward and " + backwardOnCudnn + " of " + backward + " backward-data steps";
             if (options.cudnn() == Cudnn.ALWAYS) return steps + " (every one cuDNN can run)";
+            String refused = refusedByCudnn == 0 ? "" : "; " + refusedByCudnn + " step(s) cuDNN could not run stay on "
+                    + "zeroq's kernels (first: " + firstRefusal + ")";
             return steps + String.format(Locale.ROOT, ", the faster at setup (convolution steps %.2f ms per iteration "
-                    + "on zeroq's kernels alone, %.2f ms as chosen)", zeroqMs, chosenMs);
+                    + "on zeroq's kernels alone, %.2f ms as chosen)", zeroqMs, chosenMs) + refused;
         }
     }
 

@@ -387,10 +387,13 @@ public final class CudnnConv implements AutoCloseable {
         if (workspace == null || workspace.bytes() < bytes) {
             if (workspace != null) {
                 stream.synchronize(); // work already queued may still use the old workspace
-                workspace.close();
-                workspace = null;
             }
-            workspace = DeviceBuffer.allocate(bytes);
+            // The larger one first: when it cannot be had, the old workspace stays for the calls already planned on it.
+            DeviceBuffer grown = DeviceBuffer.allocate(bytes);
+            if (workspace != null) {
+                workspace.close();
+            }
+            workspace = grown;
         }
         return ptr(workspace.address());
     }
