@@ -1,6 +1,6 @@
-// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point) into K-major panels spanning
-// every image's output positions, then a register-blocked uint8×int8 GEMM on the Vector API with int32 lanes;
-// depthwise convs by a direct loop instead. Small convs run on the caller's thread, larger ones over a pool.
+// The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point and split into stride phases)
+// into K-major panels spanning every image's output positions, then a register-blocked uint8×int8 GEMM on the
+// Vector API with int32 lanes; depthwise convs by a direct loop instead. Small convs run on the caller's thread, larger ones over a pool.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
@@ -220,16 +220,17 @@ final class VectorInt8Kernels implements Int8Kernels {
         int nChunks = Math.ceilDiv(blocks, perChunk);
         // Channel blocks whose accumulators fit ACC_BUDGET: the sink is called once per such group.
         int blocksPerSink = Math.max(1, ACC_BUDGET / 4 / (CO_BLOCK * tile));
-        int hs = geo.h + geo.pt + geo.pb, ws = geo.w + geo.pl + geo.pr;
-        byte[] xs = padded(x, n, geo, zp, hs, ws);
+        Phases ph = new Phases(geo);
+        byte[] xs = ph.of(x, n, zp);
         parallel(serial, geo.g * nTiles * nChunks, t -> {
             int grp = t / (nTiles * nChunks), rest = t % (nTiles * nChunks);
             int j0 = (rest / nChunks) * tile, nc = Math.min(tile, cols - j0);
             int c0 = (rest % nChunks) * perChunk, c1 = Math.min(blocks, c0 + perChunk);
             int panels = Math.ceilDiv(nc, NR), stride = panels * NR;
             Buffers buf = BUFFERS.get();
-            byte[] col = buf.col(Math.multiplyExact(stride, geo.k));
-            im2col(xs, hs, ws, grp, zp, geo, j0, nc, col);
+            // + NR: im2col's whole-panel-row stores run up to NR − 1 bytes past the last panel.
+            byte[] col = buf.col(Math.addExact(Math.multiplyExact(stride, geo.k), NR));
+            im2col(xs, ph, grp, geo, j0, nc, col);
             int groupEnd = (grp + 1) * geo.coutG;
             for (int b0 = c0; b0 < c1; b0 += blocksPerSink) {
                 int b1 = Math.min(c1, b0 + blocksPerSink);
@@ -344,63 +345,108 @@ final class VectorInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * The input with its padding made real: (n·cin) planes of hs × ws codes, zp in the border, so that im2col copies
-     * without bounds tests. Returns x itself when the conv has no padding. Allocated per call (the size of the
-     * input), not kept as scratch.
+     * The input as the GEMM path reads it: per plane (image, channel), its padding made real (the code zp) and split
+     * into sh·sw stride phases of hp × wp codes, phase (py, px) holding padded rows py, py + sh, … and columns px,
+     * px + sw, …. Tap (ky, kx) of output (oy, ox) is then code (oy + qy, ox + qx) of phase (ky·dh mod sh, kx·dw mod
+     * sw), with (qy, qx) = (ky·dh div sh, kx·dw div sw): for consecutive ox, consecutive codes, whatever the stride.
      */
-    private static byte[] padded(byte[] x, int n, Geometry geo, int zp, int hs, int ws) {
-        if (hs == geo.h && ws == geo.w) return x;
-        int planes = Math.multiplyExact(n, geo.cin);
-        byte[] xp = new byte[Math.multiplyExact(planes, Math.multiplyExact(hs, ws))];
-        java.util.Arrays.fill(xp, (byte) zp);
-        for (int pl = 0; pl < planes; pl++) {
-            for (int y = 0; y < geo.h; y++) {
-                System.arraycopy(x, (pl * geo.h + y) * geo.w, xp, (pl * hs + y + geo.pt) * ws + geo.pl, geo.w);
-            }
+    private static final class Phases {
+        final Geometry geo;
+        final int hs, ws, hp, wp, plane;
+
+        Phases(Geometry geo) {
+            this.geo = geo;
+            hs = geo.h + geo.pt + geo.pb;
+            ws = geo.w + geo.pl + geo.pr;
+            hp = Math.ceilDiv(hs, geo.sh);
+            wp = Math.ceilDiv(ws, geo.sw);
+            plane = Math.multiplyExact(geo.sh * geo.sw, Math.multiplyExact(hp, wp));
         }
-        return xp;
+
+        /** Offset of tap (ci, ky, kx) from its run's source: channel, phase, and the phase's row and column. */
+        int tap(int ci, int ky, int kx) {
+            int ry = ky * geo.dh, rx = kx * geo.dw;
+            return ci * plane + ((ry % geo.sh) * geo.sw + rx % geo.sw) * hp * wp + (ry / geo.sh) * wp + rx / geo.sw;
+        }
+
+        /** Offset of output (oy, ox)'s codes in the plane of channel 0 of image img's group grp, before the tap's. */
+        long source(int img, int grp, int oy, int ox) {
+            return ((long) img * geo.cin + (long) grp * geo.cinG) * plane + (long) oy * wp + ox;
+        }
+
+        /**
+         * The phased input: x itself when the conv has neither padding nor stride. Allocated per call (the size of
+         * the input), not kept as scratch.
+         */
+        byte[] of(byte[] x, int n, int zp) {
+            if (hs == geo.h && ws == geo.w && geo.sh == 1 && geo.sw == 1) return x;
+            int planes = Math.multiplyExact(n, geo.cin), sh = geo.sh, sw = geo.sw;
+            byte[] xp = new byte[Math.multiplyExact(planes, plane)];
+            java.util.Arrays.fill(xp, (byte) zp);
+            for (int pl = 0; pl < planes; pl++) {
+                for (int y = 0; y < geo.h; y++) {
+                    int py = y + geo.pt, src = (pl * geo.h + y) * geo.w;
+                    int row = pl * plane + ((py % sh) * sw) * hp * wp + (py / sh) * wp;
+                    if (sw == 1) {
+                        System.arraycopy(x, src, xp, row + geo.pl, geo.w);
+                        continue;
+                    }
+                    for (int xx = 0; xx < geo.w; xx++) {
+                        int px = xx + geo.pl;
+                        xp[row + (px % sw) * hp * wp + px / sw] = x[src + xx];
+                    }
+                }
+            }
+            return xp;
+        }
     }
 
     /**
      * Packs im2col columns [j0, j0 + nc) of group grp into NR-wide panels: col[(panel·K + k)·NR + c] is the input
-     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c. xs is the padded input (see padded), hs × ws
-     * per plane. Each panel is one contiguous K×NR block, so the micro-kernel streams it front to back. Columns past
-     * nc (the last panel's tail) are filled with zp; their sums are computed and never read.
+     * code under tap k (= (ci, ky, kx)) at column j0 + panel·NR + c, read from the phased input xs (see Phases).
+     * Each panel is one contiguous K×NR block, so the micro-kernel streams it front to back; what its lanes past nc
+     * hold (the last panel's tail) is summed and never read.
+     *
+     * <p>Each copy is one unmasked NR-byte vector. Per panel, first its runs: columns whose codes are consecutive
+     * (one output row; the whole image plane when a phase row is exactly an output row, wp = ow). Then per tap, each
+     * run's NR source bytes are stored at the run's lane: lanes past the run (and, for a run at lane ℓ, lanes [0, ℓ)
+     * of the next tap's row) receive other bytes, which the run to its right, the next tap's runs or the next panel
+     * then overwrite; the stores past the last panel land in the NR bytes of slack the caller adds to col. The loop
+     * order (panel, tap, run) is what makes every overwrite come later. Where an NR-byte load would read past xs, the
+     * copy is masked. (Runs are 7–28 codes in small CNNs, where a byte loop took more time than the micro-kernel.)
      */
-    private static void im2col(byte[] xs, int hs, int ws, int grp, int zp, Geometry geo, int j0, int nc, byte[] col) {
+    private static void im2col(byte[] xs, Phases ph, int grp, Geometry geo, int j0, int nc, byte[] col) {
         int kk = geo.k;
-        int panels = Math.ceilDiv(nc, NR);
-        int used = nc - (panels - 1) * NR;
-        if (used < NR) {
-            for (int k = 0, at = (panels - 1) * kk * NR; k < kk; k++, at += NR) {
-                java.util.Arrays.fill(col, at + used, at + NR, (byte) zp);
+        boolean planeRuns = ph.wp == geo.ow;
+        int[] runSrc = new int[NR], runLane = new int[NR], runLen = new int[NR];
+        int[] taps = new int[kk];
+        for (int ci = 0, t = 0; ci < geo.cinG; ci++) {
+            for (int ky = 0; ky < geo.kh; ky++) {
+                for (int kx = 0; kx < geo.kw; kx++) taps[t++] = ph.tap(ci, ky, kx);
             }
         }
-        int hw = hs * ws, sw = geo.sw;
-        // Runs of columns in one output row and one panel: the source of a tap is then one strided row segment.
-        for (int j = j0, end = j0 + nc; j < end; ) {
-            int img = j / geo.plane, pos = j - img * geo.plane, oy = pos / geo.ow, ox0 = pos - oy * geo.ow;
-            int rel = j - j0, panel = rel / NR, lane = rel - panel * NR;
-            int len = Math.min(Math.min(geo.ow - ox0, end - j), NR - lane);
-            int dst = panel * kk * NR + lane;
-            long chan = ((long) img * geo.cin + (long) grp * geo.cinG) * hw + (long) oy * geo.sh * ws + (long) ox0 * sw;
-            for (int ci = 0; ci < geo.cinG; ci++, chan += hw) {
-                for (int ky = 0; ky < geo.kh; ky++) {
-                    int row = (int) chan + ky * geo.dh * ws;
-                    for (int kx = 0; kx < geo.kw; kx++, dst += NR) {
-                        int src = row + kx * geo.dw;
-                        if (sw == 1) {
-                            // One masked vector copy of the run (len ≤ NR lanes): runs are 7–28 codes in small CNNs,
-                            // where a byte loop spent more time than the micro-kernel (JFR, resnet_fmnist, batch 32).
-                            VectorMask<Byte> m = RUN.indexInRange(0, len);
-                            ByteVector.fromArray(RUN, xs, src, m).intoArray(col, dst, m);
-                        } else {
-                            for (int i = 0; i < len; i++) col[dst + i] = xs[src + i * sw];
-                        }
+        for (int p = 0, panels = Math.ceilDiv(nc, NR); p < panels; p++) {
+            int runs = 0;
+            for (int j = j0 + p * NR, end = Math.min(j0 + nc, j0 + (p + 1) * NR); j < end; runs++) {
+                int img = j / geo.plane, pos = j - img * geo.plane, oy = pos / geo.ow, ox0 = pos - oy * geo.ow;
+                int len = Math.min(planeRuns ? geo.plane - pos : geo.ow - ox0, end - j);
+                runSrc[runs] = Math.toIntExact(ph.source(img, grp, oy, ox0));
+                runLane[runs] = j - (j0 + p * NR);
+                runLen[runs] = len;
+                j += len;
+            }
+            for (int k = 0, dst = p * kk * NR; k < kk; k++, dst += NR) {
+                int tap = taps[k];
+                for (int r = 0; r < runs; r++) {
+                    int src = runSrc[r] + tap;
+                    if (src <= xs.length - NR) {
+                        ByteVector.fromArray(RUN, xs, src).intoArray(col, dst + runLane[r]);
+                    } else {
+                        VectorMask<Byte> m = RUN.indexInRange(0, runLen[r]);
+                        ByteVector.fromArray(RUN, xs, src, m).intoArray(col, dst + runLane[r], m);
                     }
                 }
             }
-            j += len;
         }
     }
 

@@ -26,6 +26,11 @@ class Int8KernelParityTest {
             {3, 3, 2, 2, 1, 0, 0, 1, 1, 1, 7, 7},   // depthwise (direct loop), strided, uneven pads
             {3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 7, 7},   // depthwise, dilated
             {5, 5, 1, 2, 2, 2, 2, 2, 1, 1, 7, 7},   // depthwise, kernel wider than the image, stride 2 across
+            {1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 6},   // 1×1 stride 2: a phase row is an output row (runs span rows)
+            {3, 1, 2, 1, 1, 0, 1, 0, 1, 1, 1, 4},   // kw 1, stride 2 down, padded rows only
+            {3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 5},   // strided and dilated (taps in all four phases)
+            {3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 5},   // stride 3
+            {2, 2, 2, 2, 0, 0, 1, 1, 1, 1, 1, 3},   // even kernel, stride 2, padding on one side only
     };
 
     @Test
