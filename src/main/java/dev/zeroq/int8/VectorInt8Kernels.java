@@ -1,6 +1,7 @@
 // The fast CPU integer kernels: im2col of the uint8 input (padded with the zero point and split into stride phases)
 // into K-major panels spanning every image's output positions, then a register-blocked uint8×int8 GEMM on the
-// Vector API with int32 lanes; depthwise convs by a direct loop instead. Small convs run on the caller's thread, larger ones over a pool.
+// Vector API with int32 lanes; depthwise convs by a direct loop instead. Small convs run on the caller's thread,
+// larger ones over a pool.
 package dev.zeroq.int8;
 
 import dev.zeroq.backend.ConvSpec;
