@@ -6,6 +6,7 @@
 # native/igemm-emu/run.sh 7 --tsan     case 7 under ThreadSanitizer (reports data races between emulated threads)
 # native/igemm-emu/run.sh ops          the int8 engine's quantize and max-pool kernels (int8_ops_emu.cpp), bit for bit
 # native/igemm-emu/run.sh im2col       int8_im2col_nhwc against its reference instead (see im2col_emu.cpp)
+# native/igemm-emu/run.sh binary       binary_same / binary_backward_same against binary / broadcast_reduce, bit for bit
 # (the int8 tensor-core conv kernel has its own: native/igemm-emu/run-int8.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +16,11 @@ if [[ "${1:-}" == "ops" ]]; then
   g++ -std=c++20 -O2 -ffp-contract=off -pthread -w -I kernels -I native/igemm-emu -o "$OUT/int8_ops_emu" \
     native/igemm-emu/int8_ops_emu.cpp
   exec "$OUT/int8_ops_emu"
+fi
+if [[ "${1:-}" == "binary" ]]; then
+  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/binary_same_emu" \
+    native/igemm-emu/binary_same_emu.cpp
+  exec "$OUT/binary_same_emu"
 fi
 if [[ "${1:-}" == "im2col" ]]; then
   g++ -std=c++20 -O2 -pthread -w -I kernels -I native/igemm-emu -o "$OUT/im2col_emu" native/igemm-emu/im2col_emu.cpp

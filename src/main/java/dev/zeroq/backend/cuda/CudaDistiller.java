@@ -742,6 +742,13 @@ public final class CudaDistiller implements AutoCloseable {
                     int[] is = side == 0 ? sa : sb;
                     Region gx = grad(in);
                     int cnt = size(is);
+                    // This side has the output's shape, and so does the other one where its values are read.
+                    if (Arrays.equals(is, os) && (!needsOperands || (Arrays.equals(sa, os) && Arrays.equals(sb, os)))) {
+                        launch("binary_backward_same", grid1d(Math.ceilDiv(cnt, 4)), block(), At.of(gy),
+                                needsOperands ? operand(n.input(0)) : null, needsOperands ? operand(n.input(1)) : null,
+                                At.of(gx), cnt, b.kind().ordinal(), side, writeFlag(gx));
+                        continue;
+                    }
                     launch("broadcast_reduce", grid1d(cnt), block(), At.of(gy),
                             needsOperands ? operand(n.input(0)) : null, needsOperands ? operand(n.input(1)) : null,
                             At.of(gx), cnt, pad(os, 1), pad(is, 1), pad(CudaBackend.broadcastStrides(sa, os), 0),

@@ -134,9 +134,15 @@ final class DevicePlan {
             case Op.Binary b -> {
                 int[] sa = shapeOf(n.input(0)), sb = shapeOf(n.input(1));
                 int total = size(os);
-                launch("binary", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)), At.of(value(out)), total,
-                        pad(os, 1), pad(CudaBackend.broadcastStrides(sa, os), 0), pad(CudaBackend.broadcastStrides(sb, os), 0),
-                        b.kind().ordinal());
+                if (Arrays.equals(sa, os) && Arrays.equals(sb, os)) {
+                    // No broadcasting (a residual Add): the four-per-thread kernel without rank-6 index arithmetic.
+                    launch("binary_same", grid1d(Math.ceilDiv(total, 4)), block(), operand(n.input(0)), operand(n.input(1)),
+                            At.of(value(out)), total, b.kind().ordinal());
+                } else {
+                    launch("binary", grid1d(total), block(), operand(n.input(0)), operand(n.input(1)), At.of(value(out)),
+                            total, pad(os, 1), pad(CudaBackend.broadcastStrides(sa, os), 0),
+                            pad(CudaBackend.broadcastStrides(sb, os), 0), b.kind().ordinal());
+                }
             }
             case Op.MaxPool p -> {
                 int[] xs = shapes.get(n.input(0));

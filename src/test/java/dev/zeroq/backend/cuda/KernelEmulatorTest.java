@@ -26,6 +26,14 @@ class KernelEmulatorTest {
     }
 
     @Test
+    void sameShapeBinaryKernelsMatchTheBroadcastingOnes() throws Exception {
+        String out = emulate("run.sh", "binary");
+        // 7 sizes × 4 ops × (1 forward + 2 sides × 2 accumulate modes)
+        assertEquals(7 * 4 * 5, out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+        assertTrue(out.contains("binary emulator: 140 cases, 0 failing"), out);
+    }
+
+    @Test
     void int8Im2colKernelMatchesItsReference() throws Exception {
         String out = emulate("run.sh", "im2col");
         assertTrue(out.contains("ok: 0 failing runs"), out);
