@@ -7,7 +7,7 @@
 extern "C" __global__ void batchnorm_backward(const float* __restrict__ dy, const float* __restrict__ k,
                                               float* __restrict__ dx, int total, int c, int hw, int accumulate) {
     ZQ_FOR_EACH(i, total) {
-        const float g = dy[i] * k[(int)((i / hw) % c)];
+        const float g = dy[i] * k[((int)i / hw) % c]; // total fits in an int: 32-bit division
         dx[i] = accumulate ? dx[i] + g : g;
     }
 }

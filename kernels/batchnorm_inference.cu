@@ -9,7 +9,7 @@ extern "C" __global__ void batchnorm_inference(const float* __restrict__ x, cons
                                                const float* __restrict__ var, float eps, float* __restrict__ out,
                                                int total, int c, int hw) {
     ZQ_FOR_EACH(i, total) {
-        const int ch = (int)((i / hw) % c);
+        const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division, not the 64-bit one
         // rsqrtf would differ from the Java reference by up to 2 ulp; sqrtf is correctly rounded.
         const float inv = 1.0f / sqrtf(var[ch] + eps);
         out[i] = scale[ch] * (x[i] - mean[ch]) * inv + bias[ch];

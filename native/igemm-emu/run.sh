@@ -7,6 +7,7 @@
 # native/igemm-emu/run.sh ops          the int8 engine's quantize and max-pool kernels (int8_ops_emu.cpp), bit for bit
 # native/igemm-emu/run.sh im2col       int8_im2col_nhwc against its reference instead (see im2col_emu.cpp)
 # native/igemm-emu/run.sh binary       binary_same / binary_backward_same against binary / broadcast_reduce, bit for bit
+# native/igemm-emu/run.sh pool         maxpool2d_argmax + maxpool2d_backward_argmax against maxpool2d_backward, bit for bit
 # (the int8 tensor-core conv kernel has its own: native/igemm-emu/run-int8.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +22,10 @@ if [[ "${1:-}" == "binary" ]]; then
   g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/binary_same_emu" \
     native/igemm-emu/binary_same_emu.cpp
   exec "$OUT/binary_same_emu"
+fi
+if [[ "${1:-}" == "pool" ]]; then
+  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/maxpool_emu" native/igemm-emu/maxpool_emu.cpp
+  exec "$OUT/maxpool_emu"
 fi
 if [[ "${1:-}" == "im2col" ]]; then
   g++ -std=c++20 -O2 -pthread -w -I kernels -I native/igemm-emu -o "$OUT/im2col_emu" native/igemm-emu/im2col_emu.cpp

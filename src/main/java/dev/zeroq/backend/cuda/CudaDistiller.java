@@ -761,7 +761,12 @@ public final class CudaDistiller implements AutoCloseable {
                 PoolSpec s = p.spec();
                 int[] k = s.kernel(), st = s.strides(), pd = s.pads(), d = s.dilations();
                 Region gx = grad(n.input(0));
-                launch("maxpool2d_backward", grid1d(size(xs)), block(), operand(n.input(0)), At.of(gy), At.of(gx),
+                // Each window's argmax once (int per output), then the gather reads it instead of recomputing it for
+                // every pixel of the window: the same sums in the same order as maxpool2d_backward.
+                Region argmax = region(Math.multiplyExact((long) size(os), Integer.BYTES));
+                launch("maxpool2d_argmax", grid1d(size(os)), block(), operand(n.input(0)), At.of(argmax), xs[0] * xs[1],
+                        xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1]);
+                launch("maxpool2d_backward_argmax", grid1d(size(xs)), block(), At.of(argmax), At.of(gy), At.of(gx),
                         xs[0] * xs[1], xs[2], xs[3], os[2], os[3], k[0], k[1], st[0], st[1], pd[0], pd[1], d[0], d[1],
                         writeFlag(gx));
             }

@@ -34,6 +34,13 @@ class KernelEmulatorTest {
     }
 
     @Test
+    void maxPoolGradientFromStoredArgmaxMatchesTheRecomputingKernel() throws Exception {
+        String out = emulate("run.sh", "pool");
+        assertEquals(7 * 2, out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+        assertTrue(out.contains("maxpool emulator: 14 cases, 0 failing"), out);
+    }
+
+    @Test
     void int8Im2colKernelMatchesItsReference() throws Exception {
         String out = emulate("run.sh", "im2col");
         assertTrue(out.contains("ok: 0 failing runs"), out);
