@@ -31,7 +31,8 @@ public final class Distillation {
                     case CUDNN -> CudaDistiller.Cudnn.ALWAYS;
                     case AUTO -> CudaDistiller.Cudnn.FASTEST;
                 };
-                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, cuda.tf32(), use);
+                // One iteration captured as a CUDA graph and replayed (launch by launch where capture fails).
+                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true, cuda.tf32(), use);
                 try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), o)) {
                     note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + "; "
                             + d.convSummary() + ")", null));

@@ -117,6 +117,7 @@ public final class CudaDistiller implements AutoCloseable {
     private MemorySegment pinned; // page-locked: [0] the loss, [8] lr/(1 − β1^t), [16] sqrt(1 − β2^t)
     private MemorySegment graphHandle;
     private MemorySegment graphExec;
+    private String graphFailure; // why the iteration could not be captured (then it runs launch by launch)
 
     private final List<DeviceStep> lossSteps = new ArrayList<>();
     private final List<DeviceStep> resetSteps = new ArrayList<>();
@@ -250,6 +251,11 @@ public final class CudaDistiller implements AutoCloseable {
         return convSummary;
     }
 
+    /** Why Options.cudaGraph could not capture the iteration (it then ran step by step), or null. */
+    public String cudaGraphFailure() {
+        return graphFailure;
+    }
+
     /** Steps per iteration (kernel launches and cuDNN calls: forward, taps, backward, loss reduction, Adam). */
     public int launchesPerIteration() {
         return lossSteps.size() + 1;
@@ -374,8 +380,15 @@ public final class CudaDistiller implements AutoCloseable {
         pinned.set(ValueLayout.JAVA_DOUBLE, 16, Math.sqrt(c2));
         Cuda.check("cuMemcpyHtoDAsync_v2(adam scalars)",
                 cuda_h.cuMemcpyHtoDAsync_v2(hpAddr, pinned.asSlice(8, 16), 16, stream.handle()));
-        if (options.cudaGraph()) {
-            if (graphExec == null) capture();
+        if (options.cudaGraph() && graphExec == null && graphFailure == null) {
+            try {
+                capture();
+            } catch (CudaException | CudnnConv.CudnnException e) {
+                // A step the driver cannot capture (a library call, say): the same steps, launched one by one.
+                graphFailure = e.getMessage();
+            }
+        }
+        if (graphExec != null) {
             Cuda.check("cuGraphLaunch", cuda_h.cuGraphLaunch(graphExec, stream.handle()));
         } else {
             for (DeviceStep p : lossSteps) p.run(stream);
