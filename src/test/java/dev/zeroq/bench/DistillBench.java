@@ -85,6 +85,9 @@ public final class DistillBench {
                         d.describe(), chw[0], chw[1], chw[2], batch, algo, cudnnName, tf32, useGraph, d.bnTerms(),
                         d.launchesPerIteration(), d.poolBytes() / 1048576.0, setup, d.convSummary());
                 CudaDistiller.Timing t = d.time(warmup, iters, DistillConfig.Init.UNIFORM, seed);
+                if (d.cudaGraphFailure() != null) {
+                    System.out.println("CUDA graph capture failed, iterations ran launch by launch: " + d.cudaGraphFailure());
+                }
                 System.out.printf("RESULT model=%s batch=%d graph=%s conv=%s cudnn=%s tf32=%s warmup=%d iters=%d median_ms=%.3f "
                                 + "mean_ms=%.3f min_ms=%.3f max_ms=%.3f wall_ms=%.3f iter_per_s=%.2f images_per_s=%.1f%n",
                         model.getFileName(), batch, useGraph, algo, cudnnName, tf32 ? "on" : "off", warmup, iters, t.medianMs(),
