@@ -5,6 +5,7 @@
 // Launch: block (256), grid (min(ceil(NC·outH·outW/256), 65535)), grid-stride.
 // x: (NC, H, W) the pool's input   idx: (NC, outH, outW) ints, written
 #include "common.cuh"
+#include "maxpool_window.cuh"
 
 extern "C" __global__ void maxpool2d_argmax(const float* __restrict__ x, int* __restrict__ idx, int nc, int h, int w,
                                             int outH, int outW, int kh, int kw, int sh, int sw, int padTop,
@@ -14,21 +15,6 @@ extern "C" __global__ void maxpool2d_argmax(const float* __restrict__ x, int* __
         const int o = (int)i;
         const int ow = o % outW, oh = (o / outW) % outH, plane = o / (outW * outH);
         const float* xp = x + (long long)plane * h * w;
-        int best = -1;
-        float bv = -INFINITY;
-        for (int rr = 0; rr < kh; rr++) {
-            const int y = oh * sh - padTop + rr * dh;
-            if (y < 0 || y >= h) continue;
-            for (int ss = 0; ss < kw; ss++) {
-                const int xx = ow * sw - padLeft + ss * dw;
-                if (xx < 0 || xx >= w) continue;
-                const float v = xp[y * w + xx];
-                if (best < 0 || v > bv) {
-                    bv = v;
-                    best = y * w + xx;
-                }
-            }
-        }
-        idx[o] = best;
+        idx[o] = zq_maxpool_argmax(xp, h, w, oh, ow, kh, kw, sh, sw, padTop, padLeft, dh, dw);
     }
 }

@@ -5,6 +5,7 @@
 // idx: (NC, outH, outW) from maxpool2d_argmax   dy: (NC, outH, outW)   dx: (NC, H, W) written (accumulate 0) or added
 // to (1)
 #include "common.cuh"
+#include "maxpool_window.cuh"
 
 extern "C" __global__ void maxpool2d_backward_argmax(const int* __restrict__ idx, const float* __restrict__ dy,
                                                      float* __restrict__ dx, int nc, int h, int w, int outH, int outW,
@@ -18,21 +19,9 @@ extern "C" __global__ void maxpool2d_backward_argmax(const int* __restrict__ idx
         const float* gp = dy + (long long)plane * outH * outW;
         const int self = ih * w + iw;
         float acc = 0.f;
-        for (int r = 0; r < kh; r++) {
-            const int th = ih + padTop - r * dh;
-            if (th < 0 || th % sh != 0) continue;
-            const int oh = th / sh;
-            if (oh >= outH) continue;
-            for (int s = 0; s < kw; s++) {
-                const int tw = iw + padLeft - s * dw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const int ow = tw / sw;
-                if (ow >= outW) continue;
-                if (ip[oh * outW + ow] == self) {
-                    acc += gp[oh * outW + ow];
-                }
-            }
-        }
+        zq_maxpool_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow) {
+            if (ip[oh * outW + ow] == self) acc += gp[oh * outW + ow];
+        });
         dx[i] = accumulate ? dx[i] + acc : acc;
     }
 }

@@ -17,13 +17,6 @@
 #include "binary_same.cu"
 #include "binary_backward_same.cu"
 
-template <class F> static void launchSerial(long long count, F body) {
-    blockDim = {256, 1, 1};
-    gridDim = {(unsigned)std::clamp<long long>((count + 255) / 256, 1, 65535), 1, 1};
-    for (unsigned b = 0; b < gridDim.x; b++)
-        for (unsigned t = 0; t < 256; t++) { blockIdx = {b, 0, 0}; threadIdx = {t, 0, 0}; body(); }
-}
-
 static std::mt19937_64 rng(29);
 static int failures = 0, cases = 0;
 

@@ -6,6 +6,7 @@
 // 16×8, 8×8 and 16×8 matrices from the PTX ISA fragment layout and reads back its own four accumulators).
 #pragma once
 #define ZEROQ_HOST_EMU 1 // the kernels' asm versions (tf32_rna / mma_m16n8k8_tf32 below, the int8 ones in int8_emu.h) step aside
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cstdint>
@@ -33,6 +34,14 @@ static inline void __syncthreads() { g_bar->arrive_and_wait(); }
 #define __shared__ static
 #define __restrict__ __restrict
 #define __align__(n) __attribute__((aligned(n)))
+// Grid-stride kernels (no barriers): blocks of 256 "threads" over ceil(count/256) blocks (at most 65535), the threads
+// run one after another on the calling OS thread.
+template <class F> static void launchSerial(long long count, F body) {
+    blockDim = {256, 1, 1};
+    gridDim = {(unsigned)std::clamp<long long>((count + 255) / 256, 1, 65535), 1, 1};
+    for (unsigned b = 0; b < gridDim.x; b++)
+        for (unsigned t = 0; t < 256; t++) { blockIdx = {b, 0, 0}; threadIdx = {t, 0, 0}; body(); }
+}
 static void launch(dim3e grid, int threads, std::function<void()> body) {
     gridDim = grid; blockDim = {(unsigned)threads, 1, 1};
     for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++) {
