@@ -8,6 +8,8 @@
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
 #        GPU_CHECK_ONLY='gpu-tests|export|bench-infer|peer-infer|int8-profile' native/gpu-check.sh OUTDIR
 #        runs only the steps whose row names match (a short rerun after a fix); the others get "skip" rows.
+#        GPU_CHECK_DISTILL='--graph on --cudnn fastest' narrows the two distillation benchmarks (default: graph replay
+#        and eager, each with zeroq's kernels alone and with cuDNN where faster).
 # OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
 # python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
 # another), bench-infer.json (`zeroq bench --device cuda --json` on ResNet-50) and details.tgz (each step's own log,
