@@ -159,7 +159,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         t.print(out);
         for (Bench.Speedup sp : r.speedups()) {
-            out.printf("batch %d: int8 %.2fx faster than fp32 (p50 %.3f ms vs %.3f ms)%n", sp.batch(), sp.speedup(),
+            // "0.95x faster" would read as faster: below 1 the line says slower.
+            out.printf("batch %d: int8 %.2fx %s fp32 (p50 %.3f ms vs %.3f ms)%n", sp.batch(),
+                    sp.speedup() >= 1 ? sp.speedup() : 1 / sp.speedup(), sp.speedup() >= 1 ? "faster than" : "slower than",
                     sp.int8P50Ms(), sp.fp32P50Ms());
         }
         if (r.results().stream().anyMatch(x -> x.tops() != null)) {

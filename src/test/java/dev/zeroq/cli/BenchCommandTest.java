@@ -100,6 +100,11 @@ class BenchCommandTest {
                 + "arithmetic, not measured)"), out);
         assertTrue(out.contains("% of nominal") && out.contains("21.4") && out.contains("1.00"), out); // 21.4 / 2141 = 1.00 %
         assertTrue(out.contains("batch 8: int8 4.00x faster than fp32"), out);
+        Bench.Report slower = new Bench.Report(r.model(), r.device(), r.timing(), r.machine(), r.gpu(), r.results(),
+                List.of(new Bench.Speedup(1, 4.0, 5.0, 0.8)), r.check(), r.notes());
+        ByteArrayOutputStream buf2 = new ByteArrayOutputStream();
+        BenchCommand.print(slower, new PrintStream(buf2, true));
+        assertTrue(buf2.toString().contains("batch 1: int8 1.25x slower than fp32 (p50 5.000 ms vs 4.000 ms)"), buf2.toString());
         assertTrue(out.contains("10/10 logits bit-identical") && out.contains("top-1 same 1/1: ok"), out);
         assertTrue(out.contains("note: fp32 at batch 8: a note"), out);
 
