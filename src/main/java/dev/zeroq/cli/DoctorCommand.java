@@ -58,7 +58,8 @@ final class DoctorCommand implements Callable<Integer> {
                   + (cudaDevice != null ? ", self-test on " + cudaDevice : "")
                 : "not usable: " + cuda.reason());
         System.out.printf("cudnn       %s%n", cudnn.usable()
-                ? "version " + cudnn.version() + " from " + cudnn.library() + " (--conv cudnn)"
+                ? "version " + cudnn.version() + " from " + cudnn.library()
+                        + " (--conv auto: per convolution where faster; --conv cudnn: everywhere)"
                 : "not usable: " + cudnn.reason());
         System.out.println();
         Output.Table t = new Output.Table("backend", "op", "max |error|", "result");

@@ -63,7 +63,11 @@ public final class DeviceSelfTest {
 
             @Override
             public double[] distill(Graph g, DistillConfig cfg) {
-                try (CudaDistiller d = new CudaDistiller(g, cfg.batch(), ordinal, CudaDistiller.Options.defaults())) {
+                // As `zeroq distill/quantize` run by default (--conv auto): each convolution step on zeroq's kernel or
+                // cuDNN, whichever setup timed faster, and the iteration replayed as a CUDA graph.
+                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true, false,
+                        CudaDistiller.Cudnn.FASTEST);
+                try (CudaDistiller d = new CudaDistiller(g, cfg.batch(), ordinal, o)) {
                     return d.distill(cfg, it -> { }).lossCurves()[0];
                 }
             }
