@@ -513,8 +513,8 @@ public final class CudaDistiller implements AutoCloseable {
     private final class ConvChooser {
         private record Times(double zeroqMs, double cudnnMs) {}
 
-        private final Map<String, Times> byShape = new HashMap<>();
         private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+        private final Map<String, Times> byShape = new HashMap<>();
         private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn;
         private String firstRefusal;
         private double zeroqMs, chosenMs;
@@ -592,7 +592,13 @@ public final class CudaDistiller implements AutoCloseable {
         if (options.cudnn() != Cudnn.OFF) {
             CudnnConv.Availability a = CudnnConv.available();
             if (a.usable()) {
-                cudnn = CudnnConv.open(stream, options.tf32() ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32);
+                try {
+                    cudnn = CudnnConv.open(stream, options.tf32() ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32);
+                } catch (CudnnConv.CudnnException | IllegalStateException e) {
+                    if (options.cudnn() == Cudnn.ALWAYS) throw e;
+                    // FASTEST: a library that loads but cannot make a handle (e.g. too old a driver) is no reason to fail.
+                    convSummary = "convolutions on zeroq's kernels (cuDNN could not start: " + e.getMessage() + ")";
+                }
             } else {
                 convSummary = "convolutions on zeroq's kernels (cuDNN not usable: " + a.reason() + ")";
             }
