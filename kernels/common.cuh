@@ -14,3 +14,25 @@ struct Shape6 {
 #define ZQ_FOR_EACH(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)gridDim.x * blockDim.x)
+
+// Calls visit(oh, ow, r, s) for every output position (oh, ow) whose kernel tap (r, s) lands on input pixel (ih, iw) of
+// a strided, padded, dilated window (convolution or pooling), kernel rows then columns in order: the gather order of
+// the backward kernels, so that every form of a gather sums alike.
+template <class Visit>
+__device__ __forceinline__ void zq_windows_of(int ih, int iw, int outH, int outW, int kh, int kw, int sh, int sw,
+                                              int padTop, int padLeft, int dh, int dw, Visit visit) {
+    for (int r = 0; r < kh; r++) {
+        // ih = oh·sh − padTop + r·dh  ⇒  oh = (ih + padTop − r·dh)/sh when that divides exactly.
+        const int th = ih + padTop - r * dh;
+        if (th < 0 || th % sh != 0) continue;
+        const int oh = th / sh;
+        if (oh >= outH) continue;
+        for (int s = 0; s < kw; s++) {
+            const int tw = iw + padLeft - s * dw;
+            if (tw < 0 || tw % sw != 0) continue;
+            const int ow = tw / sw;
+            if (ow >= outW) continue;
+            visit(oh, ow, r, s);
+        }
+    }
+}

@@ -20,24 +20,13 @@ extern "C" __global__ void conv2d_backward_data(const float* __restrict__ dy, co
         const int grp = ci / cinG;
         const int cil = ci - grp * cinG;
         float acc = 0.f;
-        for (int r = 0; r < kh; r++) {
-            // ih = oh·sh − padTop + r·dh  ⇒  oh = (ih + padTop − r·dh)/sh when that divides exactly.
-            const int th = ih + padTop - r * dh;
-            if (th < 0 || th % sh != 0) continue;
-            const int oh = th / sh;
-            if (oh >= outH) continue;
-            for (int s = 0; s < kw; s++) {
-                const int tw = iw + padLeft - s * dw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const int ow = tw / sw;
-                if (ow >= outW) continue;
-                for (int col = 0; col < coutG; col++) {
-                    const int co = grp * coutG + col;
-                    acc += dy[(((long long)b * cout + co) * outH + oh) * outW + ow]
-                         * w[(((long long)co * cinG + cil) * kh + r) * kw + s];
-                }
+        zq_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow, int r, int s) {
+            for (int col = 0; col < coutG; col++) {
+                const int co = grp * coutG + col;
+                acc += dy[(((long long)b * cout + co) * outH + oh) * outW + ow]
+                     * w[(((long long)co * cinG + cil) * kh + r) * kw + s];
             }
-        }
+        });
         dx[i] = accumulate ? dx[i] + acc : acc;
     }
 }

@@ -18,7 +18,7 @@ extern "C" __global__ void maxpool2d_backward(const float* __restrict__ x, const
         const float* xp = x + plane * h * w;
         const float* gp = dy + plane * outH * outW;
         float acc = 0.f;
-        zq_maxpool_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow) {
+        zq_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow, int, int) {
             if (zq_maxpool_argmax(xp, h, w, oh, ow, kh, kw, sh, sw, padTop, padLeft, dh, dw) == ih * w + iw) {
                 acc += gp[oh * outW + ow];
             }

@@ -19,7 +19,7 @@ extern "C" __global__ void maxpool2d_backward_argmax(const int* __restrict__ idx
         const float* gp = dy + (long long)plane * outH * outW;
         const int self = ih * w + iw;
         float acc = 0.f;
-        zq_maxpool_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow) {
+        zq_windows_of(ih, iw, outH, outW, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int oh, int ow, int, int) {
             if (ip[oh * outW + ow] == self) acc += gp[oh * outW + ow];
         });
         dx[i] = accumulate ? dx[i] + acc : acc;

@@ -1,5 +1,5 @@
 // Shared by the max-pool gradient kernels (maxpool2d_backward.cu, maxpool2d_argmax.cu, maxpool2d_backward_argmax.cu):
-// a window's argmax with the CPU reference's tie rule, and the windows an input pixel belongs to, in one fixed order.
+// a window's argmax with the CPU reference's tie rule (the windows of a pixel: common.cuh's zq_windows_of).
 #pragma once
 
 // Where window (oh, ow) of plane xp (h × w) has its maximum: y·w + x of the first maximum in row-major window order
@@ -22,24 +22,4 @@ __device__ __forceinline__ int zq_maxpool_argmax(const float* __restrict__ xp, i
         }
     }
     return best;
-}
-
-// Calls visit(oh, ow) for every window that contains input pixel (ih, iw), kernel rows then columns in order: the
-// order in which the gradient kernels add the windows' dy, so that every form of the gather sums alike.
-template <class Visit>
-__device__ __forceinline__ void zq_maxpool_windows_of(int ih, int iw, int outH, int outW, int kh, int kw, int sh,
-                                                      int sw, int padTop, int padLeft, int dh, int dw, Visit visit) {
-    for (int r = 0; r < kh; r++) {
-        const int th = ih + padTop - r * dh;
-        if (th < 0 || th % sh != 0) continue;
-        const int oh = th / sh;
-        if (oh >= outH) continue;
-        for (int s = 0; s < kw; s++) {
-            const int tw = iw + padLeft - s * dw;
-            if (tw < 0 || tw % sw != 0) continue;
-            const int ow = tw / sw;
-            if (ow >= outW) continue;
-            visit(oh, ow);
-        }
-    }
 }
