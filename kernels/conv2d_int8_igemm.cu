@@ -92,6 +92,10 @@ struct I8Tile {
     static constexpr int WARP_ROWS = I8_BM / WARPS_M;    // 64 or 32 pixels per warp
     static constexpr int MI = WARP_ROWS / 16;            // 16-row mma tiles per warp: 4 or 2
     static constexpr int B_ROWS_PER_THREAD = BN / 64;    // weight rows rowL + 64·i each thread copies
+    // Where thread tid's accumulators sit in the block's output tile (g = lane / 4, t = lane % 4, as the mma layout
+    // below): rows rowBase + 16·i + 8·half, columns colBase + 8·j + e.
+    __device__ static int rowBase(int tid) { return ((tid >> 5) % WARPS_M) * WARP_ROWS + ((tid & 31) >> 2); }
+    __device__ static int colBase(int tid) { return ((tid >> 5) / WARPS_M) * 32 + 2 * (tid & 3); }
 };
 
 // The main loop shared by all variants: leaves Σ s8·w (no zero-point correction yet) of this thread's MI × 4 mma
@@ -415,12 +419,9 @@ __device__ __forceinline__ void i8_chain(const signed char* __restrict__ xh, con
                     &tile);
 
     const int tid = threadIdx.x;
-    const int lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, t = lane & 3;
     const long long m0 = (long long)blockIdx.x * I8_BM;
     const int n0 = blockIdx.y * BN;
-    const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g; // this thread's rows in the tile: rBase + 16·i + 8·half
-    const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;       // and columns: cBase + 8·j + e
+    const int rBase = T::rowBase(tid), cBase = T::colBase(tid);
     const unsigned zpShift = (unsigned)(zp - 128);
     const float* resF = static_cast<const float*>(residual);
     const signed char* resQ = static_cast<const signed char*>(residual);
@@ -616,11 +617,8 @@ __device__ __forceinline__ void i8_lean(const signed char* __restrict__ xh, cons
     i8_mainloop<BN>(c, xh, wp, h, wd, cP, outH, outW, kw, sh, sw, padTop, padLeft, dh, dw, kTotal, kPadded, zp, M,
                     &tile);
 
-    const int lane = tid & 31, warp = tid >> 5;
-    const int g = lane >> 2, t = lane & 3;
     const long long m0 = (long long)blockIdx.x * I8_BM;
-    const int rBase = (warp % T::WARPS_M) * T::WARP_ROWS + g;
-    const int cBase = (warp / T::WARPS_M) * 32 + 2 * t;
+    const int rBase = T::rowBase(tid), cBase = T::colBase(tid);
     if (RES == 2) {
         i8_tile_load<BN>(tile, static_cast<const signed char*>(residual), resStride, m0, n0, M);
         __syncthreads();
