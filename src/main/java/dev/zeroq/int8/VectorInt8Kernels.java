@@ -94,6 +94,8 @@ final class VectorInt8Kernels implements Int8Kernels {
         byte[] col = new byte[0];
         int[] acc = new int[0];
         int[] pad = new int[0];
+        /** im2col's runs of one panel (at most NR): source offset, first lane, length. */
+        final int[] runSrc = new int[NR], runLane = new int[NR], runLen = new int[NR];
 
         byte[] col(int n) {
             if (col.length < n) col = new byte[n];
@@ -114,7 +116,7 @@ final class VectorInt8Kernels implements Int8Kernels {
     /** Bytes of kernel scratch the calling thread holds. */
     static long scratchBytes() {
         Buffers b = BUFFERS.get();
-        return b.col.length + 4L * b.acc.length + 4L * b.pad.length;
+        return b.col.length + 4L * b.acc.length + 4L * b.pad.length + 3L * 4 * NR;
     }
 
     /** Runs {@code body(0 … tasks−1)}: on the caller's thread when {@code serial} (or there is no pool), else spread. */
@@ -231,7 +233,7 @@ final class VectorInt8Kernels implements Int8Kernels {
             Buffers buf = BUFFERS.get();
             // + NR: im2col's whole-panel-row stores run up to NR − 1 bytes past the last panel.
             byte[] col = buf.col(Math.addExact(Math.multiplyExact(stride, geo.k), NR));
-            im2col(xs, ph, grp, geo, j0, nc, col);
+            im2col(xs, ph, grp, geo, j0, nc, col, buf);
             int groupEnd = (grp + 1) * geo.coutG;
             for (int b0 = c0; b0 < c1; b0 += blocksPerSink) {
                 int b1 = Math.min(c1, b0 + blocksPerSink);
@@ -354,6 +356,8 @@ final class VectorInt8Kernels implements Int8Kernels {
     private static final class Phases {
         final Geometry geo;
         final int hs, ws, hp, wp, plane;
+        /** Per tap k = (ci, ky, kx) of a group: its codes' offset from the run's source (channel, phase, row, column). */
+        final int[] taps;
 
         Phases(Geometry geo) {
             this.geo = geo;
@@ -362,12 +366,16 @@ final class VectorInt8Kernels implements Int8Kernels {
             hp = Math.ceilDiv(hs, geo.sh);
             wp = Math.ceilDiv(ws, geo.sw);
             plane = Math.multiplyExact(geo.sh * geo.sw, Math.multiplyExact(hp, wp));
-        }
-
-        /** Offset of tap (ci, ky, kx) from its run's source: channel, phase, and the phase's row and column. */
-        int tap(int ci, int ky, int kx) {
-            int ry = ky * geo.dh, rx = kx * geo.dw;
-            return ci * plane + ((ry % geo.sh) * geo.sw + rx % geo.sw) * hp * wp + (ry / geo.sh) * wp + rx / geo.sw;
+            taps = new int[geo.k];
+            for (int ci = 0, t = 0; ci < geo.cinG; ci++) {
+                for (int ky = 0; ky < geo.kh; ky++) {
+                    for (int kx = 0; kx < geo.kw; kx++) {
+                        int ry = ky * geo.dh, rx = kx * geo.dw;
+                        taps[t++] = ci * plane + ((ry % geo.sh) * geo.sw + rx % geo.sw) * hp * wp + (ry / geo.sh) * wp
+                                + rx / geo.sw;
+                    }
+                }
+            }
         }
 
         /** Offset of output (oy, ox)'s codes in the plane of channel 0 of image img's group grp, before the tap's. */
@@ -416,16 +424,11 @@ final class VectorInt8Kernels implements Int8Kernels {
      * order (panel, tap, run) is what makes every overwrite come later. Where an NR-byte load would read past xs, the
      * copy is masked. (Runs are 7–28 codes in small CNNs, where a byte loop took more time than the micro-kernel.)
      */
-    private static void im2col(byte[] xs, Phases ph, int grp, Geometry geo, int j0, int nc, byte[] col) {
+    private static void im2col(byte[] xs, Phases ph, int grp, Geometry geo, int j0, int nc, byte[] col, Buffers buf) {
         int kk = geo.k;
         boolean planeRuns = ph.wp == geo.ow;
-        int[] runSrc = new int[NR], runLane = new int[NR], runLen = new int[NR];
-        int[] taps = new int[kk];
-        for (int ci = 0, t = 0; ci < geo.cinG; ci++) {
-            for (int ky = 0; ky < geo.kh; ky++) {
-                for (int kx = 0; kx < geo.kw; kx++) taps[t++] = ph.tap(ci, ky, kx);
-            }
-        }
+        int[] taps = ph.taps;
+        int[] runSrc = buf.runSrc, runLane = buf.runLane, runLen = buf.runLen;
         for (int p = 0, panels = Math.ceilDiv(nc, NR); p < panels; p++) {
             int runs = 0;
             for (int j = j0 + p * NR, end = Math.min(j0 + nc, j0 + (p + 1) * NR); j < end; runs++) {

@@ -206,11 +206,6 @@ public final class CudnnConv implements AutoCloseable {
                 cudnn.backwardData(y, w, ws, spec, x, xs, accumulate);
             }
         }
-
-        /** "algo 1 (FMA), workspace 0 B" for this call's shape. */
-        String describe() {
-            return cudnn.describePlan(forward, xs, ws, spec);
-        }
     }
 
     /** "algo 1 (FMA), workspace 0 B": the cached choice for a shape, finding it first if needed (benchmarks). */
