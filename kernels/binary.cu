@@ -3,6 +3,7 @@
 // Launch: block (256), grid (min(ceil(n/256), 65535)), grid-stride.
 // a, b: any shapes broadcastable to out   out: dims (rank 6, leading 1s) with n elements (row-major)
 #include "common.cuh"
+#include "binary_ops.cuh"
 
 extern "C" __global__ void binary(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
                                   int n, Shape6 dims, Shape6 sa, Shape6 sb, int op) {
@@ -16,15 +17,6 @@ extern "C" __global__ void binary(const float* __restrict__ a, const float* __re
             oa += c * sa.d[d];
             ob += c * sb.d[d];
         }
-        const float u = a[oa], v = b[ob];
-        float r;
-        switch (op) {
-            case 0: r = u + v; break;
-            case 1: r = u - v; break;
-            case 2: r = u * v; break;
-            case 3: r = u / v; break; // IEEE division (no fast-math) to match Java
-            default: r = __int_as_float(0x7fc00000); break;
-        }
-        out[i] = r;
+        out[i] = zq_binary_op(a[oa], b[ob], op);
     }
 }

@@ -4,16 +4,7 @@
 // Launch: block (256), grid (min(ceil(ceil(n/4)/256), 65535)), grid-stride. a, b, out: n floats, 16-byte aligned
 // (every region of a device-resident plan is 256-byte aligned).
 #include "common.cuh"
-
-__device__ __forceinline__ float zq_binary_same_op(float u, float v, int op) {
-    switch (op) {
-        case 0: return u + v;
-        case 1: return u - v;
-        case 2: return u * v;
-        case 3: return u / v; // IEEE division (no fast-math) to match Java
-        default: return __int_as_float(0x7fc00000);
-    }
-}
+#include "binary_ops.cuh"
 
 extern "C" __global__ void binary_same(const float* __restrict__ a, const float* __restrict__ b,
                                        float* __restrict__ out, int n, int op) {
@@ -23,11 +14,11 @@ extern "C" __global__ void binary_same(const float* __restrict__ a, const float*
     float4* o4 = reinterpret_cast<float4*>(out);
     ZQ_FOR_EACH(q, quads) {
         const float4 u = a4[q], v = b4[q];
-        o4[q] = make_float4(zq_binary_same_op(u.x, v.x, op), zq_binary_same_op(u.y, v.y, op),
-                            zq_binary_same_op(u.z, v.z, op), zq_binary_same_op(u.w, v.w, op));
+        o4[q] = make_float4(zq_binary_op(u.x, v.x, op), zq_binary_op(u.y, v.y, op),
+                            zq_binary_op(u.z, v.z, op), zq_binary_op(u.w, v.w, op));
     }
     ZQ_FOR_EACH(t, n - 4 * quads) { // the last n mod 4 elements
         const long long i = 4LL * quads + t;
-        out[i] = zq_binary_same_op(a[i], b[i], op);
+        out[i] = zq_binary_op(a[i], b[i], op);
     }
 }

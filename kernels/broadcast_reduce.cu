@@ -8,6 +8,7 @@
 // g: out's gradient, dims `full` (rank 6, leading 1s)   a, b: the forward operands (read only for mul/div; may be
 // null otherwise), element strides sa, sb inside `full` (0 where broadcast)   dx: (operand dims `od`, rank 6)
 #include "common.cuh"
+#include "binary_ops.cuh"
 
 extern "C" __global__ void broadcast_reduce(const float* __restrict__ g, const float* __restrict__ a,
                                             const float* __restrict__ b, float* __restrict__ dx, int nOperand,
@@ -46,18 +47,7 @@ extern "C" __global__ void broadcast_reduce(const float* __restrict__ g, const f
                 ao += (long long)c * sa.d[d];
                 bo += (long long)c * sb.d[d];
             }
-            const float gv = g[go];
-            float v;
-            switch (op * 2 + side) {
-                case 0: case 1: case 2: v = gv; break;            // add a, add b, sub a
-                case 3: v = -gv; break;                           // sub b
-                case 4: v = gv * b[bo]; break;                    // mul a
-                case 5: v = gv * a[ao]; break;                    // mul b
-                case 6: v = gv / b[bo]; break;                    // div a
-                case 7: { const float q = gv / b[bo]; v = -(q * (a[ao] / b[bo])); break; } // div b
-                default: v = __int_as_float(0x7fc00000); break;
-            }
-            acc += v;
+            acc += zq_binary_grad(g[go], a, ao, b, bo, op, side);
         }
         dx[i] = accumulate ? dx[i] + acc : acc;
     }

@@ -1,0 +1,31 @@
+// Shared by binary.cu / binary_same.cu (forward) and broadcast_reduce.cu / binary_backward_same.cu (gradients): the
+// four elementwise ops and each operand's gradient contribution, one definition for the broadcasting and the
+// same-shape kernels.
+#pragma once
+
+// u (op) v: 0 add, 1 sub, 2 mul, 3 div (IEEE division, no fast-math, to match Java); NaN for an unknown op.
+__device__ __forceinline__ float zq_binary_op(float u, float v, int op) {
+    switch (op) {
+        case 0: return u + v;
+        case 1: return u - v;
+        case 2: return u * v;
+        case 3: return u / v;
+        default: return __int_as_float(0x7fc00000);
+    }
+}
+
+// One output element's contribution g to the gradient of operand `side` of out = a (op) b, with a's and b's values at
+// a[ao], b[bo] (read only for mul and div, so a and b may be null otherwise):
+//   side 0 (a): add g, sub g, mul g·b, div g/b          side 1 (b): add g, sub −g, mul g·a, div −(g/b)·(a/b)
+__device__ __forceinline__ float zq_binary_grad(float gv, const float* __restrict__ a, long long ao,
+                                                const float* __restrict__ b, long long bo, int op, int side) {
+    switch (op * 2 + side) {
+        case 0: case 1: case 2: return gv;                 // add a, add b, sub a
+        case 3: return -gv;                                // sub b
+        case 4: return gv * b[bo];                         // mul a
+        case 5: return gv * a[ao];                         // mul b
+        case 6: return gv / b[bo];                         // div a
+        case 7: { const float q = gv / b[bo]; return -(q * (a[ao] / b[bo])); } // div b
+        default: return __int_as_float(0x7fc00000);
+    }
+}
