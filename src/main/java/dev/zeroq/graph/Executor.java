@@ -7,8 +7,10 @@ import dev.zeroq.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs a graph forward on a backend. Intermediate values are dropped as soon as their last reader has run,
@@ -51,11 +53,55 @@ public final class Executor {
     /** Forward pass of a batch (N, C, H, W); returns the graph output. */
     public Tensor run(Tensor input, Hook hook) {
         checkInput(input);
-        int batch = input.dim(0);
         Map<String, Tensor> env = new HashMap<>();
         env.put(graph.inputName(), input);
+        return run(0, env, input.dim(0), hook);
+    }
+
+    /**
+     * The end of a pass: nodes {@code first} onwards, reading whatever they need from before {@code first} in
+     * {@code earlier} (values of a pass over the same input, kept e.g. by a {@link Hook}; the graph input under its
+     * name). A pass whose parameters differ from that earlier pass's only at nodes {@code first} onwards gives the
+     * output a whole {@link #run(Tensor)} would, for the cost of the nodes it runs.
+     *
+     * @throws IllegalArgumentException if {@code earlier} lacks the graph input or a value the nodes read
+     */
+    public Tensor runFrom(int first, Map<String, Tensor> earlier) {
         List<Node> nodes = graph.nodes();
-        for (int i = 0; i < nodes.size(); i++) {
+        if (first < 0 || first > nodes.size()) {
+            throw new IllegalArgumentException("node " + first + " of " + nodes.size());
+        }
+        Tensor input = earlier.get(graph.inputName());
+        if (input == null) throw new IllegalArgumentException("the earlier values lack the graph input '" + graph.inputName() + "'");
+        Map<String, Tensor> env = new HashMap<>();
+        for (String v : readFrom(first)) {
+            Tensor t = earlier.get(v);
+            if (t == null) throw new IllegalArgumentException("the earlier values lack '" + v + "', read from node " + first + " on");
+            env.put(v, t);
+        }
+        return run(first, env, input.dim(0), Hook.NONE);
+    }
+
+    /**
+     * The values produced before node {@code first} (the graph input included) that node {@code first} or a later one
+     * reads, or that are the graph output: what {@link #runFrom} needs from the earlier pass.
+     */
+    public List<String> readFrom(int first) {
+        List<Node> nodes = graph.nodes();
+        Set<String> before = new LinkedHashSet<>();
+        before.add(graph.inputName());
+        for (int i = 0; i < first; i++) before.addAll(nodes.get(i).outputs());
+        Set<String> read = new LinkedHashSet<>();
+        for (int i = first; i < nodes.size(); i++) {
+            for (String in : nodes.get(i).inputs()) if (before.contains(in)) read.add(in);
+        }
+        if (before.contains(graph.outputName())) read.add(graph.outputName());
+        return List.copyOf(read);
+    }
+
+    private Tensor run(int first, Map<String, Tensor> env, int batch, Hook hook) {
+        List<Node> nodes = graph.nodes();
+        for (int i = first; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             Tensor[] in = new Tensor[n.inputs().size()];
             for (int j = 0; j < in.length; j++) {

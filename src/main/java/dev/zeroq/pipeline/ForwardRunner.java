@@ -62,6 +62,22 @@ interface ForwardRunner extends AutoCloseable {
      */
     double klDivergence(Tensor reference, Tensor input);
 
+    /**
+     * {@link #run(Tensor)}, after which {@link #klDivergenceAgain} can repeat the pass over the same images running
+     * only what a parameter change reaches.
+     */
+    Tensor reference(Tensor input);
+
+    /**
+     * {@link #klDivergence}(reference, the images of the last {@link #reference} call), with the parameters as they
+     * are now, and the same value: the nodes before the first one that reads a parameter changed since that pass are
+     * not run again (their values are kept from it). Replacing the parameters of later layers first keeps the repeats
+     * short on every runner.
+     *
+     * @throws IllegalStateException before any {@link #reference} call
+     */
+    double klDivergenceAgain(Tensor reference);
+
     /** Uses {@code value} instead of parameter {@code name} until {@link #restoreParam}. */
     void replaceParam(String name, Tensor value);
 
@@ -98,6 +114,9 @@ interface ForwardRunner extends AutoCloseable {
         private final String fallbackReason;
         private final Map<String, Tensor> replaced = new HashMap<>();
         private Executor executor;
+        private Map<String, Tensor> kept; // the values of the last reference pass that a repeat may read
+        private Map<String, Tensor> keptParams; // the replaced parameters of that pass
+        private Map<String, Integer> firstReader; // parameter → the first node that reads it
 
         OnExecutor(Graph graph, Backend backend, String fallbackReason) {
             this.graph = graph;
@@ -159,6 +178,50 @@ interface ForwardRunner extends AutoCloseable {
             return Sensitivity.klDivergence(reference.data(), run(input).data(), reference.size() / reference.dim(0));
         }
 
+        /**
+         * Keeps the values a repeat can start from: those read at or after a node that reads a parameter (the only
+         * places a repeat starts), and the output.
+         */
+        @Override
+        public Tensor reference(Tensor input) {
+            Executor e = executor();
+            java.util.Set<String> keep = new java.util.HashSet<>(e.readFrom(graph.nodes().size()));
+            for (int i : new java.util.TreeSet<>(firstReaders().values())) keep.addAll(e.readFrom(i));
+            Map<String, Tensor> values = new HashMap<>();
+            Tensor out = e.run(input, (node, i, value) -> {
+                if (keep.contains(node.outputs().get(i))) values.put(node.outputs().get(i), value);
+                return value;
+            });
+            values.put(graph.inputName(), input); // runFrom takes the batch size from it, and nodes may read it
+            kept = values;
+            keptParams = Map.copyOf(replaced);
+            return out;
+        }
+
+        @Override
+        public double klDivergenceAgain(Tensor reference) {
+            if (kept == null) throw new IllegalStateException("no reference pass to repeat: call reference(images) first");
+            int first = graph.nodes().size();
+            java.util.Set<String> changed = new java.util.HashSet<>(replaced.keySet());
+            changed.addAll(keptParams.keySet());
+            for (String p : changed) {
+                if (replaced.get(p) != keptParams.get(p)) first = Math.min(first, firstReaders().getOrDefault(p, first));
+            }
+            Tensor out = executor().runFrom(first, kept);
+            return Sensitivity.klDivergence(reference.data(), out.data(), reference.size() / reference.dim(0));
+        }
+
+        private Map<String, Integer> firstReaders() {
+            if (firstReader == null) {
+                firstReader = new HashMap<>();
+                List<dev.zeroq.graph.Node> nodes = graph.nodes();
+                for (int i = nodes.size() - 1; i >= 0; i--) {
+                    for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
+                }
+            }
+            return firstReader;
+        }
+
         @Override
         public void replaceParam(String name, Tensor value) {
             replaced.put(name, value);
@@ -180,6 +243,8 @@ interface ForwardRunner extends AutoCloseable {
         private final CudaForward forward;
         private final String device;
         private Tensor reference; // the logits last given to forward.setReference (compared by identity)
+        private Tensor kept; // the images of the last reference pass
+        private boolean holdsKept; // whether the device's values are still a pass over them (no other pass since)
 
         OnCuda(CudaForward forward, String device) {
             this.forward = forward;
@@ -193,7 +258,29 @@ interface ForwardRunner extends AutoCloseable {
 
         @Override
         public Tensor run(Tensor input) {
+            holdsKept = false;
             return chunked(input, forward::run);
+        }
+
+        @Override
+        public Tensor reference(Tensor input) {
+            Tensor out = run(input);
+            kept = input;
+            holdsKept = input.dim(0) <= forward.maxBatch(); // a chunked pass leaves only its last chunk
+            return out;
+        }
+
+        /** CudaForward.klDivergenceAgain while the device still holds the reference pass; else a whole pass. */
+        @Override
+        public double klDivergenceAgain(Tensor reference) {
+            if (kept == null) throw new IllegalStateException("no reference pass to repeat: call reference(images) first");
+            if (!holdsKept) {
+                double kl = klDivergence(reference, kept);
+                holdsKept = kept.dim(0) <= forward.maxBatch();
+                return kl;
+            }
+            useReference(reference);
+            return forward.klDivergenceAgain();
         }
 
         /**
@@ -227,6 +314,7 @@ interface ForwardRunner extends AutoCloseable {
                 });
                 return a == null ? null : spec(scheme, a);
             };
+            holdsKept = false;
             return chunked(input, x -> forward.run(x, handler, sites));
         }
 
@@ -272,11 +360,16 @@ interface ForwardRunner extends AutoCloseable {
             if (input.dim(0) > forward.maxBatch()) {
                 return Sensitivity.klDivergence(reference.data(), run(input).data(), reference.size() / reference.dim(0));
             }
+            useReference(reference);
+            holdsKept = false;
+            return forward.klDivergence(input);
+        }
+
+        private void useReference(Tensor reference) {
             if (reference != this.reference) {
                 forward.setReference(reference);
                 this.reference = reference;
             }
-            return forward.klDivergence(input);
         }
 
         @Override

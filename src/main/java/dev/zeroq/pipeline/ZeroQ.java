@@ -4,6 +4,7 @@ import dev.zeroq.backend.Backend;
 import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
 import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Transforms;
 import dev.zeroq.quant.ClipMethod;
 import dev.zeroq.quant.Clipping;
@@ -16,6 +17,7 @@ import dev.zeroq.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -221,19 +223,28 @@ public final class ZeroQ {
         long[] params = new long[layers.size()];
         List<String> names = new ArrayList<>();
         int total = layers.size() * bits.length, done = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            names.add(layers.get(i).name());
+            params[i] = layers.get(i).parameters(working);
+        }
+        // Last layer first: a pass reruns only the nodes from the layer under test on (klDivergenceAgain), so going
+        // backwards each pass starts where nothing before it has changed since the reference pass.
+        List<Node> nodes = working.nodes();
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) order.add(i);
+        order.sort(Comparator.comparingInt(i -> -nodes.indexOf(layers.get(i).node())));
         // One plan for every pass: only the layer under test's weights change (and change back) between them.
         try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
             listener.stage("sensitivity passes on " + f.description());
-            Tensor reference = f.run(images);
-            for (int i = 0; i < layers.size(); i++) {
+            Tensor reference = f.reference(images);
+            for (int i : order) {
                 WeightLayer l = layers.get(i);
-                names.add(l.name());
-                params[i] = l.parameters(working);
+                Tensor outMajor = l.outputMajor(working);
                 for (int j = 0; j < bits.length; j++) {
-                    FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits[j], cfg.clip());
+                    FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, outMajor, bits[j], cfg.clip());
                     f.replaceParam(l.weight(), w.dequantized());
                     // Sensitivity.klDivergence against the reference; on a device only the mean comes back.
-                    omega[i][j] = f.klDivergence(reference, images);
+                    omega[i][j] = f.klDivergenceAgain(reference);
                     f.restoreParam(l.weight());
                     listener.sensitivityStep(++done, total);
                 }

@@ -10,6 +10,7 @@ import dev.zeroq.graph.Graph;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.onnx.OnnxImporter;
 import dev.zeroq.quant.ClipMethod;
+import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.Sensitivity;
 import dev.zeroq.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -111,6 +112,38 @@ class SensitivityCudaTest {
         }
         System.out.printf("SensitivityCudaTest: device KL vs host KL on the same logits, worst relative %.3e; "
                 + "vs the CPU Executor path %.3e (%d entries)%n", worstHost, worstCpu, layers.size() * bits.length);
+    }
+
+    @Test
+    void repeatedPassesMatchWholeDevicePassesBitForBit() {
+        // CudaForward.klDivergenceAgain reruns only the steps from the changed layer on, reading the earlier values
+        // left in the pool; the kernels are deterministic (the KL reduction too), so the answer is the same double.
+        QuantizeConfig cfg = config();
+        Tensor images = images(IMAGES);
+        Graph working = Simulation.workingGraph(graph, cfg.scheme());
+        List<WeightLayer> layers = new java.util.ArrayList<>(WeightLayer.of(working));
+        java.util.Collections.shuffle(layers, new java.util.Random(5)); // any order is right; backwards is fastest
+        try (ForwardRunner f = ForwardRunner.open(working, cuda, IMAGES)) {
+            Tensor reference = f.reference(images);
+            assertEquals(0.0, f.klDivergenceAgain(reference), 0.0, "nothing changed");
+            for (WeightLayer l : layers) {
+                for (int bits : new int[] {2, 8}) {
+                    f.replaceParam(l.weight(), FakeQuant.weight(cfg.scheme(), l, l.outputMajor(working), bits,
+                            cfg.clip()).dequantized());
+                    double again = f.klDivergenceAgain(reference);
+                    double whole = f.klDivergence(reference, images);
+                    double againAfterWhole = f.klDivergenceAgain(reference); // nothing to rerun: the kept logits
+                    f.restoreParam(l.weight());
+                    String what = l.name() + " at " + bits + " bits";
+                    assertEquals(whole, again, 0.0, what);
+                    assertEquals(whole, againAfterWhole, 0.0, what + ", repeated with nothing changed");
+                }
+            }
+            // A pass with quantized sites changes values in place: the next repeat is a whole pass over the kept images.
+            f.run(images, QuantPlan.Scheme.PAPER, java.util.Set.of(working.inputName()),
+                    (name, v) -> FakeQuant.activation(QuantPlan.Scheme.PAPER, name, new dev.zeroq.quant.Clipping.Range(-1, 1), 4));
+            assertEquals(0.0, f.klDivergenceAgain(reference), 0.0, "after a fake-quantized pass");
+        }
     }
 
     @Test

@@ -107,6 +107,14 @@ public final class CudaForward implements AutoCloseable {
     private Region reference; // reference logits of klDivergence, uploaded by setReference
     private int[] referenceShape; // null until setReference
     private DeviceReductions reductions;
+    /**
+     * What the pool's values hold, for {@link #klDivergenceAgain}: a plain pass (no value fake-quantized) over
+     * {@code imagesHeld} images (0: none to repeat), exact for the parameters as they are now up to step
+     * {@code validSteps} (a replaced or restored parameter lowers it to the first step that reads it).
+     */
+    private int imagesHeld;
+    private int validSteps;
+    private Map<String, Integer> firstReader; // parameter → index of the first step that reads it (built on first use)
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
@@ -351,9 +359,8 @@ public final class CudaForward implements AutoCloseable {
         DeviceBuffer.upload(plan.address(plan.planned(graph.inputName())), input.asSlice(0, in));
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
-        for (Step s : steps) {
-            for (CudaModule.Prepared p : s.launches()) p.run(stream);
-        }
+        runSteps(0);
+        held(n);
         stream.synchronize();
         DeviceBuffer.download(plan.address(plan.planned(graph.outputName())), output.asSlice(0, out));
     }
@@ -365,12 +372,26 @@ public final class CudaForward implements AutoCloseable {
         DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
-        if (sites.contains(graph.inputName())) site(graph.inputName(), n, handler);
+        boolean plain = !(sites.contains(graph.inputName()) && site(graph.inputName(), n, handler));
         for (Step s : steps) {
             for (CudaModule.Prepared p : s.launches()) p.run(stream);
-            if (sites.contains(s.output())) site(s.output(), n, handler);
+            if (sites.contains(s.output()) && site(s.output(), n, handler)) plain = false;
         }
+        held(plain ? n : 0);
         return n;
+    }
+
+    /** Enqueues the launches of steps {@code first} onwards. */
+    private void runSteps(int first) {
+        for (int i = first; i < steps.size(); i++) {
+            for (CudaModule.Prepared p : steps.get(i).launches()) p.run(stream);
+        }
+    }
+
+    /** Records that a whole pass over {@code n} images has been enqueued (0: a pass that changed values in place). */
+    private void held(int n) {
+        imagesHeld = n;
+        validSteps = n == 0 ? 0 : steps.size();
     }
 
     /**
@@ -392,9 +413,8 @@ public final class CudaForward implements AutoCloseable {
         }
         context.makeCurrent();
         DeviceBuffer.copyAsync(plan.address(plan.planned(graph.inputName())), input, in, stream);
-        for (Step s : steps) {
-            for (CudaModule.Prepared p : s.launches()) p.run(stream);
-        }
+        runSteps(0);
+        held(n);
         output.copyFromAsync(plan.address(plan.planned(graph.outputName())), out, stream);
     }
 
@@ -447,7 +467,36 @@ public final class CudaForward implements AutoCloseable {
      */
     public double klDivergence(Tensor input) {
         if (referenceShape == null) throw new IllegalStateException("no reference logits: call setReference first");
-        int n = forward(input, v -> null, Set.of());
+        return kl(forward(input, v -> null, Set.of()));
+    }
+
+    /**
+     * {@link #klDivergence} of a pass over the images of the previous whole pass ({@link #run}, {@link #klDivergence},
+     * the device-to-device run, or this), with the parameters as they are now. The steps before the first one that
+     * reads a parameter replaced or restored since then are not run again: their values are still in the pool, and
+     * the same kernels give the same bits, so the answer is exactly that of a whole pass. Replacing the parameters of
+     * later layers first (the sensitivity passes go backwards) keeps every repeat short.
+     *
+     * @throws IllegalStateException without a previous whole pass, or when that pass fake-quantized a value
+     */
+    public double klDivergenceAgain() {
+        if (referenceShape == null) throw new IllegalStateException("no reference logits: call setReference first");
+        if (imagesHeld == 0) {
+            throw new IllegalStateException("no plain pass to repeat: run the images once (run or klDivergence) first");
+        }
+        context.makeCurrent();
+        runSteps(validSteps);
+        validSteps = steps.size();
+        return kl(imagesHeld);
+    }
+
+    /** Steps a {@link #klDivergenceAgain} would run now (for tests; the pool holds a pass when this is below all). */
+    int stepsToRepeat() {
+        return imagesHeld == 0 ? steps.size() : steps.size() - validSteps;
+    }
+
+    /** The mean KL of the logits the enqueued pass over {@code n} images leaves, against the reference. */
+    private double kl(int n) {
         int[] out = shapes.get(graph.outputName()).clone();
         if (batchMajor) out[0] = n;
         if (!Arrays.equals(out, referenceShape)) {
@@ -474,18 +523,18 @@ public final class CudaForward implements AutoCloseable {
         DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         context.synchronize(); // the synchronous copy orders against the legacy stream only (ours is non-blocking)
         try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-            for (int i = 0; i < warmup; i++) {
-                for (Step s : steps) for (CudaModule.Prepared p : s.launches()) p.run(stream);
-            }
+            held(0); // until the passes below have run
+            for (int i = 0; i < warmup; i++) runSteps(0);
             stream.synchronize();
             double[] ms = new double[iterations];
             for (int i = 0; i < iterations; i++) {
                 start.record(stream);
-                for (Step s : steps) for (CudaModule.Prepared p : s.launches()) p.run(stream);
+                runSteps(0);
                 end.record(stream);
                 end.synchronize();
                 ms[i] = CudaEvent.elapsedMillis(start, end);
             }
+            held(warmup + iterations > 0 ? input.dim(0) : 0);
             return ms;
         }
     }
@@ -509,12 +558,25 @@ public final class CudaForward implements AutoCloseable {
     }
 
     private void uploadParam(String name, float[] data) {
+        validSteps = Math.min(validSteps, firstReader(name));
         context.makeCurrent();
         stream.synchronize(); // no launch of an earlier run may still read the old values
         for (ParamUse u : plan.paramUses(name)) {
             DeviceBuffer.uploadFloats(plan.address(u.region()), u.layout().apply(data));
         }
         context.synchronize();
+    }
+
+    /** Index of the first step that reads parameter {@code name}; the number of steps when none does. */
+    private int firstReader(String name) {
+        if (firstReader == null) {
+            firstReader = new java.util.HashMap<>();
+            List<Node> nodes = graph.nodes();
+            for (int i = nodes.size() - 1; i >= 0; i--) {
+                for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
+            }
+        }
+        return firstReader.getOrDefault(name, steps.size());
     }
 
     private int checkInput(Tensor input) {
@@ -550,7 +612,8 @@ public final class CudaForward implements AutoCloseable {
         return batchMajor ? size / maxBatch * n : size;
     }
 
-    private void site(String name, int n, SiteHandler handler) {
+    /** Hands value {@code name} to {@code handler}; true when it was fake-quantized in place. */
+    private boolean site(String name, int n, SiteHandler handler) {
         long address = plan.address(plan.planned(name));
         long count = count(name, n);
         FakeQuantSpec spec = handler.at(new SiteValue() {
@@ -579,7 +642,7 @@ public final class CudaForward implements AutoCloseable {
                 return CudaForward.this.download(name, n);
             }
         });
-        if (spec == null) return;
+        if (spec == null) return false;
         int[] grid = DevicePlan.grid1d(count), block = DevicePlan.block();
         switch (spec) {
             case FakeQuantSpec.Affine a -> module.launch("fake_quant_affine", grid, block, 0, stream, address, count,
@@ -587,6 +650,7 @@ public final class CudaForward implements AutoCloseable {
             case FakeQuantSpec.Deploy d -> module.launch("fake_quant_uint8", grid, block, 0, stream, address, count,
                     d.params().scale(), d.params().zeroPoint(), d.params().qmin(), d.params().qmax());
         }
+        return true;
     }
 
     /** Value {@code name} for the first {@code n} images, shaped as the graph's shape with batch n. */

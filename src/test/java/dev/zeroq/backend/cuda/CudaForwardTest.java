@@ -460,6 +460,40 @@ class CudaForwardTest {
     }
 
     @Test
+    void klDivergenceAgainRerunsFromTheFirstChangedStep() {
+        for (Graph g : bundledModels()) {
+            try (CudaForward f = new CudaForward(g, 4, 0)) {
+                Tensor x = gaussian(g.inputShape(), 3, SEED + 5);
+                Tensor logits = f.run(x);
+                f.setReference(logits);
+                int steps = g.nodes().size();
+                assertEquals(0, f.stepsToRepeat(), g.name() + ": a whole pass is held");
+                assertEquals(0.0, f.klDivergenceAgain(), 0.0, g.name() + ": unchanged");
+                List<Node> convs = g.nodesOf(Op.Conv.class);
+                Node last = convs.getLast(), first = convs.getFirst();
+                Tensor w = g.param(last.input(1));
+                float[] q = w.data().clone();
+                for (int i = 0; i < q.length; i++) q[i] = Math.round(q[i] * 4) / 4f;
+                f.replaceParam(last.input(1), new Tensor(q, w.shape()));
+                f.replaceParam(first.input(1), g.param(first.input(1))); // same values, still a change: rerun from it
+                assertEquals(steps - g.nodes().indexOf(first), f.stepsToRepeat(), g.name());
+                double again = f.klDivergenceAgain();
+                assertEquals(0, f.stepsToRepeat(), g.name());
+                assertEquals(f.klDivergence(x), again, 0.0, g.name() + ": repeat vs whole pass");
+                f.restoreParam(last.input(1));
+                assertEquals(steps - g.nodes().indexOf(last), f.stepsToRepeat(), g.name());
+                assertEquals(0.0, f.klDivergenceAgain(), 0.0, g.name() + ": restored");
+                // A pass that fake-quantizes a value in place leaves nothing to repeat.
+                f.run(x, v -> new CudaForward.FakeQuantSpec.Affine(AffineQuantizer.params(-1f, 1f, 4)), Set.of(g.inputName()));
+                IllegalStateException e = assertThrows(IllegalStateException.class, f::klDivergenceAgain);
+                assertTrue(e.getMessage().contains("run the images once"), e.getMessage());
+                assertEquals(0.0, f.klDivergence(x), 0.0, g.name() + ": a whole pass again");
+                assertEquals(0.0, f.klDivergenceAgain(), 0.0, g.name() + ": and its repeat");
+            }
+        }
+    }
+
+    @Test
     void sitesSeeEveryProducedValueAndAreQuantizedInPlace() {
         CpuBackend cpu = new CpuBackend();
         for (Graph g : bundledModels()) {
