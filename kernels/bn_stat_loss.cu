@@ -4,10 +4,12 @@
 // (m − μ_c)² + (s − σ_c)², and dx = 2/N·[(m − μ)/HW + (s − σ)(x − m)/((HW − 1)·s)]. HW = 1 has no variance: only the
 // mean term counts, as in the reference. The term divided by N goes to partial[n·C + c]; loss_reduce sums all
 // partials deterministically (no float atomics).
-// Launch: block (256), grid (N·C): one block per plane, shared-memory tree reduction over the block.
+// Launch: block (256), grid (N·C): one block per plane, shared-memory tree reduction over the block. Planes of up to
+// BNSTAT_WARP_MAX_HW values run on bn_stat_loss_warp instead (bn_stat_loss_warp.cu).
 // x: (N, C, HW)   mean, std: (C) targets μ, σ   dx: (N, C, HW) written (accumulate 0) or added to (1)
 // partial: (N·C) doubles
 #include "common.cuh"
+#include "bn_stat.cuh"
 
 #define BNSTAT_THREADS 256
 
@@ -36,20 +38,7 @@ bn_stat_loss(const float* __restrict__ x, const float* __restrict__ mean, const 
         }
         __syncthreads();
     }
-    const double m = s1[0] / hw;
-    // Σ(x − m)² = Σx² − m·Σx; clamped at 0 against rounding for near-constant planes.
-    const double ss = fmax(s2[0] - m * s1[0], 0.0);
-    const double s = hw > 1 ? sqrt(ss / (hw - 1) + (double)eps) : sqrt((double)eps);
-    const double dm = m - (double)mean[ch];
-    const double ds = s - (double)std[ch];
-    const double gm = 2.0 * dm / hw / n;
-    const double gs = hw > 1 ? 2.0 * ds / ((double)(hw - 1) * s) / n : 0.0;
-    if (threadIdx.x == 0) {
-        partial[plane] = (dm * dm + (hw > 1 ? ds * ds : 0.0)) / n;
-    }
-    float* dp = dx + (long long)plane * hw;
-    for (int i = threadIdx.x; i < hw; i += BNSTAT_THREADS) {
-        const float g = (float)(gm + gs * ((double)xp[i] - m));
-        dp[i] = accumulate ? dp[i] + g : g;
-    }
+    const BnStatPlane p = bn_stat_plane(s1[0], s2[0], hw, n, mean + ch, std + ch, eps);
+    if (threadIdx.x == 0) partial[plane] = p.term();
+    bn_stat_gradient(xp, dx + (long long)plane * hw, hw, threadIdx.x, BNSTAT_THREADS, p, accumulate);
 }

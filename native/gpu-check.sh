@@ -57,6 +57,10 @@ to_bench() { { echo "==== $1"; cat "$2"; echo; } >> "$OUT/bench.log"; cat "$2"; 
 first_error() { grep -m 1 -E 'Exception|Error|FAIL|error:' "$1" 2>/dev/null | cut -c 1-160; }
 
 B=bundle
+# make-gpu-bundle.sh packs the runtime's libjvm.so (the bundle's largest file); unpack it once on this host.
+if [[ -f "$B/jre/lib/server/libjvm.so.gz" && ! -f "$B/jre/lib/server/libjvm.so" ]]; then
+  gzip -dk "$B/jre/lib/server/libjvm.so.gz" || echo "WARNING: could not unpack $B/jre/lib/server/libjvm.so.gz" >&2
+fi
 JAVA="$B/jre/bin/java"
 if [[ ! -x "$JAVA" ]]; then
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=""; fi

@@ -1,6 +1,6 @@
 // Host emulation of what the int8 kernels (conv2d_int8_igemm.cu, int8_pack_weights.cu) use on top of cuda_emu.h:
 // cp.async (an immediate 16-byte copy; commit/wait are no-ops, see the kernel's #else branch), ldmatrix.x4 and
-// mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __cvta_generic_to_shared, the IEEE float intrinsics
+// mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __shfl_xor_sync on doubles, __cvta_generic_to_shared, the IEEE float intrinsics
 // __f{add,mul,div}_rn / __fmaf_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
 // casts __int_as_float / __float_as_int, __vmaxs4, int min/max, uint4 and int2
 // (the int8 engine's elementwise kernels, int8_ops_emu.cpp, use the same).
@@ -100,6 +100,17 @@ static inline int __shfl_down_sync(unsigned mask, int v, unsigned delta) {
     WarpI8Stage& s = emu_warp_exchange(&mine, 1);
     const unsigned src = (threadIdx.x & 31) + delta;
     return src < 32 ? (int)s.v[src][0] : v;
+}
+
+// __shfl_xor_sync(full mask, v, laneMask) on a double with width 32: lane l gets lane (l ^ laneMask)'s value.
+static inline double __shfl_xor_sync(unsigned mask, double v, int laneMask) {
+    if (mask != 0xffffffffu) g_i8Faults++;
+    uint32_t mine[2];
+    std::memcpy(mine, &v, sizeof v);
+    WarpI8Stage& s = emu_warp_exchange(mine, 2);
+    double out;
+    std::memcpy(&out, s.v[(threadIdx.x & 31) ^ (unsigned)laneMask], sizeof out);
+    return out;
 }
 
 // ldmatrix.sync.aligned.m8n8.x4.shared.b16: lane l supplies the address of row l % 8 of matrix l / 8 (16 bytes,

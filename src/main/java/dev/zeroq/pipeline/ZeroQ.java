@@ -23,6 +23,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The ZeroQ pipeline, backend-agnostic: calibration images (distilled, Gaussian or real), optional
@@ -233,24 +237,62 @@ public final class ZeroQ {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) order.add(i);
         order.sort(Comparator.comparingInt(i -> -nodes.indexOf(layers.get(i).node())));
-        // One plan for every pass: only the layer under test's weights change (and change back) between them.
+        // One plan for every pass: only the layer under test's weights change (and change back) between them. The next
+        // layer's quantized weights are computed on another thread while this layer's passes run.
+        ExecutorService weights = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "zeroq-sensitivity-weights");
+            t.setDaemon(true);
+            return t;
+        });
         try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
             listener.stage("sensitivity passes on " + f.description());
             Tensor reference = f.reference(images);
-            for (int i : order) {
+            Future<Tensor[]> next = weights.submit(() -> quantizedWeights(working, layers.get(order.getFirst()), cfg));
+            for (int k = 0; k < order.size(); k++) {
+                int i = order.get(k);
                 WeightLayer l = layers.get(i);
-                Tensor outMajor = l.outputMajor(working);
+                Tensor[] quantized = result(next);
+                if (k + 1 < order.size()) {
+                    WeightLayer after = layers.get(order.get(k + 1));
+                    next = weights.submit(() -> quantizedWeights(working, after, cfg));
+                }
                 for (int j = 0; j < bits.length; j++) {
-                    FakeQuant.Weight w = FakeQuant.weight(cfg.scheme(), l, outMajor, bits[j], cfg.clip());
-                    f.replaceParam(l.weight(), w.dequantized());
+                    f.replaceParam(l.weight(), quantized[j]);
                     // Sensitivity.klDivergence against the reference; on a device only the mean comes back.
                     omega[i][j] = f.klDivergenceAgain(reference);
-                    f.restoreParam(l.weight());
                     listener.sensitivityStep(++done, total);
                 }
+                f.restoreParam(l.weight());
             }
+        } finally {
+            weights.shutdownNow();
         }
         return new SensitivityTable(names, params, bits, omega);
+    }
+
+    /** Layer {@code l}'s weights fake-quantized at each of the config's bit widths, in the graph's layout. */
+    private static Tensor[] quantizedWeights(Graph working, WeightLayer l, QuantizeConfig cfg) {
+        int[] bits = cfg.bitChoices();
+        Tensor outMajor = l.outputMajor(working);
+        Tensor[] out = new Tensor[bits.length];
+        for (int j = 0; j < bits.length; j++) {
+            out[j] = FakeQuant.weight(cfg.scheme(), l, outMajor, bits[j], cfg.clip()).dequantized();
+        }
+        return out;
+    }
+
+    /** The future's value; its failure rethrown as it was thrown (an unchecked exception or error). */
+    private static <T> T result(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while quantizing weights", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
     }
 
     private static double since(long t0) {

@@ -702,6 +702,9 @@ public final class CudaDistiller implements AutoCloseable {
 
     // ---- taps ----
 
+    /** The largest H·W that bn_stat_loss_warp takes (BNSTAT_WARP_MAX_HW in kernels/bn_stat_loss_warp.cu). */
+    static final int BN_STAT_WARP_MAX_HW = 1024;
+
     private void tap(String name) {
         List<float[][]> t = targets.get(name);
         if (t == null) return;
@@ -714,8 +717,12 @@ public final class CudaDistiller implements AutoCloseable {
                 throw ZeroqException.badInput("BatchNorm statistics of '" + name + "' have " + mu[0].length + " channels, the value has " + c);
             }
             int acc = writeFlag(gr);
-            launch("bn_stat_loss", new int[] {gridX(Math.multiplyExact((long) nb, c)), 1, 1}, block(), operand(name),
-                    At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), At.of(gr),
+            long planes = Math.multiplyExact((long) nb, c);
+            // Small planes: a warp each (8 to a block) instead of a block of 256 threads each (kernels/bn_stat.cuh).
+            boolean warp = hw <= BN_STAT_WARP_MAX_HW;
+            launch(warp ? "bn_stat_loss_warp" : "bn_stat_loss",
+                    new int[] {gridX(warp ? Math.ceilDiv(planes, DevicePlan.THREADS / 32) : planes), 1, 1}, block(),
+                    operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), At.of(gr),
                     new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc);
             partialCount = Math.addExact(partialCount, (long) nb * c);
         }

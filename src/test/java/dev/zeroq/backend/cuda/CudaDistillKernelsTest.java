@@ -375,21 +375,28 @@ class CudaDistillKernelsTest {
 
     @Test
     void bnStatisticLossAndReduction() {
-        for (int[] shape : new int[][] {{3, 7, 7, 5}, {2, 5, 37, 29}, {3, 7, 1, 1}, {3, 7}}) {
+        // bn_stat_loss (a block per plane) on every shape; bn_stat_loss_warp (a warp per plane, 8 to a block) on those
+        // of up to CudaDistiller.BN_STAT_WARP_MAX_HW values per plane, plane counts that leave warps idle included.
+        for (int[] shape : new int[][] {{3, 7, 7, 5}, {2, 5, 37, 29}, {3, 7, 1, 1}, {3, 7}, {2, 9, 32, 32}, {3, 11, 14, 14}}) {
             int n = shape[0], c = shape[1];
             Tensor x = rand(shape);
             float[] mean = rand(c).data(), std = rand(c).data();
             for (int i = 0; i < c; i++) std[i] = Math.abs(std[i]) + 0.2f;
             Backend.BnStatLoss ref = Gradients.bnStatisticLoss(x, mean, std, 1e-6f);
             int hw = x.size() / (n * c);
-            for (int acc = 0; acc < 2; acc++) {
+            for (int k = 0; k < 4; k++) {
+                int acc = k & 1;
+                boolean warp = k >= 2;
+                if (warp && hw > CudaDistiller.BN_STAT_WARP_MAX_HW) continue;
+                String kernel = warp ? "bn_stat_loss_warp" : "bn_stat_loss";
                 float[] prior = rand(shape).data();
                 DeviceBuffer dx = acc == 0 ? gpu.poisoned(x.size()) : gpu.up(prior);
                 DeviceBuffer partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
                 gpu.keep(partial);
-                gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, gpu.up(x.data()), gpu.up(mean), gpu.up(std), dx,
-                        partial, n, c, hw, 1e-6f, acc);
-                check("bn_stat_loss grad " + Arrays.toString(shape) + " accumulate=" + acc, plus(ref.grad().data(),
+                partial.fill32(DeviceBuffer.NAN_BITS);
+                gpu.run(kernel, new int[] {warp ? Math.ceilDiv(n * c, 8) : n * c, 1, 1}, gpu.up(x.data()), gpu.up(mean),
+                        gpu.up(std), dx, partial, n, c, hw, 1e-6f, acc);
+                check(kernel + " grad " + Arrays.toString(shape) + " accumulate=" + acc, plus(ref.grad().data(),
                         acc == 1 ? prior : null), down(dx, x.size()));
                 // Two-stage reduction with 2 blocks (chunk ⌈n·c/2⌉) so both stages do real work.
                 long count = (long) n * c;
@@ -403,7 +410,7 @@ class CudaDistillKernelsTest {
                 gpu.run("loss_reduce_final", new int[] {1, 1, 1}, sums, loss, blocks);
                 double got = downDouble(loss);
                 assertEquals(ref.loss(), got, 1e-9 + Math.abs(ref.loss()) * 1e-6,
-                        "bn_stat_loss + loss_reduce loss " + Arrays.toString(shape));
+                        kernel + " + loss_reduce loss " + Arrays.toString(shape));
             }
         }
     }

@@ -1,7 +1,9 @@
 // The host emulations of CUDA kernels (native/igemm-emu) as part of the suite where a C++ compiler is present: the
-// kernels' own sources, compiled for the CPU, against straightforward references, bit for bit: the int8 engine's
-// elementwise kernels and its tensor-core conv (mma, ldmatrix and cp.async emulated, ~40 s on 2 cores). The FP32/TF32
-// 128×128 implicit-GEMM emulation is longer and stays with native/igemm-emu/run.sh.
+// kernels' own sources, compiled for the CPU, against straightforward references: bit for bit, the int8 engine's
+// elementwise kernels and its tensor-core conv (mma, ldmatrix and cp.async emulated, ~40 s on 2 cores), the same-shape
+// binary ops and the max-pool gradient from a stored argmax; to one float ulp, the warp-per-plane BatchNorm-statistics
+// loss (its sums run in another order). The FP32/TF32 128×128 implicit-GEMM emulation is longer and stays with
+// native/igemm-emu/run.sh.
 package dev.zeroq.backend.cuda;
 
 import org.junit.jupiter.api.Test;
@@ -38,6 +40,13 @@ class KernelEmulatorTest {
         String out = emulate("run.sh", "pool");
         assertEquals(7 * 2, out.lines().filter(l -> l.startsWith("ok ")).count(), out);
         assertTrue(out.contains("maxpool emulator: 14 cases, 0 failing"), out);
+    }
+
+    @Test
+    void warpPerPlaneBnStatisticLossMatchesTheBlockKernel() throws Exception {
+        String out = emulate("run.sh", "bnstat");
+        assertEquals(8 * 2, out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+        assertTrue(out.contains("bn_stat emulator: 16 cases, 0 failing"), out);
     }
 
     @Test

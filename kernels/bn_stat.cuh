@@ -1,0 +1,43 @@
+// The per-plane arithmetic of ZeroQ's BatchNorm-statistics loss (ZEROQ.md §1, Gradients.bnStatisticLoss), shared by
+// bn_stat_loss (a block per plane) and bn_stat_loss_warp (a warp per plane): from a plane's Σx and Σx² in double, its
+// mean m, s = sqrt(unbiased variance + eps), the two gradient coefficients and the loss term, so that
+// dx = gm + gs·(x − m); mu and sigma point at the channel's targets μ and σ. HW = 1 has no variance: only the mean term
+// counts, as in the reference.
+#pragma once
+
+struct BnStatPlane {
+    double m;    // the plane's mean
+    double gm;   // 2(m − μ)/(HW·N)
+    double gs;   // 2(s − σ)/((HW − 1)·s·N), 0 for HW = 1
+    double dm;   // m − μ
+    double ds;   // s − σ, unused for HW = 1
+    int hw, n;
+
+    // The plane's loss term ((m − μ)² + (s − σ)²)/N (written by one thread of the plane).
+    __device__ __forceinline__ double term() const { return (dm * dm + (hw > 1 ? ds * ds : 0.0)) / n; }
+};
+
+__device__ __forceinline__ BnStatPlane bn_stat_plane(double sum, double sumSq, int hw, int n, const float* __restrict__ mu,
+                                                     const float* __restrict__ sigma, float eps) {
+    BnStatPlane p;
+    p.m = sum / hw;
+    // Σ(x − m)² = Σx² − m·Σx; clamped at 0 against rounding for near-constant planes.
+    const double ss = fmax(sumSq - p.m * sum, 0.0);
+    const double s = hw > 1 ? sqrt(ss / (hw - 1) + (double)eps) : sqrt((double)eps);
+    p.dm = p.m - (double)*mu;
+    p.ds = s - (double)*sigma;
+    p.gm = 2.0 * p.dm / hw / n;
+    p.gs = hw > 1 ? 2.0 * p.ds / ((double)(hw - 1) * s) / n : 0.0;
+    p.hw = hw;
+    p.n = n;
+    return p;
+}
+
+// dx[i] = gm + gs·(x[i] − m) for i = first, first + step, … < hw; stored, or added to dx when accumulate.
+__device__ __forceinline__ void bn_stat_gradient(const float* __restrict__ xp, float* __restrict__ dp, int hw, int first,
+                                                 int step, const BnStatPlane& p, int accumulate) {
+    for (int i = first; i < hw; i += step) {
+        const float g = (float)(p.gm + p.gs * ((double)xp[i] - p.m));
+        dp[i] = accumulate ? dp[i] + g : g;
+    }
+}

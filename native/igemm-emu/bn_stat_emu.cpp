@@ -1,0 +1,92 @@
+// Host check of bn_stat_loss_warp.cu without a GPU: the warp-per-plane BatchNorm-statistics loss against the
+// block-per-plane bn_stat_loss.cu (GPU-verified) and against a plain double reference of the formula, over plane sizes
+// from 1 to BNSTAT_WARP_MAX_HW, plane counts that leave warps of the last block idle, and both accumulate modes.
+// The two kernels sum in different orders, so their doubles may differ in the last bits: partials are compared to
+// 1e-13 relative, gradients to one float ulp (almost all are identical; the count is printed).
+// Each block runs 256 OS threads (cuda_emu.h's launch), warps synchronize through their per-warp barriers.
+// Usage: native/igemm-emu/run.sh bnstat
+#include "int8_emu.h"
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "bn_stat_loss.cu"
+#include "bn_stat_loss_warp.cu"
+
+static int32_t ordered(float f) { // float bits as an integer that orders like the float (ulp distance = difference)
+    int32_t i;
+    std::memcpy(&i, &f, 4);
+    return i < 0 ? INT32_MIN - i : i;
+}
+
+int main() {
+    std::mt19937_64 rng(17);
+    // n, c, hw
+    const int cfgs[][3] = {
+        {2, 3, 49},    // 7×7, 6 planes: one block, two warps idle
+        {3, 5, 196},   // 14×14, 15 planes: second block partly idle
+        {2, 4, 784},   // 28×28
+        {1, 9, 1024},  // the largest plane the warp kernel takes
+        {4, 3, 1},     // HW = 1: no variance term
+        {2, 2, 2},     // HW = 2
+        {3, 3, 33},    // one more than a warp
+        {1, 17, 31},   // one less than a warp, 17 planes
+    };
+    const float eps = 1e-6f;
+    int failures = 0, cases = 0;
+    for (auto& cfg : cfgs) {
+        const int n = cfg[0], c = cfg[1], hw = cfg[2], planes = n * c;
+        std::normal_distribution<float> g(0.3f, 1.7f);
+        std::uniform_real_distribution<float> u(0.2f, 2.0f);
+        std::vector<float> x((size_t)planes * hw), mu(c), sigma(c), old((size_t)planes * hw);
+        for (auto& v : x) v = g(rng);
+        for (auto& v : mu) v = g(rng);
+        for (auto& v : sigma) v = u(rng);
+        for (auto& v : old) v = g(rng);
+        for (int acc = 0; acc < 2; acc++) {
+            std::vector<float> dxBlock = old, dxWarp = old;
+            std::vector<double> pBlock(planes, -1.0), pWarp(planes, -1.0);
+            launch({(unsigned)planes, 1, 1}, 256, [&] {
+                bn_stat_loss(x.data(), mu.data(), sigma.data(), dxBlock.data(), pBlock.data(), n, c, hw, eps, acc);
+            });
+            launch({(unsigned)((planes + 7) / 8), 1, 1}, 256, [&] {
+                bn_stat_loss_warp(x.data(), mu.data(), sigma.data(), dxWarp.data(), pWarp.data(), n, c, hw, eps, acc);
+            });
+            double worstPartial = 0, worstRef = 0;
+            int maxUlp = 0;
+            size_t differ = 0;
+            for (int pl = 0; pl < planes; pl++) {
+                // The formula in plain double, sequential sums (the Java reference's definition).
+                const float* xp = &x[(size_t)pl * hw];
+                double sum = 0, sq = 0;
+                for (int i = 0; i < hw; i++) { sum += xp[i]; sq += (double)xp[i] * xp[i]; }
+                const double m = sum / hw;
+                double var = 0;
+                for (int i = 0; i < hw; i++) var += (xp[i] - m) * (xp[i] - m);
+                const double s = hw > 1 ? std::sqrt(var / (hw - 1) + eps) : std::sqrt((double)eps);
+                const double dm = m - mu[pl % c], ds = s - sigma[pl % c];
+                const double term = (dm * dm + (hw > 1 ? ds * ds : 0.0)) / n;
+                worstPartial = std::max(worstPartial, std::fabs(pWarp[pl] - pBlock[pl]) / std::max(std::fabs(pBlock[pl]), 1e-300));
+                worstRef = std::max(worstRef, std::fabs(pWarp[pl] - term) / std::max(std::fabs(term), 1e-300));
+                for (int i = 0; i < hw; i++) {
+                    const size_t k = (size_t)pl * hw + i;
+                    const int d = std::abs(ordered(dxWarp[k]) - ordered(dxBlock[k]));
+                    maxUlp = std::max(maxUlp, d);
+                    differ += d != 0;
+                }
+            }
+            const bool bad = worstPartial > 1e-13 || worstRef > 1e-9 || maxUlp > 1;
+            cases++;
+            if (bad) failures++;
+            printf("%s bn_stat_loss_warp n=%d c=%d hw=%d accumulate=%d: partials vs block %.1e, vs formula %.1e; "
+                   "gradient: %zu of %zu floats differ from the block kernel's, by at most %d ulp\n",
+                   bad ? "FAIL" : "ok  ", n, c, hw, acc, worstPartial, worstRef, differ, x.size(), maxUlp);
+        }
+    }
+    if (g_i8Faults) { printf("FAIL %lld shuffles with a partial mask\n", (long long)g_i8Faults); failures++; }
+    printf("bn_stat emulator: %d cases, %d failing\n", cases, failures);
+    return failures ? 1 : 0;
+}
