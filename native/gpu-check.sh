@@ -210,10 +210,11 @@ for m in "${MODELS[@]}"; do
   if [[ $HAVE_JAR == 0 ]]; then
     row "bench-$m" skip "no bundle"
   elif [[ -f "$B/models/$m.onnx" ]]; then
-    # GPU_CHECK_DISTILL: other DistillBench settings for these two runs (a short rerun, e.g. '--graph on --cudnn fastest')
+    # GPU_CHECK_DISTILL: other DistillBench settings for these two runs (a short rerun, e.g. '--graph on --cudnn fastest').
+    # --profile-steps 3: each setting's device time per kernel / cuDNN call (STEP lines in the log), without ncu.
     # shellcheck disable=SC2086
     bench "bench-$m" 150 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 \
-      ${GPU_CHECK_DISTILL:---graph both --cudnn off,fastest}
+      ${GPU_CHECK_DISTILL:---graph both --cudnn off,fastest} --profile-steps 3
   else
     echo "skipped: $B/models/$m.onnx not found"
     row "bench-$m" skip "$B/models/$m.onnx not found"

@@ -6,6 +6,8 @@
 //                                runs each in turn; default fastest)
 //        [--tf32 off|on|both]   (on: the 128×128 layers on the TF32 tensor-core kernels; both: strict, then TF32, and
 //                                with --full the two loss curves' largest relative difference)
+//        [--profile-steps K]    (after the timing, K eager iterations with a CUDA event after every step: device time
+//                                per kernel or cuDNN call, one STEP line each, largest first; no profiler needed)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.cuda.CudaDistiller;
@@ -25,11 +27,11 @@ public final class DistillBench {
         if (args.length < 1) {
             System.err.println("usage: DistillBench MODEL.onnx [--batch 32] [--iters 100] [--warmup 20] [--graph on|off|both]"
                     + " [--conv auto|direct|igemm|igemm128] [--full N] [--cpu-check K] [--tf32 off|on|both]"
-                    + " [--cudnn off|fastest|always|off,fastest]");
+                    + " [--cudnn off|fastest|always|off,fastest] [--profile-steps K]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
-        int batch = 32, iters = 100, warmup = 20, full = 0, cpuCheck = 0;
+        int batch = 32, iters = 100, warmup = 20, full = 0, cpuCheck = 0, profile = 0;
         String graphMode = "both", conv = "auto", tf32Mode = "off", cudnnModes = "fastest";
         for (int i = 1; i < args.length; i += 2) {
             String v = args[i + 1];
@@ -43,6 +45,7 @@ public final class DistillBench {
                 case "--cpu-check" -> cpuCheck = Integer.parseInt(v);
                 case "--tf32" -> tf32Mode = v;
                 case "--cudnn" -> cudnnModes = v;
+                case "--profile-steps" -> profile = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -92,6 +95,16 @@ public final class DistillBench {
                                 + "mean_ms=%.3f min_ms=%.3f max_ms=%.3f wall_ms=%.3f iter_per_s=%.2f images_per_s=%.1f%n",
                         model.getFileName(), batch, useGraph, algo, cudnnName, tf32 ? "on" : "off", warmup, iters, t.medianMs(),
                         t.meanMs(), t.minMs(), t.maxMs(), t.wallMs(), t.iterationsPerSecond(), t.iterationsPerSecond() * batch);
+                if (profile > 0 && useGraph == graphs.getLast()) {
+                    List<CudaDistiller.StepTime> steps = d.profileSteps(2, profile, DistillConfig.Init.UNIFORM, seed);
+                    double total = steps.stream().mapToDouble(CudaDistiller.StepTime::ms).sum();
+                    System.out.printf("STEPS model=%s cudnn=%s tf32=%s iterations=%d (eager, an event after every step) "
+                            + "total_ms=%.3f%n", model.getFileName(), cudnnName, tf32 ? "on" : "off", profile, total);
+                    for (CudaDistiller.StepTime st : steps) {
+                        System.out.printf("STEP %-36s launches=%3d ms=%8.3f share=%5.1f%%%n", st.label(), st.launches(),
+                                st.ms(), 100 * st.ms() / total);
+                    }
+                }
                 if (full > 0 && useGraph == graphs.getFirst() && cudnn == cudnns.getLast()) {
                     long f0 = System.nanoTime();
                     Distiller.Result r = d.distill(new DistillConfig(batch, 1, full, DistillConfig.Init.UNIFORM, seed), it -> { });

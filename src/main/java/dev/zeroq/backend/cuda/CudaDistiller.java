@@ -356,6 +356,56 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
+    /** Device time of one kind of step in an iteration: its label, its launches per iteration, their milliseconds. */
+    public record StepTime(String label, int launches, double ms) {}
+
+    /**
+     * Diagnostic: where an iteration's device time goes, by kind of step ({@link DeviceStep#label}: the kernel, or the
+     * cuDNN call). After {@code warmup} iterations, {@code iterations} iterations run step by step (no CUDA graph) with
+     * a CUDA event after every step; each step's time is the gap between its two events, so very short steps include
+     * an event's cost (a few microseconds). Times are per iteration (averaged), largest first.
+     */
+    public List<StepTime> profileSteps(int warmup, int iterations, DistillConfig.Init init, long seed) {
+        if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
+        startBatch(Distiller.initialBatch(graph.inputShape(), batch, init, seed));
+        PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
+        int t = 0;
+        for (int i = 0; i < warmup; i++) {
+            schedule.step(iterate(++t, schedule.lr()));
+        }
+        List<DeviceStep> steps = new ArrayList<>(lossSteps);
+        steps.add(adamStep);
+        double[] ms = new double[steps.size()];
+        List<CudaEvent> events = new ArrayList<>();
+        try {
+            for (int k = 0; k <= steps.size(); k++) events.add(CudaEvent.create());
+            for (int i = 0; i < iterations; i++) {
+                uploadAdamScalars(++t, schedule.lr());
+                events.getFirst().record(stream);
+                for (int k = 0; k < steps.size(); k++) {
+                    steps.get(k).run(stream);
+                    events.get(k + 1).record(stream);
+                }
+                Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
+                stream.synchronize();
+                schedule.step(pinned.get(ValueLayout.JAVA_DOUBLE, 0));
+                for (int k = 0; k < steps.size(); k++) ms[k] += CudaEvent.elapsedMillis(events.get(k), events.get(k + 1));
+            }
+        } finally {
+            for (CudaEvent e : events) e.close();
+        }
+        Map<String, double[]> byLabel = new LinkedHashMap<>(); // label → {launches, ms}
+        for (int k = 0; k < steps.size(); k++) {
+            double[] v = byLabel.computeIfAbsent(steps.get(k).label(), x -> new double[2]);
+            v[0]++;
+            v[1] += ms[k] / iterations;
+        }
+        List<StepTime> out = new ArrayList<>();
+        byLabel.forEach((label, v) -> out.add(new StepTime(label, (int) v[0], v[1])));
+        out.sort(java.util.Comparator.comparingDouble(StepTime::ms).reversed());
+        return out;
+    }
+
     /** Uploads a batch's starting images and zeroes Adam's moments. */
     private void startBatch(Tensor x0) {
         upload(inputAddr, x0.data());
@@ -372,14 +422,7 @@ public final class CudaDistiller implements AutoCloseable {
 
     /** Enqueues one step; the loss lands in pinned[0] once the stream reaches it. */
     private void iterateNoSync(int t, double lr) {
-        context.makeCurrent();
-        // Adam's step-dependent scalars, rounded as distill/Adam.java computes them.
-        double c1 = 1 - Math.pow(0.9, t);
-        double c2 = 1 - Math.pow(0.999, t);
-        pinned.set(ValueLayout.JAVA_DOUBLE, 8, lr / c1);
-        pinned.set(ValueLayout.JAVA_DOUBLE, 16, Math.sqrt(c2));
-        Cuda.check("cuMemcpyHtoDAsync_v2(adam scalars)",
-                cuda_h.cuMemcpyHtoDAsync_v2(hpAddr, pinned.asSlice(8, 16), 16, stream.handle()));
+        uploadAdamScalars(t, lr);
         if (options.cudaGraph() && graphExec == null && graphFailure == null) {
             try {
                 capture();
@@ -395,6 +438,17 @@ public final class CudaDistiller implements AutoCloseable {
             adamStep.run(stream);
         }
         Cuda.check("cuMemcpyDtoHAsync_v2(loss)", cuda_h.cuMemcpyDtoHAsync_v2(pinned, lossAddr, Double.BYTES, stream.handle()));
+    }
+
+    /** Enqueues the upload of Adam's step-dependent scalars for step t, rounded as distill/Adam.java computes them. */
+    private void uploadAdamScalars(int t, double lr) {
+        context.makeCurrent();
+        double c1 = 1 - Math.pow(0.9, t);
+        double c2 = 1 - Math.pow(0.999, t);
+        pinned.set(ValueLayout.JAVA_DOUBLE, 8, lr / c1);
+        pinned.set(ValueLayout.JAVA_DOUBLE, 16, Math.sqrt(c2));
+        Cuda.check("cuMemcpyHtoDAsync_v2(adam scalars)",
+                cuda_h.cuMemcpyHtoDAsync_v2(hpAddr, pinned.asSlice(8, 16), 16, stream.handle()));
     }
 
     /** Records every launch of one iteration into a CUDA graph, once; later iterations replay it. */

@@ -109,6 +109,11 @@ final class CudaModule implements AutoCloseable {
     record Prepared(String name, MemorySegment function, int[] grid, int[] block, int sharedBytes, MemorySegment params)
             implements DeviceStep {
         @Override
+        public String label() {
+            return name;
+        }
+
+        @Override
         public void run(CudaStream stream) {
             int r = cuda_h.cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes,
                     stream.handle(), params, MemorySegment.NULL);

@@ -196,6 +196,11 @@ public final class CudnnConv implements AutoCloseable {
     record Call(CudnnConv cudnn, boolean forward, long x, int[] xs, long w, int[] ws, long bias, ConvSpec spec, long y,
                 boolean accumulate) implements DeviceStep {
         @Override
+        public String label() {
+            return forward ? "cuDNN convolution forward" : "cuDNN convolution backward-data";
+        }
+
+        @Override
         public void run(CudaStream stream) {
             if (stream != cudnn.stream) {
                 throw new IllegalArgumentException("a cuDNN call runs on the stream its handle is bound to");

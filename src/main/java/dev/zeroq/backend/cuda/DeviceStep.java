@@ -6,4 +6,7 @@ package dev.zeroq.backend.cuda;
  */
 interface DeviceStep {
     void run(CudaStream stream);
+
+    /** What the step runs, for profiles: the kernel's name, or the library call. */
+    String label();
 }

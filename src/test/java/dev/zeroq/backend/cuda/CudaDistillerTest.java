@@ -14,6 +14,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -137,6 +139,28 @@ class CudaDistillerTest {
                 assertEquals(before, after3, "allocations during 3 iterations");
                 assertEquals(before, after30, "allocations during 30 iterations");
             }
+        }
+    }
+
+    @Test
+    void stepProfileCoversEveryLaunchOfAnIteration() {
+        CudaDistiller.Cudnn cudnn = CudnnConv.available().usable() ? CudaDistiller.Cudnn.ALWAYS : CudaDistiller.Cudnn.OFF;
+        try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0,
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, false, cudnn))) {
+            List<CudaDistiller.StepTime> steps = d.profileSteps(1, 2, DistillConfig.Init.UNIFORM, 3);
+            assertEquals(d.launchesPerIteration(), steps.stream().mapToInt(CudaDistiller.StepTime::launches).sum(), steps.toString());
+            assertTrue(steps.stream().anyMatch(s -> s.label().equals("adam")), steps.toString());
+            assertTrue(steps.stream().anyMatch(s -> s.label().startsWith("bn_stat_loss")), steps.toString());
+            if (cudnn == CudaDistiller.Cudnn.ALWAYS) {
+                assertTrue(steps.stream().anyMatch(s -> s.label().equals("cuDNN convolution forward")), steps.toString());
+            }
+            for (int k = 0; k < steps.size(); k++) {
+                assertTrue(steps.get(k).ms() >= 0, steps.toString());
+                if (k > 0) assertTrue(steps.get(k).ms() <= steps.get(k - 1).ms(), "largest first: " + steps);
+            }
+            // The profile leaves the distiller usable: a normal run afterwards still matches the CPU (checked above).
+            d.distill(config().withIterations(2), it -> { });
+            System.out.println("CudaDistiller step profile of the test net: " + steps);
         }
     }
 }
