@@ -8,8 +8,9 @@
 # Usage: native/gpu-check.sh OUTDIR        (exit status: 0 when every step that ran passed)
 #        GPU_CHECK_ONLY='gpu-tests|export|bench-infer|peer-infer|int8-profile' native/gpu-check.sh OUTDIR
 #        runs only the steps whose row names match (a short rerun after a fix); the others get "skip" rows.
-#        GPU_CHECK_DISTILL='--graph on --cudnn fastest' narrows the two distillation benchmarks (default: graph replay
-#        and eager, each with zeroq's kernels alone and with cuDNN where faster).
+#        GPU_CHECK_DISTILL='--graph on --cudnn fastest' narrows the two distillation benchmarks (default: graph replay,
+#        with zeroq's kernels alone and with cuDNN where faster, each with the fused BatchNorm+activation kernels and
+#        with the separate ones).
 # OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
 # python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
 # another), bench-infer.json (`zeroq bench --device cuda --json` on ResNet-50) and details.tgz (each step's own log,
@@ -211,10 +212,11 @@ for m in "${MODELS[@]}"; do
     row "bench-$m" skip "no bundle"
   elif [[ -f "$B/models/$m.onnx" ]]; then
     # GPU_CHECK_DISTILL: other DistillBench settings for these two runs (a short rerun, e.g. '--graph on --cudnn fastest').
+    # --fuse both: the fused BatchNorm+activation kernels and the separate ones in the same run (fuse=on, fuse=off).
     # --profile-steps 3: each setting's device time per kernel / cuDNN call (STEP lines in the log), without ncu.
     # shellcheck disable=SC2086
     bench "bench-$m" 150 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 \
-      ${GPU_CHECK_DISTILL:---graph both --cudnn off,fastest} --profile-steps 3
+      ${GPU_CHECK_DISTILL:---graph on --cudnn off,fastest --fuse both} --profile-steps 3
   else
     echo "skipped: $B/models/$m.onnx not found"
     row "bench-$m" skip "$B/models/$m.onnx not found"
@@ -243,6 +245,25 @@ peer() { # name, timeout seconds, model, extra arguments...
 peer peer-r18 90 resnet18 --tf32 off
 peer peer-r50 120 resnet50 --tf32 off
 
+# A comparison benchmark, a dev.zeroq.bench main: row name, timeout seconds, log, the log lines that go into the row
+# (grep -E), the sed -E expression that shortens them, the character that joins them, the header in bench.log, then
+# the main's simple class name and its arguments. Running out of time is a skip, not a failure: a comparison only.
+# Returns 1, running nothing, when the time budget is spent.
+compare_bench() {
+  local name=$1 limit=$2 log=$3 lines=$4 shorten=$5 sep=$6 header=$7 main=$8; shift 8
+  local t rc res st gap=' '
+  selected "$name" || return 0
+  t=$(cap "$limit") || return 1
+  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" "dev.zeroq.bench.$main" "$@" > "$PARTS/$log" 2>&1
+  rc=$?
+  to_bench "$header" "$PARTS/$log"
+  res=$(grep -E "$lines" "$PARTS/$log" | sed -E "$shorten" | tr '\n' "$sep")
+  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
+  st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
+  [[ $sep == ' ' ]] && gap='' # the joined lines end with the space already
+  row "$name" "$st" "$(why $rc "$t")${res:+; $res}$gap($log)"
+}
+
 # 7b. the whole pipeline (distill 500 iterations + calibrate + sensitivity at 2/4/8 bits + Pareto, MP4/A8 paper)
 #     on ResNet-50; its row is named bench-* so that a failure fails the check.
 if ! selected bench-pipeline; then
@@ -262,6 +283,15 @@ elif [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
   fi
 else
   row bench-pipeline skip "no bundle or $B/models/resnet50.onnx not found"
+fi
+
+# 7b'. the same pipeline with --tf32 (TF32 tensor cores for the convolutions, cuDNN with TF32 math where faster): the
+#      figure issue 4's 10-second aim turns on, so it runs right after the strict one. A comparison only.
+if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
+  compare_bench pipeline-tf32 150 pipeline-bench-resnet50-tf32.log '^(STAGE|RESULT)' 's/model=[^ ]+ //' ';' \
+    "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" \
+    PipelineBench "$B/models/resnet50.onnx" --device cuda --iters 500 --batch 32 --tf32 on \
+    || row pipeline-tf32 skip "time budget spent"
 fi
 
 # 7c. int8 tensor-core convolution (CudaInt8ConvBench: ResNet-50 conv shapes, batch 128, fused epilogue); when
@@ -377,25 +407,6 @@ else
   row peer-infer "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (peer-infer.log)"
 fi
 
-# A comparison benchmark, a dev.zeroq.bench main: row name, timeout seconds, log, the log lines that go into the row
-# (grep -E), the sed -E expression that shortens them, the character that joins them, the header in bench.log, then
-# the main's simple class name and its arguments. Running out of time is a skip, not a failure: a comparison only.
-# Returns 1, running nothing, when the time budget is spent.
-compare_bench() {
-  local name=$1 limit=$2 log=$3 lines=$4 shorten=$5 sep=$6 header=$7 main=$8; shift 8
-  local t rc res st gap=' '
-  selected "$name" || return 0
-  t=$(cap "$limit") || return 1
-  timeout -k 10 "$t" "$JAVA" "${FLAGS[@]}" -Xmx8g -cp "$BENCH_CP" "dev.zeroq.bench.$main" "$@" > "$PARTS/$log" 2>&1
-  rc=$?
-  to_bench "$header" "$PARTS/$log"
-  res=$(grep -E "$lines" "$PARTS/$log" | sed -E "$shorten" | tr '\n' "$sep")
-  [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
-  st=$(state_of $rc); [[ $rc == 124 || $rc == 137 ]] && st=skip
-  [[ $sep == ' ' ]] && gap='' # the joined lines end with the space already
-  row "$name" "$st" "$(why $rc "$t")${res:+; $res}$gap($log)"
-}
-
 # 7g. where the device int8 engine's batch-128 time goes (Int8ProfileBench: an event between every two launches; per
 #     kernel totals and the largest launches), on the deploy plan 7f made; first (--ab 1) the whole run on the chain
 #     kernels' epilogue against the lean kernels' (same process, logits compared bit for bit). A comparison only
@@ -456,17 +467,14 @@ peer peer-r50-tf32 90 resnet50 --tf32 on
 
 # 7e'. zeroq with --tf32 (the 128×128 layers on TF32 tensor cores; cuDNN with TF32 math in ConvLayerBench), so that
 #      TF32 is compared with TF32 in the same run: ResNet-50 distillation (graph replay, 20 + 100 iterations), the
-#      per-layer benchmark (10 iterations) and the whole pipeline. Short, and skipped when the budget is spent.
+#      per-layer benchmark (10 iterations); the whole pipeline with --tf32 ran at 7b'. Short, and skipped when the
+#      budget is spent.
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
   bench bench-r50-tf32 60 distill-bench-resnet50-tf32.log "$B/models/resnet50.onnx" --batch 32 --warmup 20 --iters 100 \
-    --graph on --tf32 on
+    --graph on --tf32 on --profile-steps 3
   compare_bench conv-tf32 60 conv-layer-bench-tf32.log '^RESULT' 's/^RESULT conv-resnet50 //' ' ' \
     "ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10" \
     ConvLayerBench --batch 32 --tf32 true --warmup 2 --iters 10 || row conv-tf32 skip "time budget spent"
-  compare_bench pipeline-tf32 90 pipeline-bench-resnet50-tf32.log '^(STAGE distill|RESULT)' 's/model=[^ ]+ //' ';' \
-    "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" \
-    PipelineBench "$B/models/resnet50.onnx" --device cuda --iters 500 --batch 32 --tf32 on \
-    || row pipeline-tf32 skip "time budget spent"
 fi
 
 for algo in igemm igemm128; do
@@ -486,9 +494,10 @@ for m in "${MODELS[@]}"; do
   short=r${m#resnet}
   zlog="$PARTS/distill-bench-$m.log"
   # cudnn=fastest: what `zeroq quantize` runs (--conv auto); cudnn=off: zeroq's kernels alone, in the same run
-  z_eager=$(grep -E '^RESULT .*graph=false .*cudnn=fastest' "$zlog" 2>/dev/null | field iter_per_s)
-  z_graph=$(grep -E '^RESULT .*graph=true .*cudnn=fastest' "$zlog" 2>/dev/null | field iter_per_s)
-  z_own=$(grep -E '^RESULT .*graph=true .*cudnn=off' "$zlog" 2>/dev/null | field iter_per_s)
+  # fuse=on: the fused BatchNorm+activation kernels, the default.
+  z_eager=$(grep -E '^RESULT .*graph=false .*cudnn=fastest .*fuse=on' "$zlog" 2>/dev/null | field iter_per_s)
+  z_graph=$(grep -E '^RESULT .*graph=true .*cudnn=fastest .*fuse=on' "$zlog" 2>/dev/null | field iter_per_s)
+  z_own=$(grep -E '^RESULT .*graph=true .*cudnn=off .*fuse=on' "$zlog" 2>/dev/null | field iter_per_s)
   t_off=$(grep -E '^RESULT .*tf32=off' "$PARTS/peer-$short.log" 2>/dev/null | field it_per_s)
   t_on=$(grep -E '^RESULT .*tf32=on' "$PARTS/peer-$short-tf32.log" 2>/dev/null | field it_per_s)
   if [[ -z "$t_off" || ( -z "$z_eager" && -z "$z_graph" ) ]]; then

@@ -116,12 +116,20 @@ interface ForwardRunner extends AutoCloseable {
         private Executor executor;
         private Map<String, Tensor> kept; // the values of the last reference pass that a repeat may read
         private Map<String, Tensor> keptParams; // the replaced parameters of that pass
+        private boolean keptAll; // false: only the input was kept (the values were too large), repeats start at node 0
+        private final long keepBudget;
         private Map<String, Integer> firstReader; // parameter → the first node that reads it
 
         OnExecutor(Graph graph, Backend backend, String fallbackReason) {
+            this(graph, backend, fallbackReason, Runtime.getRuntime().maxMemory() / 4);
+        }
+
+        /** With {@code keepBudget}: the most bytes of values {@link #reference} keeps for repeats (tests set it). */
+        OnExecutor(Graph graph, Backend backend, String fallbackReason, long keepBudget) {
             this.graph = graph;
             this.backend = backend;
             this.fallbackReason = fallbackReason;
+            this.keepBudget = keepBudget;
         }
 
         @Override
@@ -180,7 +188,8 @@ interface ForwardRunner extends AutoCloseable {
 
         /**
          * Keeps the values a repeat can start from: those read at or after a node that reads a parameter (the only
-         * places a repeat starts), and the output.
+         * places a repeat starts), and the output; unless they would take more than the keep budget (a quarter of the
+         * heap's limit), in which case only the input is kept and every repeat is a whole pass.
          */
         @Override
         public Tensor reference(Tensor input) {
@@ -188,10 +197,19 @@ interface ForwardRunner extends AutoCloseable {
             java.util.Set<String> keep = new java.util.HashSet<>(e.readFrom(graph.nodes().size()));
             for (int i : new java.util.TreeSet<>(firstReaders().values())) keep.addAll(e.readFrom(i));
             Map<String, Tensor> values = new HashMap<>();
+            java.util.Set<float[]> arrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            long budget = keepBudget;
+            long[] bytes = {0};
             Tensor out = e.run(input, (node, i, value) -> {
-                if (keep.contains(node.outputs().get(i))) values.put(node.outputs().get(i), value);
+                String name = node.outputs().get(i);
+                if (bytes[0] <= budget && keep.contains(name)) {
+                    values.put(name, value);
+                    if (arrays.add(value.data())) bytes[0] += (long) value.data().length * Float.BYTES;
+                    if (bytes[0] > budget) values.clear(); // too large to keep: repeats run whole passes
+                }
                 return value;
             });
+            keptAll = bytes[0] <= budget;
             values.put(graph.inputName(), input); // runFrom takes the batch size from it, and nodes may read it
             kept = values;
             keptParams = Map.copyOf(replaced);
@@ -201,7 +219,7 @@ interface ForwardRunner extends AutoCloseable {
         @Override
         public double klDivergenceAgain(Tensor reference) {
             if (kept == null) throw new IllegalStateException("no reference pass to repeat: call reference(images) first");
-            int first = graph.nodes().size();
+            int first = keptAll ? graph.nodes().size() : 0;
             java.util.Set<String> changed = new java.util.HashSet<>(replaced.keySet());
             changed.addAll(keptParams.keySet());
             for (String p : changed) {

@@ -132,6 +132,25 @@ class SensitivityRepeatTest {
     }
 
     @Test
+    void valuesTooLargeToKeepMakeEveryRepeatAWholePass() {
+        CountingBackend counting = new CountingBackend();
+        int convs = (int) working.nodes().stream().filter(n -> n.op() instanceof dev.zeroq.graph.Op.Conv).count();
+        try (ForwardRunner f = new ForwardRunner.OnExecutor(working, counting, null, 1000)) {
+            Tensor reference = f.reference(images);
+            WeightLayer last = layers.getLast(), first = layers.getFirst();
+            for (WeightLayer l : List.of(last, first)) {
+                f.replaceParam(l.weight(), quantized(l, 2));
+                counting.convs = 0;
+                double again = f.klDivergenceAgain(reference);
+                assertEquals(convs, counting.convs, l.name() + ": a whole pass");
+                assertEquals(f.klDivergence(reference, images), again, 0.0, l.name());
+                f.restoreParam(l.weight());
+            }
+            assertEquals(0.0, f.klDivergenceAgain(reference), 0.0, "restored");
+        }
+    }
+
+    @Test
     void theTableGoingBackwardsIsTheTableOfWholePasses() {
         CpuBackend cpu = new CpuBackend();
         int[] bits = cfg.bitChoices();

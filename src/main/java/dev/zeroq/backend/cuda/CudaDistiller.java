@@ -175,15 +175,19 @@ public final class CudaDistiller implements AutoCloseable {
 
     /**
      * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
-     * "launches L, pool B bytes, regions R"; throws as the constructor would for unsupported graphs.
+     * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), …]" (the BatchNorm + activation pairs
+     * planned as one launch each way); throws as the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
         d.plan();
         long total = d.p.layout();
         long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
+        List<String> fused = new ArrayList<>();
+        d.fusedActivation.forEach((bn, act) -> fused.add(act.op().onnxType() + "(" + bn.op().onnxType() + "(" + bn.input(0) + "))"));
+        java.util.Collections.sort(fused);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
-                + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
+                + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
 
     private CudaDistiller(Graph graph, int batch, Options options) {
@@ -329,12 +333,8 @@ public final class CudaDistiller implements AutoCloseable {
      */
     public Timing time(int warmup, int iterations, DistillConfig.Init init, long seed) {
         if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
-        startBatch(Distiller.initialBatch(graph.inputShape(), batch, init, seed));
-        PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
-        int t = 0;
-        for (int i = 0; i < warmup; i++) {
-            schedule.step(iterate(++t, schedule.lr()));
-        }
+        PlateauSchedule schedule = warmUp(warmup, init, seed);
+        int t = warmup;
         double[] ms = new double[iterations];
         try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
             long w0 = System.nanoTime();
@@ -367,12 +367,8 @@ public final class CudaDistiller implements AutoCloseable {
      */
     public List<StepTime> profileSteps(int warmup, int iterations, DistillConfig.Init init, long seed) {
         if (iterations < 1) throw new IllegalArgumentException("iterations must be >= 1");
-        startBatch(Distiller.initialBatch(graph.inputShape(), batch, init, seed));
-        PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
-        int t = 0;
-        for (int i = 0; i < warmup; i++) {
-            schedule.step(iterate(++t, schedule.lr()));
-        }
+        PlateauSchedule schedule = warmUp(warmup, init, seed);
+        int t = warmup;
         List<DeviceStep> steps = new ArrayList<>(lossSteps);
         steps.add(adamStep);
         double[] ms = new double[steps.size()];
@@ -404,6 +400,14 @@ public final class CudaDistiller implements AutoCloseable {
         byLabel.forEach((label, v) -> out.add(new StepTime(label, (int) v[0], v[1])));
         out.sort(java.util.Comparator.comparingDouble(StepTime::ms).reversed());
         return out;
+    }
+
+    /** A fresh starting batch and {@code warmup} optimizer steps on it (steps 1 … warmup); returns the schedule. */
+    private PlateauSchedule warmUp(int warmup, DistillConfig.Init init, long seed) {
+        startBatch(Distiller.initialBatch(graph.inputShape(), batch, init, seed));
+        PlateauSchedule schedule = new PlateauSchedule(DistillConfig.LEARNING_RATE);
+        for (int t = 1; t <= warmup; t++) schedule.step(iterate(t, schedule.lr()));
+        return schedule;
     }
 
     /** Uploads a batch's starting images and zeroes Adam's moments. */
@@ -518,18 +522,30 @@ public final class CudaDistiller implements AutoCloseable {
 
     private void plan() {
         List<Node> nodes = neededNodes(graph, targets.keySet());
+        fuseBatchNormActivations(nodes);
         String input = graph.inputName();
         partials = region(0);
         Region x = value(input);
         tap(input);
         for (Node n : nodes) {
-            forward(n);
+            Node act = fusedActivation.get(n);
+            if (act != null) {
+                batchNormActivation(n, act);
+            } else if (!fusedActivation.containsValue(n)) {
+                forward(n);
+            }
             tap(n.output());
         }
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
+            if (fusedActivation.containsKey(n)) continue; // its gradient came with its activation's
             if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
-            backward(n);
+            Node bn = fusedBatchNorm(n);
+            if (bn != null) {
+                activationBatchNormBackward(bn, n);
+            } else {
+                backward(n);
+            }
         }
         Region gx = grad(input);
         if (!written.contains(gx)) {
@@ -553,6 +569,82 @@ public final class CudaDistiller implements AutoCloseable {
         inputGradRegion = gx;
         lossRegion = loss;
         hpRegion = hp;
+    }
+
+    // ---- BatchNorm + ReLU/Clip as one kernel each way ----
+
+    /**
+     * BatchNorm nodes whose output only a ReLU or Clip reads (and that is no tap and not the graph output), mapped to
+     * that activation: each pair runs as one batchnorm_activation launch forward and one activation_batchnorm_backward
+     * launch backward, and the BatchNorm's output is never stored (the backward reads relu' and clip' off the
+     * activation's output). The same results bit for bit as the two kernels each way (native/igemm-emu/run.sh bnact).
+     */
+    private final Map<Node, Node> fusedActivation = new IdentityHashMap<>();
+
+    /**
+     * System property {@value}, read when a distiller is planned: {@code false} plans every BatchNorm and activation as
+     * its own kernel each way (as before the fused kernels), for comparing the two on a device (the same results).
+     */
+    public static final String FUSE_PROPERTY = "zeroq.distill.fuse";
+
+    private void fuseBatchNormActivations(List<Node> nodes) {
+        if ("false".equals(System.getProperty(FUSE_PROPERTY))) return;
+        Map<String, List<Node>> readers = new HashMap<>();
+        for (Node n : nodes) for (String in : n.inputs()) readers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+        for (Node n : nodes) {
+            if (!(n.op() instanceof Op.BatchNorm) || !isValue(n.input(0))) continue;
+            String y = n.output();
+            List<Node> r = readers.getOrDefault(y, List.of());
+            if (r.size() != 1 || targets.containsKey(y) || y.equals(graph.outputName())) continue;
+            Node act = r.getFirst();
+            if (act.op() instanceof Op.Unary u && (u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip)
+                    && act.inputs().size() == 1) {
+                fusedActivation.put(n, act);
+            }
+        }
+    }
+
+    /** The BatchNorm fused into activation node {@code n}, or null. */
+    private Node fusedBatchNorm(Node n) {
+        for (Map.Entry<Node, Node> e : fusedActivation.entrySet()) if (e.getValue() == n) return e.getKey();
+        return null;
+    }
+
+    /** BatchNorm {@code bn} and activation {@code act} as one launch: act's output from bn's input. */
+    private void batchNormActivation(Node bn, Node act) {
+        float eps = ((Op.BatchNorm) bn.op()).epsilon();
+        float[] var = graph.param(bn.input(4)).data();
+        float[] inv = new float[var.length];
+        for (int c = 0; c < inv.length; c++) {
+            inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps); // as batchnorm_inference rounds it (float sum, IEEE ops)
+        }
+        int[] xs = shapes.get(bn.input(0));
+        int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
+        float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+        launch("batchnorm_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
+                operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(inv)), At.of(value(act.output())), total,
+                ch, hw, (int) ab[2], ab[0], ab[1]);
+    }
+
+    /** The gradient of the pair's input from the activation's output gradient, in one launch. */
+    private void activationBatchNormBackward(Node bn, Node act) {
+        int[] os = shapes.get(act.output());
+        int total = size(os), ch = os[1], hw = total / (os[0] * ch);
+        float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+        Region gx = grad(bn.input(0));
+        launch("activation_batchnorm_backward", grid1d(total), block(), operand(act.output()), At.of(grad(act.output())),
+                At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
+                writeFlag(gx));
+    }
+
+    /** k[c] = scale[c]/sqrt(var[c] + eps), the BatchNorm's dx/dy, rounded as Gradients.batchNormBackward. */
+    private float[] batchNormGradientScale(Node bn) {
+        float[] scale = graph.param(bn.input(1)).data(), var = graph.param(bn.input(4)).data();
+        float[] k = new float[scale.length];
+        for (int ch = 0; ch < k.length; ch++) {
+            k[ch] = (float) (scale[ch] / Math.sqrt((double) var[ch] + ((Op.BatchNorm) bn.op()).epsilon()));
+        }
+        return k;
     }
 
     private CudnnConv.Call call(DevicePlan.ConvCall c) {
@@ -795,15 +887,10 @@ public final class CudaDistiller implements AutoCloseable {
             case Op.Conv c -> { if (isValue(n.input(0))) convBackward(n, c.spec(), gy); }
             case Op.BatchNorm bn -> {
                 if (!isValue(n.input(0))) return;
-                float[] scale = graph.param(n.input(1)).data(), var = graph.param(n.input(4)).data();
-                float[] k = new float[scale.length];
-                for (int ch = 0; ch < k.length; ch++) {
-                    k[ch] = (float) (scale[ch] / Math.sqrt((double) var[ch] + bn.epsilon())); // as Gradients.batchNormBackward
-                }
                 int total = size(os), ch = os[1], hw = total / (os[0] * ch);
                 Region gx = grad(n.input(0));
-                launch("batchnorm_backward", grid1d(total), block(), At.of(gy), At.of(uploadFloats(k)), At.of(gx), total,
-                        ch, hw, writeFlag(gx));
+                launch("batchnorm_backward", grid1d(total), block(), At.of(gy), At.of(uploadFloats(batchNormGradientScale(n))),
+                        At.of(gx), total, ch, hw, writeFlag(gx));
             }
             case Op.Unary u -> {
                 if (!isValue(n.input(0))) return;

@@ -253,6 +253,42 @@ class CudaDistillKernelsTest {
     }
 
     @Test
+    void batchNormActivationForwardAndBackwardFused() {
+        // batchnorm_activation = activation(batchNorm(x)); activation_batchnorm_backward = the BatchNorm backward of the
+        // activation backward, f' read off the activation's output (relu and clip only), both against the reference.
+        Tensor x = rand(3, 7, 7, 5), dz = rand(3, 7, 7, 5), scale = rand(7), bias = rand(7), mean = rand(7), var = rand(7);
+        for (int i = 0; i < 7; i++) var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
+        for (int i = 0; i < x.size(); i++) x.data()[i] *= 8f;
+        float eps = 1e-5f;
+        float[] inv = new float[7], k = new float[7];
+        for (int c = 0; c < 7; c++) {
+            inv[c] = 1.0f / (float) Math.sqrt(var.data()[c] + eps);
+            k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + eps));
+        }
+        RefBackend ref = new RefBackend();
+        Tensor y = ref.batchNorm(x, scale, bias, mean, var, eps);
+        Object[][] fs = {{new Activation.Relu(), 0, 0f, 0f}, {new Activation.Clip(0f, 6f), 1, 0f, 6f},
+                {new Activation.Clip(-0.5f, 0.25f), 1, -0.5f, 0.25f}};
+        for (Object[] f : fs) {
+            Activation fn = (Activation) f[0];
+            Tensor z = ref.activation(y, fn);
+            DeviceBuffer out = gpu.poisoned(z.size());
+            gpu.run("batchnorm_activation", grid(z.size()), gpu.up(x.data()), gpu.up(scale.data()), gpu.up(bias.data()),
+                    gpu.up(mean.data()), gpu.up(inv), out, z.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3]);
+            check("batchnorm_activation " + fn, z.data(), down(out, z.size()));
+            Tensor want = Gradients.batchNormBackward(Gradients.activationBackward(y, dz, fn), scale, var, eps);
+            for (int acc = 0; acc < 2; acc++) {
+                float[] prior = rand(3, 7, 7, 5).data();
+                DeviceBuffer dx = acc == 0 ? gpu.poisoned(want.size()) : gpu.up(prior);
+                gpu.run("activation_batchnorm_backward", grid(want.size()), gpu.up(z.data()), gpu.up(dz.data()), gpu.up(k),
+                        dx, want.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], acc);
+                check("activation_batchnorm_backward " + fn + " accumulate=" + acc, plus(want.data(), acc == 1 ? prior : null),
+                        down(dx, want.size()));
+            }
+        }
+    }
+
+    @Test
     void maxPoolBackward() {
         Tensor x = rand(3, 7, 7, 5);
         // Ties: a repeated value in some windows checks the first-maximum rule.

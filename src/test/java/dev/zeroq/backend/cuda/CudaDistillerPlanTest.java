@@ -6,6 +6,8 @@ package dev.zeroq.backend.cuda;
 import dev.zeroq.ZeroqException;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,6 +34,46 @@ class CudaDistillerPlanTest {
             assertTrue(on.endsWith(", cudnn alternatives 16"), on);
             assertEquals(off.substring(0, off.indexOf(',')), on.substring(0, on.indexOf(',')), "launches, " + c);
         }
+    }
+
+    @Test
+    void batchNormsReadOnlyByAReluOrClipRunFusedWithIt() {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        String fused = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
+        String separate;
+        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+        try {
+            separate = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
+        } finally {
+            System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+        }
+        // smallCnn: conv-BN-ReLU three times, conv-BN-Clip(0, 6), the depthwise conv's BN then ReLU. Not fused: the BN
+        // before the residual Add, the one both the global pool and the Mul read, the one before HardSwish, and the
+        // last BN (the graph's output).
+        List<String> pairs = pairs(fused);
+        assertEquals(5, pairs.size(), fused);
+        assertEquals(4, pairs.stream().filter(q -> q.startsWith("Relu(BatchNormalization(")).count(), fused);
+        assertEquals(1, pairs.stream().filter(q -> q.startsWith("Clip(BatchNormalization(")).count(), fused);
+        assertEquals(List.of(), pairs(separate), separate);
+        // Each pair: one launch instead of two forward, one instead of two backward; the BatchNorm outputs (values and
+        // gradients) no longer have a place in the pool, one inv table per pair is added.
+        assertEquals(launches(separate) - 2 * 5, launches(fused), fused + " | " + separate);
+        assertTrue(poolBytes(fused) < poolBytes(separate), fused + " | " + separate);
+    }
+
+    private static List<String> pairs(String plan) {
+        int from = plan.indexOf("fused [") + "fused [".length();
+        String list = plan.substring(from, plan.indexOf(']', from));
+        return list.isEmpty() ? List.of() : List.of(list.split(", "));
+    }
+
+    private static int launches(String plan) {
+        return Integer.parseInt(plan.substring("launches ".length(), plan.indexOf(',')));
+    }
+
+    private static long poolBytes(String plan) {
+        int from = plan.indexOf("pool ") + "pool ".length();
+        return Long.parseLong(plan.substring(from, plan.indexOf(' ', from)));
     }
 
     @Test

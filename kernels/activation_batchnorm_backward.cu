@@ -1,0 +1,20 @@
+// activation_batchnorm_backward: dx = k[c]·(dz·f'(z)), activation_backward followed by batchnorm_backward in one pass,
+// for the pairs batchnorm_activation computes: f' is read off the activation's output z, which for relu and clip
+// (ops 0 and 1 only) is f' of its input (activation_ops.cuh), so the BatchNorm's output is never needed.
+// k[c] = scale[c]/sqrt(var[c] + eps) from the host, as batchnorm_backward takes it; the same products in the same order
+// as that kernel pair.
+// Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride.
+// z, dz, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
+#include "common.cuh"
+#include "activation_ops.cuh"
+
+extern "C" __global__ void activation_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
+                                                         const float* __restrict__ k, float* __restrict__ dx, int total,
+                                                         int c, int hw, int op, float a, float b, int accumulate) {
+    ZQ_FOR_EACH(i, total) {
+        const float d = zq_activation_derivative(z[i], op, a, b);
+        const float g = dz[i] * d;                  // activation_backward's dy
+        const float gx = g * k[((int)i / hw) % c];  // batchnorm_backward's
+        dx[i] = accumulate ? dx[i] + gx : gx;
+    }
+}
