@@ -74,6 +74,32 @@ class CudaDistillerTest {
         }
     }
 
+    /**
+     * The fused BatchNorm + ReLU/Clip kernels against the separate ones (-Dzeroq.distill.fuse=false): the same arithmetic
+     * in the same order, so the same loss curve and the same final images, bit for bit (zeroq's kernels only: cuDNN's
+     * algorithm choice may differ between two distillers).
+     */
+    @Test
+    void fusedBatchNormActivationDistillsTheSameBits() {
+        Distiller.Result[] runs = new Distiller.Result[2];
+        int[] launches = new int[2];
+        for (int k = 0; k < 2; k++) {
+            if (k == 1) System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+            try (CudaDistiller d = new CudaDistiller(NET, BATCH, 0,
+                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true))) {
+                runs[k] = d.distill(config(), it -> { });
+                launches[k] = d.launchesPerIteration();
+            } finally {
+                System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+            }
+        }
+        assertEquals(launches[1] - 2 * 5, launches[0], "five pairs fused in smallCnn, two launches fewer each");
+        assertTrue(java.util.Arrays.equals(runs[1].lossCurves()[0], runs[0].lossCurves()[0]),
+                "loss curves: fused " + java.util.Arrays.toString(runs[0].lossCurves()[0]) + ", separate "
+                        + java.util.Arrays.toString(runs[1].lossCurves()[0]));
+        assertTrue(java.util.Arrays.equals(runs[1].images().data(), runs[0].images().data()), "final images differ");
+    }
+
     private static void checkLossAndGradient(CudaDistiller.Options o) {
         Tensor x = Distiller.initialBatch(NET.inputShape(), BATCH, DistillConfig.Init.GAUSSIAN, SEED);
         Backprop.Result ref = new Distiller(NET, new RefBackend()).lossAndGradient(x);
