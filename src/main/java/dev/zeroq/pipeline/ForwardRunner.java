@@ -8,6 +8,7 @@ import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.backend.cuda.CudaForward;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Transforms;
 import dev.zeroq.quant.AffineQuantizer;
 import dev.zeroq.quant.Clipping;
@@ -18,10 +19,14 @@ import dev.zeroq.quant.SymmetricQuantizer;
 import dev.zeroq.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 
 /** Forward passes of one graph, with weights that can be swapped and activations fake-quantized as produced. */
 interface ForwardRunner extends AutoCloseable {
@@ -194,10 +199,10 @@ interface ForwardRunner extends AutoCloseable {
         @Override
         public Tensor reference(Tensor input) {
             Executor e = executor();
-            java.util.Set<String> keep = new java.util.HashSet<>(e.readFrom(graph.nodes().size()));
-            for (int i : new java.util.TreeSet<>(firstReaders().values())) keep.addAll(e.readFrom(i));
+            Set<String> keep = new HashSet<>(e.readFrom(graph.nodes().size()));
+            for (int i : new TreeSet<>(firstReaders().values())) keep.addAll(e.readFrom(i));
             Map<String, Tensor> values = new HashMap<>();
-            java.util.Set<float[]> arrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            Set<float[]> arrays = Collections.newSetFromMap(new IdentityHashMap<>());
             long budget = keepBudget;
             long[] bytes = {0};
             Tensor out = e.run(input, (node, i, value) -> {
@@ -220,7 +225,7 @@ interface ForwardRunner extends AutoCloseable {
         public double klDivergenceAgain(Tensor reference) {
             if (kept == null) throw new IllegalStateException("no reference pass to repeat: call reference(images) first");
             int first = keptAll ? graph.nodes().size() : 0;
-            java.util.Set<String> changed = new java.util.HashSet<>(replaced.keySet());
+            Set<String> changed = new HashSet<>(replaced.keySet());
             changed.addAll(keptParams.keySet());
             for (String p : changed) {
                 if (replaced.get(p) != keptParams.get(p)) first = Math.min(first, firstReaders().getOrDefault(p, first));
@@ -232,7 +237,7 @@ interface ForwardRunner extends AutoCloseable {
         private Map<String, Integer> firstReaders() {
             if (firstReader == null) {
                 firstReader = new HashMap<>();
-                List<dev.zeroq.graph.Node> nodes = graph.nodes();
+                List<Node> nodes = graph.nodes();
                 for (int i = nodes.size() - 1; i >= 0; i--) {
                     for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
                 }

@@ -28,6 +28,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -185,7 +186,7 @@ public final class CudaDistiller implements AutoCloseable {
         long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
         List<String> fused = new ArrayList<>();
         d.fusedActivation.forEach((bn, act) -> fused.add(act.op().onnxType() + "(" + bn.op().onnxType() + "(" + bn.input(0) + "))"));
-        java.util.Collections.sort(fused);
+        fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
                 + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
@@ -398,7 +399,7 @@ public final class CudaDistiller implements AutoCloseable {
         }
         List<StepTime> out = new ArrayList<>();
         byLabel.forEach((label, v) -> out.add(new StepTime(label, (int) v[0], v[1])));
-        out.sort(java.util.Comparator.comparingDouble(StepTime::ms).reversed());
+        out.sort(Comparator.comparingDouble(StepTime::ms).reversed());
         return out;
     }
 

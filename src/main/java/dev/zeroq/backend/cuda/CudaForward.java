@@ -21,6 +21,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -356,6 +357,7 @@ public final class CudaForward implements AutoCloseable {
                     + " bytes for " + n + " image(s): need " + in + " and " + out);
         }
         context.makeCurrent();
+        held(0); // until the pass below has been enqueued whole
         DeviceBuffer.upload(plan.address(plan.planned(graph.inputName())), input.asSlice(0, in));
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
@@ -369,6 +371,7 @@ public final class CudaForward implements AutoCloseable {
     private int forward(Tensor input, SiteHandler handler, Set<String> sites) {
         int n = checkInput(input);
         context.makeCurrent();
+        held(0); // until the pass below has been enqueued whole
         DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         // The synchronous copy orders against the legacy stream only; ours is non-blocking, so wait for the device.
         context.synchronize();
@@ -412,6 +415,7 @@ public final class CudaForward implements AutoCloseable {
                     + " bytes for " + n + " image(s): need " + in + " and " + out);
         }
         context.makeCurrent();
+        held(0); // until the pass below has been enqueued whole
         DeviceBuffer.copyAsync(plan.address(plan.planned(graph.inputName())), input, in, stream);
         runSteps(0);
         held(n);
@@ -520,10 +524,10 @@ public final class CudaForward implements AutoCloseable {
     public double[] time(Tensor input, int warmup, int iterations) {
         checkInput(input);
         context.makeCurrent();
+        held(0); // until the passes below have run
         DeviceBuffer.uploadFloats(plan.address(plan.planned(graph.inputName())), input.data());
         context.synchronize(); // the synchronous copy orders against the legacy stream only (ours is non-blocking)
         try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-            held(0); // until the passes below have run
             for (int i = 0; i < warmup; i++) runSteps(0);
             stream.synchronize();
             double[] ms = new double[iterations];
@@ -570,7 +574,7 @@ public final class CudaForward implements AutoCloseable {
     /** Index of the first step that reads parameter {@code name}; the number of steps when none does. */
     private int firstReader(String name) {
         if (firstReader == null) {
-            firstReader = new java.util.HashMap<>();
+            firstReader = new HashMap<>();
             List<Node> nodes = graph.nodes();
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
