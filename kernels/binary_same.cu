@@ -8,17 +8,5 @@
 
 extern "C" __global__ void binary_same(const float* __restrict__ a, const float* __restrict__ b,
                                        float* __restrict__ out, int n, int op) {
-    const int quads = n / 4;
-    const float4* a4 = reinterpret_cast<const float4*>(a);
-    const float4* b4 = reinterpret_cast<const float4*>(b);
-    float4* o4 = reinterpret_cast<float4*>(out);
-    ZQ_FOR_EACH(q, quads) {
-        const float4 u = a4[q], v = b4[q];
-        o4[q] = make_float4(zq_binary_op(u.x, v.x, op), zq_binary_op(u.y, v.y, op),
-                            zq_binary_op(u.z, v.z, op), zq_binary_op(u.w, v.w, op));
-    }
-    ZQ_FOR_EACH(t, n - 4 * quads) { // the last n mod 4 elements
-        const long long i = 4LL * quads + t;
-        out[i] = zq_binary_op(a[i], b[i], op);
-    }
+    zq_map_same(a, b, out, n, [op](float u, float v) { return zq_binary_op(u, v, op); });
 }

@@ -9,7 +9,7 @@
 # native/igemm-emu/run.sh binary       binary_same / binary_backward_same against binary / broadcast_reduce, bit for bit
 # native/igemm-emu/run.sh pool         maxpool2d_argmax + maxpool2d_backward_argmax against maxpool2d_backward, bit for bit
 # native/igemm-emu/run.sh bnstat       bn_stat_loss_warp against bn_stat_loss and the formula (bn_stat_emu.cpp)
-# native/igemm-emu/run.sh bnact        the fused BatchNorm + activation kernels against the pairs they replace, bit for bit
+# native/igemm-emu/run.sh fused        the fused BatchNorm/Add + activation kernels against the kernels they replace, bit for bit
 # (the int8 tensor-core conv kernel has its own: native/igemm-emu/run-int8.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,9 +33,9 @@ if [[ "${1:-}" == "bnstat" ]]; then
   g++ -std=c++20 -O2 -ffp-contract=off -pthread -w -I kernels -I native/igemm-emu -o "$OUT/bn_stat_emu" native/igemm-emu/bn_stat_emu.cpp
   exec "$OUT/bn_stat_emu"
 fi
-if [[ "${1:-}" == "bnact" ]]; then
-  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/bn_act_emu" native/igemm-emu/bn_act_emu.cpp
-  exec "$OUT/bn_act_emu"
+if [[ "${1:-}" == "fused" ]]; then
+  g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/fused_emu" native/igemm-emu/fused_emu.cpp
+  exec "$OUT/fused_emu"
 fi
 if [[ "${1:-}" == "im2col" ]]; then
   g++ -std=c++20 -O2 -pthread -w -I kernels -I native/igemm-emu -o "$OUT/im2col_emu" native/igemm-emu/im2col_emu.cpp

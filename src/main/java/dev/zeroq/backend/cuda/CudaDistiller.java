@@ -176,8 +176,8 @@ public final class CudaDistiller implements AutoCloseable {
 
     /**
      * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
-     * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), …]" (the BatchNorm + activation pairs
-     * planned as one launch each way); throws as the constructor would for unsupported graphs.
+     * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), Relu(Add(y)), …]" (the producer +
+     * activation pairs planned as one launch each way); throws as the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
@@ -185,7 +185,8 @@ public final class CudaDistiller implements AutoCloseable {
         long total = d.p.layout();
         long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
         List<String> fused = new ArrayList<>();
-        d.fusedActivation.forEach((bn, act) -> fused.add(act.op().onnxType() + "(" + bn.op().onnxType() + "(" + bn.input(0) + "))"));
+        d.fusedActivation.forEach((producer, act) -> fused.add(act.op().onnxType() + "(" + producer.op().onnxType() + "("
+                + producer.input(0) + "))"));
         fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
                 + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
@@ -523,7 +524,7 @@ public final class CudaDistiller implements AutoCloseable {
 
     private void plan() {
         List<Node> nodes = neededNodes(graph, targets.keySet());
-        fuseBatchNormActivations(nodes);
+        fuseActivations(nodes);
         String input = graph.inputName();
         partials = region(0);
         Region x = value(input);
@@ -531,7 +532,7 @@ public final class CudaDistiller implements AutoCloseable {
         for (Node n : nodes) {
             Node act = fusedActivation.get(n);
             if (act != null) {
-                batchNormActivation(n, act);
+                fusedForward(n, act);
             } else if (!fusedActivation.containsValue(n)) {
                 forward(n);
             }
@@ -539,11 +540,11 @@ public final class CudaDistiller implements AutoCloseable {
         }
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
-            if (fusedActivation.containsKey(n)) continue; // its gradient came with its activation's
+            if (fusedActivation.containsKey(n)) continue; // its gradients came with its activation's
             if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
-            Node bn = fusedBatchNorm(n);
-            if (bn != null) {
-                activationBatchNormBackward(bn, n);
+            Node producer = fusedProducer(n);
+            if (producer != null) {
+                fusedBackward(producer, n);
             } else {
                 backward(n);
             }
@@ -572,28 +573,29 @@ public final class CudaDistiller implements AutoCloseable {
         hpRegion = hp;
     }
 
-    // ---- BatchNorm + ReLU/Clip as one kernel each way ----
+    // ---- BatchNorm or residual Add + ReLU/Clip as one kernel each way ----
 
     /**
-     * BatchNorm nodes whose output only a ReLU or Clip reads (and that is no tap and not the graph output), mapped to
-     * that activation: each pair runs as one batchnorm_activation launch forward and one activation_batchnorm_backward
-     * launch backward, and the BatchNorm's output is never stored (the backward reads relu' and clip' off the
-     * activation's output). The same results bit for bit as the two kernels each way (native/igemm-emu/run.sh bnact).
+     * Producers (a BatchNorm, or an Add of two different values of its output's shape) whose output only a ReLU or Clip
+     * reads (and that is no tap and not the graph output), mapped to that activation: each pair runs as one launch
+     * forward (batchnorm_activation, add_activation) and one backward (activation_batchnorm_backward,
+     * activation_add_backward), and the producer's output is never stored (the backward reads relu' and clip' off the
+     * activation's output). The same results bit for bit as the separate kernels (native/igemm-emu/run.sh fused).
      */
     private final Map<Node, Node> fusedActivation = new IdentityHashMap<>();
 
     /**
-     * System property {@value}, read when a distiller is planned: {@code false} plans every BatchNorm and activation as
-     * its own kernel each way (as before the fused kernels), for comparing the two on a device (the same results).
+     * System property {@value}, read when a distiller is planned: {@code false} plans every BatchNorm, Add and activation
+     * as its own kernel each way (as before the fused kernels), for comparing the two on a device (the same results).
      */
     public static final String FUSE_PROPERTY = "zeroq.distill.fuse";
 
-    private void fuseBatchNormActivations(List<Node> nodes) {
+    private void fuseActivations(List<Node> nodes) {
         if ("false".equals(System.getProperty(FUSE_PROPERTY))) return;
         Map<String, List<Node>> readers = new HashMap<>();
         for (Node n : nodes) for (String in : n.inputs()) readers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
         for (Node n : nodes) {
-            if (!(n.op() instanceof Op.BatchNorm) || !isValue(n.input(0))) continue;
+            if (!fusable(n)) continue;
             String y = n.output();
             List<Node> r = readers.getOrDefault(y, List.of());
             if (r.size() != 1 || targets.containsKey(y) || y.equals(graph.outputName())) continue;
@@ -605,10 +607,46 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
-    /** The BatchNorm fused into activation node {@code n}, or null. */
-    private Node fusedBatchNorm(Node n) {
+    /** A BatchNorm of a value, or an Add of two different values that both have its output's shape. */
+    private boolean fusable(Node n) {
+        return switch (n.op()) {
+            case Op.BatchNorm b -> isValue(n.input(0));
+            case Op.Binary b -> b.kind() == BinaryOp.ADD && n.inputs().size() == 2 && isValue(n.input(0))
+                    && isValue(n.input(1)) && !root(n.input(0)).equals(root(n.input(1)))
+                    && Arrays.equals(shapeOf(n.input(0)), shapes.get(n.output()))
+                    && Arrays.equals(shapeOf(n.input(1)), shapes.get(n.output()));
+            default -> false;
+        };
+    }
+
+    /** The producer fused into activation node {@code n}, or null. */
+    private Node fusedProducer(Node n) {
         for (Map.Entry<Node, Node> e : fusedActivation.entrySet()) if (e.getValue() == n) return e.getKey();
         return null;
+    }
+
+    private void fusedForward(Node producer, Node act) {
+        if (producer.op() instanceof Op.BatchNorm) {
+            batchNormActivation(producer, act);
+        } else {
+            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+            int total = size(shapes.get(act.output()));
+            launch("add_activation", grid1d(Math.ceilDiv(total, 4)), block(), operand(producer.input(0)),
+                    operand(producer.input(1)), At.of(value(act.output())), total, (int) ab[2], ab[0], ab[1]);
+        }
+    }
+
+    private void fusedBackward(Node producer, Node act) {
+        if (producer.op() instanceof Op.BatchNorm) {
+            activationBatchNormBackward(producer, act);
+        } else {
+            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+            int total = size(shapes.get(act.output()));
+            Region ga = grad(producer.input(0)), gb = grad(producer.input(1));
+            int accA = writeFlag(ga), accB = writeFlag(gb);
+            launch("activation_add_backward", grid1d(Math.ceilDiv(total, 4)), block(), operand(act.output()),
+                    At.of(grad(act.output())), At.of(ga), At.of(gb), total, (int) ab[2], ab[0], ab[1], accA, accB);
+        }
     }
 
     /** BatchNorm {@code bn} and activation {@code act} as one launch: act's output from bn's input. */

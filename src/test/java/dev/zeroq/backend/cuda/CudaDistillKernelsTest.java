@@ -289,6 +289,39 @@ class CudaDistillKernelsTest {
     }
 
     @Test
+    void addActivationForwardAndBackwardFused() {
+        // add_activation = activation(a + b); activation_add_backward = both sides' Add gradient of the activation's,
+        // f' read off the output (relu and clip only); n = 3·7·7·5 + 2 is no multiple of 4 (the tail path runs too).
+        int n = 3 * 7 * 7 * 5 + 2;
+        Tensor a = rand(n), b = rand(n), dz = rand(n);
+        for (int i = 0; i < n; i++) {
+            a.data()[i] *= 4f;
+            if (i % 9 == 0) b.data()[i] = -a.data()[i]; // sums of exactly 0: relu's kink
+        }
+        RefBackend ref = new RefBackend();
+        Tensor sum = ref.binary(a, b, Backend.BinaryOp.ADD);
+        Object[][] fs = {{new Activation.Relu(), 0, 0f, 0f}, {new Activation.Clip(0f, 6f), 1, 0f, 6f}};
+        for (Object[] f : fs) {
+            Activation fn = (Activation) f[0];
+            Tensor z = ref.activation(sum, fn);
+            DeviceBuffer out = gpu.poisoned(n);
+            gpu.run("add_activation", grid(Math.ceilDiv(n, 4)), gpu.up(a.data()), gpu.up(b.data()), out, n, (Integer) f[1],
+                    (Float) f[2], (Float) f[3]);
+            check("add_activation " + fn, z.data(), down(out, n));
+            float[] ds = Gradients.activationBackward(sum, dz, fn).data();
+            for (int acc = 0; acc < 4; acc++) {
+                int accA = acc & 1, accB = acc >> 1;
+                float[] priorA = rand(n).data(), priorB = rand(n).data();
+                DeviceBuffer da = accA == 0 ? gpu.poisoned(n) : gpu.up(priorA), db = accB == 0 ? gpu.poisoned(n) : gpu.up(priorB);
+                gpu.run("activation_add_backward", grid(Math.ceilDiv(n, 4)), gpu.up(z.data()), gpu.up(dz.data()), da, db, n,
+                        (Integer) f[1], (Float) f[2], (Float) f[3], accA, accB);
+                check("activation_add_backward " + fn + " side a, accumulate " + accA, plus(ds, accA == 1 ? priorA : null), down(da, n));
+                check("activation_add_backward " + fn + " side b, accumulate " + accB, plus(ds, accB == 1 ? priorB : null), down(db, n));
+            }
+        }
+    }
+
+    @Test
     void maxPoolBackward() {
         Tensor x = rand(3, 7, 7, 5);
         // Ties: a repeated value in some windows checks the first-maximum rule.

@@ -37,7 +37,7 @@ class CudaDistillerPlanTest {
     }
 
     @Test
-    void batchNormsReadOnlyByAReluOrClipRunFusedWithIt() {
+    void batchNormsAndAddsReadOnlyByAReluOrClipRunFusedWithIt() {
         CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
         String fused = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
         String separate;
@@ -47,17 +47,18 @@ class CudaDistillerPlanTest {
         } finally {
             System.clearProperty(CudaDistiller.FUSE_PROPERTY);
         }
-        // smallCnn: conv-BN-ReLU three times, conv-BN-Clip(0, 6), the depthwise conv's BN then ReLU. Not fused: the BN
-        // before the residual Add, the one both the global pool and the Mul read, the one before HardSwish, and the
-        // last BN (the graph's output).
+        // smallCnn: conv-BN-ReLU three times, conv-BN-Clip(0, 6), the depthwise conv's BN then ReLU, and the residual
+        // Add then ReLU. Not fused: the BN before that Add, the one both the global pool and the Mul read, the one
+        // before HardSwish, and the last BN (the graph's output).
         List<String> pairs = pairs(fused);
-        assertEquals(5, pairs.size(), fused);
+        assertEquals(6, pairs.size(), fused);
         assertEquals(4, pairs.stream().filter(q -> q.startsWith("Relu(BatchNormalization(")).count(), fused);
         assertEquals(1, pairs.stream().filter(q -> q.startsWith("Clip(BatchNormalization(")).count(), fused);
+        assertEquals(1, pairs.stream().filter(q -> q.startsWith("Relu(Add(")).count(), fused);
         assertEquals(List.of(), pairs(separate), separate);
-        // Each pair: one launch instead of two forward, one instead of two backward; the BatchNorm outputs (values and
-        // gradients) no longer have a place in the pool, one inv table per pair is added.
-        assertEquals(launches(separate) - 2 * 5, launches(fused), fused + " | " + separate);
+        // Each pair: one launch instead of two forward; backward one instead of two (BatchNorm) or three (Add: the
+        // activation's gradient, then one per side). The producers' outputs (values and gradients) leave the pool.
+        assertEquals(launches(separate) - 2 * 5 - 3, launches(fused), fused + " | " + separate);
         assertTrue(poolBytes(fused) < poolBytes(separate), fused + " | " + separate);
     }
 

@@ -75,7 +75,7 @@ class CudaDistillerTest {
     }
 
     /**
-     * The fused BatchNorm + ReLU/Clip kernels against the separate ones (-Dzeroq.distill.fuse=false): the same arithmetic
+     * The fused BatchNorm/Add + ReLU/Clip kernels against the separate ones (-Dzeroq.distill.fuse=false): the same arithmetic
      * in the same order, so the same loss curve and the same final images, bit for bit (zeroq's kernels only: cuDNN's
      * algorithm choice may differ between two distillers).
      */
@@ -93,7 +93,8 @@ class CudaDistillerTest {
                 System.clearProperty(CudaDistiller.FUSE_PROPERTY);
             }
         }
-        assertEquals(launches[1] - 2 * 5, launches[0], "five pairs fused in smallCnn, two launches fewer each");
+        assertEquals(launches[1] - 2 * 5 - 3, launches[0], "smallCnn: five BatchNorm pairs fused (two launches fewer each) "
+                + "and one Add pair (three fewer)");
         assertTrue(java.util.Arrays.equals(runs[1].lossCurves()[0], runs[0].lossCurves()[0]),
                 "loss curves: fused " + java.util.Arrays.toString(runs[0].lossCurves()[0]) + ", separate "
                         + java.util.Arrays.toString(runs[1].lossCurves()[0]));

@@ -1,7 +1,7 @@
 // The host emulations of CUDA kernels (native/igemm-emu) as part of the suite where a C++ compiler is present: the
 // kernels' own sources, compiled for the CPU, against straightforward references: bit for bit, the int8 engine's
 // elementwise kernels and its tensor-core conv (mma, ldmatrix and cp.async emulated, ~40 s on 2 cores), the same-shape
-// binary ops, the max-pool gradient from a stored argmax and the fused BatchNorm + activation kernels; to one float ulp, the warp-per-plane BatchNorm-statistics
+// binary ops, the max-pool gradient from a stored argmax and the fused BatchNorm/Add + activation kernels; to one float ulp, the warp-per-plane BatchNorm-statistics
 // loss (its sums run in another order). The FP32/TF32 128×128 implicit-GEMM emulation is longer and stays with
 // native/igemm-emu/run.sh.
 package dev.zeroq.backend.cuda;
@@ -50,11 +50,12 @@ class KernelEmulatorTest {
     }
 
     @Test
-    void fusedBatchNormActivationKernelsMatchThePairsTheyReplace() throws Exception {
-        String out = emulate("run.sh", "bnact");
-        // 4 shapes × (7 activations forward + 3 relu/clip settings × 2 accumulate modes backward)
-        assertEquals(4 * (7 + 3 * 2), out.lines().filter(l -> l.startsWith("ok ")).count(), out);
-        assertTrue(out.contains("bn+activation emulator: 52 cases, 0 failing"), out);
+    void fusedActivationKernelsMatchTheKernelsTheyReplace() throws Exception {
+        String out = emulate("run.sh", "fused");
+        // BatchNorm: 4 shapes × (7 activations forward + 3 relu/clip settings × 2 accumulate modes backward);
+        // Add: 4 sizes × 3 relu/clip settings × (1 forward + 4 accumulate-mode pairs backward)
+        assertEquals(4 * (7 + 3 * 2) + 4 * 3 * (1 + 4), out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+        assertTrue(out.contains("fused-kernel emulator: 112 cases, 0 failing"), out);
     }
 
     @Test

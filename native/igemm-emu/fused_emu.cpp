@@ -1,10 +1,12 @@
-// Host check of batchnorm_activation.cu and activation_batchnorm_backward.cu without a GPU: each fused kernel against
-// the kernel pair it replaces (batchnorm_inference then activation; activation_backward on the BatchNorm's output then
-// batchnorm_backward), bit for bit, for relu and clip (the fused backward's ops) and, forward only, every other op;
+// Host check of the device-resident distillation's fused kernels without a GPU, each against the kernels it replaces,
+// bit for bit: batchnorm_activation (batchnorm_inference then activation), activation_batchnorm_backward
+// (activation_backward on the BatchNorm's output then batchnorm_backward), add_activation (binary_same's add then
+// activation) and activation_add_backward (activation_backward on the sum then binary_backward_same for each side);
+// for relu and clip (the fused backwards' ops) and, BatchNorm forward only, every other op;
 // inputs include NaN and ±0, the backward's BatchNorm outputs exactly at the clip bounds and their neighbours, ±0, ±∞, NaN
 // and subnormals; both accumulate modes.
 // Compiled without FP contraction: the host's float arithmetic is IEEE binary32, as the kernels' without fast math.
-// Usage: native/igemm-emu/run.sh bnact
+// Usage: native/igemm-emu/run.sh fused
 #include "int8_emu.h"
 #include <math.h>
 #include <cmath>
@@ -15,12 +17,34 @@
 #include <random>
 #include <vector>
 
+// fmaxf/fminf of +0 and −0 may give either zero in C (glibc, and g++'s inlined maxss, choose by context), so one
+// expression could round two ways here and compare unequal with itself. The kernels' fmaxf/fminf are one instruction
+// each on the device; model them with one fixed rule, IEEE 754-2019's (−0 < +0, a NaN operand yields the other).
+static inline float zq_emu_fmaxf(float x, float y) {
+    if (std::isnan(x)) return y;
+    if (std::isnan(y)) return x;
+    if (x == 0.f && y == 0.f) return std::signbit(x) ? y : x;
+    return x > y ? x : y;
+}
+static inline float zq_emu_fminf(float x, float y) {
+    if (std::isnan(x)) return y;
+    if (std::isnan(y)) return x;
+    if (x == 0.f && y == 0.f) return std::signbit(x) ? x : y;
+    return x < y ? x : y;
+}
+#define fmaxf zq_emu_fmaxf
+#define fminf zq_emu_fminf
+
 #include "batchnorm_inference.cu"
 #include "activation.cu"
 #include "activation_backward.cu"
 #include "batchnorm_backward.cu"
 #include "batchnorm_activation.cu"
 #include "activation_batchnorm_backward.cu"
+#include "binary_same.cu"
+#include "binary_backward_same.cu"
+#include "add_activation.cu"
+#include "activation_add_backward.cu"
 
 static size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
     size_t bad = 0;
@@ -97,6 +121,46 @@ int main() {
             }
         }
     }
-    printf("bn+activation emulator: %d cases, %d failing\n", cases, failures);
+    // Add + activation: sizes with and without a tail of n mod 4, both sides' accumulate modes.
+    for (int n : {4096, 37, 3, 1}) {
+        std::normal_distribution<float> g(0.f, 2.f);
+        std::vector<float> a(n), b(n), dz(n), oldA(n), oldB(n);
+        for (int i = 0; i < n; i++) {
+            a[i] = g(rng);
+            b[i] = i % 7 == 0 ? -a[i] : g(rng); // sums of exactly 0 (relu's kink)
+            dz[i] = g(rng);
+            oldA[i] = g(rng);
+            oldB[i] = g(rng);
+        }
+        if (n > 4) { a[1] = std::numeric_limits<float>::quiet_NaN(); a[2] = -0.f; b[2] = -0.f; a[3] = 6.f; b[3] = 0.f; }
+        for (auto& o : ops) {
+            const int op = (int)o[0];
+            const float lo = o[1], hi = o[2];
+            if (op > 1) continue;
+            std::vector<float> s(n), zPair(n), zFused(n, 12345.f);
+            launchSerial((n + 3) / 4, [&] { binary_same(a.data(), b.data(), s.data(), n, 0); });
+            launchSerial(n, [&] { activation(s.data(), zPair.data(), n, op, lo, hi); });
+            launchSerial((n + 3) / 4, [&] { add_activation(a.data(), b.data(), zFused.data(), n, op, lo, hi); });
+            size_t bad = differing(zPair, zFused);
+            cases++;
+            if (bad) failures++;
+            printf("%s add_activation n=%d op=%d a=%g b=%g: %zu of %d floats differ\n", bad ? "FAIL" : "ok  ", n, op, lo, hi,
+                   bad, n);
+            for (int acc = 0; acc < 4; acc++) {
+                const int accA = acc & 1, accB = acc >> 1;
+                std::vector<float> ds(n), wantA = oldA, wantB = oldB, gotA = oldA, gotB = oldB;
+                launchSerial(n, [&] { activation_backward(s.data(), dz.data(), ds.data(), n, op, lo, hi, 0); });
+                launchSerial((n + 3) / 4, [&] { binary_backward_same(ds.data(), nullptr, nullptr, wantA.data(), n, 0, 0, accA); });
+                launchSerial((n + 3) / 4, [&] { binary_backward_same(ds.data(), nullptr, nullptr, wantB.data(), n, 0, 1, accB); });
+                launchSerial((n + 3) / 4, [&] { activation_add_backward(zPair.data(), dz.data(), gotA.data(), gotB.data(), n, op, lo, hi, accA, accB); });
+                bad = differing(wantA, gotA) + differing(wantB, gotB);
+                cases++;
+                if (bad) failures++;
+                printf("%s activation_add_backward n=%d op=%d a=%g b=%g accumulate=%d,%d: %zu of %d floats differ\n",
+                       bad ? "FAIL" : "ok  ", n, op, lo, hi, accA, accB, bad, 2 * n);
+            }
+        }
+    }
+    printf("fused-kernel emulator: %d cases, %d failing\n", cases, failures);
     return failures ? 1 : 0;
 }
