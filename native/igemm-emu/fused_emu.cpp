@@ -1,7 +1,9 @@
 // Host check of the device-resident distillation's fused kernels without a GPU, each against the kernels it replaces,
 // bit for bit: batchnorm_activation (batchnorm_inference then activation), activation_batchnorm_backward
 // (activation_backward on the BatchNorm's output then batchnorm_backward), add_activation (binary_same's add then
-// activation) and activation_add_backward (activation_backward on the sum then binary_backward_same for each side);
+// activation), activation_add_backward (activation_backward on the sum then binary_backward_same for each side),
+// batchnorm_add_activation (batchnorm_inference then add_activation) and activation_add_batchnorm_backward
+// (activation_add_backward then batchnorm_backward);
 // for relu and clip (the fused backwards' ops) and, BatchNorm forward only, every other op;
 // inputs include NaN and ±0, the backward's BatchNorm outputs exactly at the clip bounds and their neighbours, ±0, ±∞, NaN
 // and subnormals; both accumulate modes.
@@ -45,6 +47,26 @@ static inline float zq_emu_fminf(float x, float y) {
 #include "binary_backward_same.cu"
 #include "add_activation.cu"
 #include "activation_add_backward.cu"
+#include "batchnorm_add_activation.cu"
+#include "activation_add_batchnorm_backward.cu"
+
+// A BatchNorm's parameters, with the two per-channel tables the host makes for the fused kernels: inv as CudaDistiller
+// computes it, k as Gradients.batchNormBackward.
+struct Bn { std::vector<float> scale, bias, mean, var, inv, k; };
+static Bn randomBn(int c, float eps, std::mt19937_64& rng) {
+    std::normal_distribution<float> g(0.f, 2.f);
+    Bn b{std::vector<float>(c), std::vector<float>(c), std::vector<float>(c), std::vector<float>(c), std::vector<float>(c),
+         std::vector<float>(c)};
+    for (int ch = 0; ch < c; ch++) {
+        b.scale[ch] = 1.f + 0.3f * g(rng);
+        b.bias[ch] = 0.5f * g(rng);
+        b.mean[ch] = 0.5f * g(rng);
+        b.var[ch] = std::fabs(g(rng)) + 0.1f;
+        b.inv[ch] = 1.0f / sqrtf(b.var[ch] + eps);
+        b.k[ch] = (float)(b.scale[ch] / std::sqrt((double)b.var[ch] + eps));
+    }
+    return b;
+}
 
 static size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
     size_t bad = 0;
@@ -62,16 +84,9 @@ int main() {
     for (auto& sh : shapes) {
         const int n = sh[0], c = sh[1], hw = sh[2], total = n * c * hw;
         std::normal_distribution<float> g(0.f, 2.f);
-        std::vector<float> scale(c), bias(c), mean(c), var(c), inv(c), k(c);
         const float eps = 1e-5f;
-        for (int ch = 0; ch < c; ch++) {
-            scale[ch] = 1.f + 0.3f * g(rng);
-            bias[ch] = 0.5f * g(rng);
-            mean[ch] = 0.5f * g(rng);
-            var[ch] = std::fabs(g(rng)) + 0.1f;
-            inv[ch] = 1.0f / sqrtf(var[ch] + eps);     // what CudaDistiller computes on the host
-            k[ch] = (float)(scale[ch] / std::sqrt((double)var[ch] + eps)); // as Gradients.batchNormBackward
-        }
+        const Bn bn = randomBn(c, eps, rng);
+        const std::vector<float>&scale = bn.scale, &bias = bn.bias, &mean = bn.mean, &var = bn.var, &inv = bn.inv, &k = bn.k;
         std::vector<float> x(total), dz(total), old(total);
         for (int i = 0; i < total; i++) {
             const int ch = (i / hw) % c;
@@ -158,6 +173,49 @@ int main() {
                 if (bad) failures++;
                 printf("%s activation_add_backward n=%d op=%d a=%g b=%g accumulate=%d,%d: %zu of %d floats differ\n",
                        bad ? "FAIL" : "ok  ", n, op, lo, hi, accA, accB, bad, 2 * n);
+            }
+        }
+    }
+    // BatchNorm + Add + activation (a bottleneck's end): shapes with one or many planes, both accumulate modes per side.
+    for (auto& sh : shapes) {
+        const int n = sh[0], c = sh[1], hw = sh[2], total = n * c * hw;
+        const float eps = 1e-5f;
+        const Bn bn = randomBn(c, eps, rng);
+        std::normal_distribution<float> g(0.f, 2.f);
+        std::vector<float> x(total), other(total), dz(total), oldO(total), oldX(total);
+        for (int i = 0; i < total; i++) {
+            x[i] = i % 13 == 1 ? std::numeric_limits<float>::quiet_NaN() : g(rng);
+            other[i] = g(rng);
+            dz[i] = g(rng);
+            oldO[i] = g(rng);
+            oldX[i] = g(rng);
+        }
+        std::vector<float> y(total);
+        launchSerial(total, [&] { batchnorm_inference(x.data(), bn.scale.data(), bn.bias.data(), bn.mean.data(), bn.var.data(), eps, y.data(), total, c, hw); });
+        for (int i = 0; i < total; i += 7) other[i] = -y[i]; // sums of exactly 0
+        for (auto& o : ops) {
+            const int op = (int)o[0];
+            const float lo = o[1], hi = o[2];
+            if (op > 1) continue;
+            std::vector<float> zPair(total), zFused(total, 12345.f);
+            launchSerial((total + 3) / 4, [&] { add_activation(y.data(), other.data(), zPair.data(), total, op, lo, hi); });
+            launchSerial(total, [&] { batchnorm_add_activation(x.data(), bn.scale.data(), bn.bias.data(), bn.mean.data(), bn.inv.data(), other.data(), zFused.data(), total, c, hw, op, lo, hi); });
+            size_t bad = differing(zPair, zFused);
+            cases++;
+            if (bad) failures++;
+            printf("%s batchnorm_add_activation n=%d c=%d hw=%d op=%d a=%g b=%g: %zu of %d floats differ\n", bad ? "FAIL" : "ok  ",
+                   n, c, hw, op, lo, hi, bad, total);
+            for (int acc = 0; acc < 4; acc++) {
+                const int accO = acc & 1, accX = acc >> 1;
+                std::vector<float> dy(total), wantO = oldO, wantX = oldX, gotO = oldO, gotX = oldX;
+                launchSerial((total + 3) / 4, [&] { activation_add_backward(zPair.data(), dz.data(), dy.data(), wantO.data(), total, op, lo, hi, 0, accO); });
+                launchSerial(total, [&] { batchnorm_backward(dy.data(), bn.k.data(), wantX.data(), total, c, hw, accX); });
+                launchSerial(total, [&] { activation_add_batchnorm_backward(zPair.data(), dz.data(), bn.k.data(), gotO.data(), gotX.data(), total, c, hw, op, lo, hi, accO, accX); });
+                bad = differing(wantO, gotO) + differing(wantX, gotX);
+                cases++;
+                if (bad) failures++;
+                printf("%s activation_add_batchnorm_backward n=%d c=%d hw=%d op=%d a=%g b=%g accumulate=%d,%d: %zu of %d floats differ\n",
+                       bad ? "FAIL" : "ok  ", n, c, hw, op, lo, hi, accO, accX, bad, 2 * total);
             }
         }
     }

@@ -176,8 +176,9 @@ public final class CudaDistiller implements AutoCloseable {
 
     /**
      * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
-     * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), Relu(Add(y)), …]" (the producer +
-     * activation pairs planned as one launch each way); throws as the constructor would for unsupported graphs.
+     * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), Relu(Add(y)),
+     * Relu(Add(BatchNormalization(z))), …]" (what is planned as one launch each way, with an Add's first operand or the
+     * BatchNorm folded into it); throws as the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
@@ -185,8 +186,11 @@ public final class CudaDistiller implements AutoCloseable {
         long total = d.p.layout();
         long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
         List<String> fused = new ArrayList<>();
-        d.fusedActivation.forEach((producer, act) -> fused.add(act.op().onnxType() + "(" + producer.op().onnxType() + "("
-                + producer.input(0) + "))"));
+        d.fusedActivation.forEach((producer, act) -> {
+            Node bn = d.addBatchNorm.get(producer);
+            String inner = bn == null ? producer.input(0) : bn.op().onnxType() + "(" + bn.input(0) + ")";
+            fused.add(act.op().onnxType() + "(" + producer.op().onnxType() + "(" + inner + "))");
+        });
         fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
                 + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
@@ -533,14 +537,15 @@ public final class CudaDistiller implements AutoCloseable {
             Node act = fusedActivation.get(n);
             if (act != null) {
                 fusedForward(n, act);
-            } else if (!fusedActivation.containsValue(n)) {
+            } else if (!fusedActivation.containsValue(n) && !addBatchNorm.containsValue(n)) {
                 forward(n);
             }
             tap(n.output());
         }
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
-            if (fusedActivation.containsKey(n)) continue; // its gradients came with its activation's
+            // Their gradients came with their activation's.
+            if (fusedActivation.containsKey(n) || addBatchNorm.containsValue(n)) continue;
             if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
             Node producer = fusedProducer(n);
             if (producer != null) {
@@ -590,21 +595,43 @@ public final class CudaDistiller implements AutoCloseable {
      */
     public static final String FUSE_PROPERTY = "zeroq.distill.fuse";
 
+    /**
+     * Fused Adds (keys of {@link #fusedActivation}) one of whose operands is the output of a BatchNorm that nothing else
+     * reads (a bottleneck's end: BN, Add, ReLU), mapped to that BatchNorm: the three run as batchnorm_add_activation
+     * forward and activation_add_batchnorm_backward backward, and neither the BatchNorm's output nor the sum is stored.
+     */
+    private final Map<Node, Node> addBatchNorm = new IdentityHashMap<>();
+
     private void fuseActivations(List<Node> nodes) {
         if ("false".equals(System.getProperty(FUSE_PROPERTY))) return;
         Map<String, List<Node>> readers = new HashMap<>();
         for (Node n : nodes) for (String in : n.inputs()) readers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+        Map<String, Node> producers = new HashMap<>();
+        for (Node n : nodes) producers.put(n.output(), n);
         for (Node n : nodes) {
-            if (!fusable(n)) continue;
-            String y = n.output();
-            List<Node> r = readers.getOrDefault(y, List.of());
-            if (r.size() != 1 || targets.containsKey(y) || y.equals(graph.outputName())) continue;
-            Node act = r.getFirst();
-            if (act.op() instanceof Op.Unary u && (u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip)
-                    && act.inputs().size() == 1) {
+            Node act = soleReader(n, readers);
+            if (fusable(n) && act != null && act.op() instanceof Op.Unary u
+                    && (u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip) && act.inputs().size() == 1) {
                 fusedActivation.put(n, act);
             }
         }
+        for (Node add : fusedActivation.keySet()) {
+            if (!(add.op() instanceof Op.Binary)) continue;
+            for (String operand : add.inputs()) {
+                Node bn = producers.get(operand);
+                if (bn != null && bn.op() instanceof Op.BatchNorm && isValue(bn.input(0)) && soleReader(bn, readers) == add) {
+                    addBatchNorm.put(add, bn);
+                    break;
+                }
+            }
+        }
+    }
+
+    /** The one planned node that reads {@code n}'s output, or null (other readers, a tap, or the graph output). */
+    private Node soleReader(Node n, Map<String, List<Node>> readers) {
+        String y = n.output();
+        List<Node> r = readers.getOrDefault(y, List.of());
+        return r.size() == 1 && !targets.containsKey(y) && !y.equals(graph.outputName()) ? r.getFirst() : null;
     }
 
     /** A BatchNorm of a value, or an Add of two different values that both have its output's shape. */
@@ -626,8 +653,18 @@ public final class CudaDistiller implements AutoCloseable {
     }
 
     private void fusedForward(Node producer, Node act) {
+        Node bn = addBatchNorm.get(producer);
         if (producer.op() instanceof Op.BatchNorm) {
             batchNormActivation(producer, act);
+        } else if (bn != null) {
+            // act(BN(x) + other): the Add's other operand, and the BatchNorm's affine as batchnorm_activation takes it.
+            String other = producer.input(0).equals(bn.output()) ? producer.input(1) : producer.input(0);
+            int[] xs = shapes.get(bn.input(0));
+            int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
+            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+            launch("batchnorm_add_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
+                    operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(batchNormInverseStd(bn))),
+                    operand(other), At.of(value(act.output())), total, ch, hw, (int) ab[2], ab[0], ab[1]);
         } else {
             float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
             int total = size(shapes.get(act.output()));
@@ -637,8 +674,21 @@ public final class CudaDistiller implements AutoCloseable {
     }
 
     private void fusedBackward(Node producer, Node act) {
+        Node bn = addBatchNorm.get(producer);
         if (producer.op() instanceof Op.BatchNorm) {
             activationBatchNormBackward(producer, act);
+        } else if (bn != null) {
+            String other = producer.input(0).equals(bn.output()) ? producer.input(1) : producer.input(0);
+            int[] os = shapes.get(act.output());
+            int total = size(os), ch = os[1], hw = total / (os[0] * ch);
+            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+            // Two different regions (the BatchNorm's input is not the Add's other operand), each written or added to as
+            // the separate kernels would: the Add's other side now, the BatchNorm's input after its tap's gradient.
+            Region gOther = grad(other), gx = grad(bn.input(0));
+            int accOther = writeFlag(gOther), accX = writeFlag(gx);
+            launch("activation_add_batchnorm_backward", grid1d(total), block(), operand(act.output()),
+                    At.of(grad(act.output())), At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gOther), At.of(gx),
+                    total, ch, hw, (int) ab[2], ab[0], ab[1], accOther, accX);
         } else {
             float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
             int total = size(shapes.get(act.output()));
@@ -649,14 +699,18 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
-    /** BatchNorm {@code bn} and activation {@code act} as one launch: act's output from bn's input. */
-    private void batchNormActivation(Node bn, Node act) {
+    /** inv[c] = 1/sqrt(var[c] + eps), rounded as batchnorm_inference rounds it per element (float sum, IEEE ops). */
+    private float[] batchNormInverseStd(Node bn) {
         float eps = ((Op.BatchNorm) bn.op()).epsilon();
         float[] var = graph.param(bn.input(4)).data();
         float[] inv = new float[var.length];
-        for (int c = 0; c < inv.length; c++) {
-            inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps); // as batchnorm_inference rounds it (float sum, IEEE ops)
-        }
+        for (int c = 0; c < inv.length; c++) inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps);
+        return inv;
+    }
+
+    /** BatchNorm {@code bn} and activation {@code act} as one launch: act's output from bn's input. */
+    private void batchNormActivation(Node bn, Node act) {
+        float[] inv = batchNormInverseStd(bn);
         int[] xs = shapes.get(bn.input(0));
         int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
         float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());

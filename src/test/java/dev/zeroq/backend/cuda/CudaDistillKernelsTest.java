@@ -252,6 +252,20 @@ class CudaDistillKernelsTest {
         }
     }
 
+    /** 1/sqrt(var + eps) per channel, as CudaDistiller computes it for the fused BatchNorm kernels. */
+    private static float[] inverseStd(Tensor var, float eps) {
+        float[] inv = new float[var.size()];
+        for (int c = 0; c < inv.length; c++) inv[c] = 1.0f / (float) Math.sqrt(var.data()[c] + eps);
+        return inv;
+    }
+
+    /** scale/sqrt(var + eps) per channel, as Gradients.batchNormBackward rounds it. */
+    private static float[] gradientScale(Tensor scale, Tensor var, float eps) {
+        float[] k = new float[var.size()];
+        for (int c = 0; c < k.length; c++) k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + eps));
+        return k;
+    }
+
     @Test
     void batchNormActivationForwardAndBackwardFused() {
         // batchnorm_activation = activation(batchNorm(x)); activation_batchnorm_backward = the BatchNorm backward of the
@@ -260,11 +274,7 @@ class CudaDistillKernelsTest {
         for (int i = 0; i < 7; i++) var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
         for (int i = 0; i < x.size(); i++) x.data()[i] *= 8f;
         float eps = 1e-5f;
-        float[] inv = new float[7], k = new float[7];
-        for (int c = 0; c < 7; c++) {
-            inv[c] = 1.0f / (float) Math.sqrt(var.data()[c] + eps);
-            k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + eps));
-        }
+        float[] inv = inverseStd(var, eps), k = gradientScale(scale, var, eps);
         RefBackend ref = new RefBackend();
         Tensor y = ref.batchNorm(x, scale, bias, mean, var, eps);
         Object[][] fs = {{new Activation.Relu(), 0, 0f, 0f}, {new Activation.Clip(0f, 6f), 1, 0f, 6f},
@@ -317,6 +327,43 @@ class CudaDistillKernelsTest {
                         (Integer) f[1], (Float) f[2], (Float) f[3], accA, accB);
                 check("activation_add_backward " + fn + " side a, accumulate " + accA, plus(ds, accA == 1 ? priorA : null), down(da, n));
                 check("activation_add_backward " + fn + " side b, accumulate " + accB, plus(ds, accB == 1 ? priorB : null), down(db, n));
+            }
+        }
+    }
+
+    @Test
+    void batchNormAddActivationForwardAndBackwardFused() {
+        // batchnorm_add_activation = activation(batchNorm(x) + other); activation_add_batchnorm_backward = other's and x's
+        // gradients (the Add's, then the BatchNorm's), f' read off the output (relu and clip only).
+        Tensor x = rand(3, 7, 7, 5), other = rand(3, 7, 7, 5), dz = rand(3, 7, 7, 5);
+        Tensor scale = rand(7), bias = rand(7), mean = rand(7), var = rand(7);
+        for (int i = 0; i < 7; i++) var.data()[i] = Math.abs(var.data()[i]) + 0.1f;
+        float eps = 1e-5f;
+        float[] inv = inverseStd(var, eps), k = gradientScale(scale, var, eps);
+        RefBackend ref = new RefBackend();
+        Tensor sum = ref.binary(ref.batchNorm(x, scale, bias, mean, var, eps), other, Backend.BinaryOp.ADD);
+        int n = sum.size();
+        Object[][] fs = {{new Activation.Relu(), 0, 0f, 0f}, {new Activation.Clip(0f, 6f), 1, 0f, 6f}};
+        for (Object[] f : fs) {
+            Activation fn = (Activation) f[0];
+            Tensor z = ref.activation(sum, fn);
+            DeviceBuffer out = gpu.poisoned(n);
+            gpu.run("batchnorm_add_activation", grid(n), gpu.up(x.data()), gpu.up(scale.data()), gpu.up(bias.data()),
+                    gpu.up(mean.data()), gpu.up(inv), gpu.up(other.data()), out, n, 7, 35, (Integer) f[1], (Float) f[2],
+                    (Float) f[3]);
+            check("batchnorm_add_activation " + fn, z.data(), down(out, n));
+            Tensor ds = Gradients.activationBackward(sum, dz, fn);
+            float[] dx = Gradients.batchNormBackward(ds, scale, var, eps).data();
+            for (int acc = 0; acc < 4; acc++) {
+                int accO = acc & 1, accX = acc >> 1;
+                float[] priorO = rand(n).data(), priorX = rand(n).data();
+                DeviceBuffer dOther = accO == 0 ? gpu.poisoned(n) : gpu.up(priorO), dX = accX == 0 ? gpu.poisoned(n) : gpu.up(priorX);
+                gpu.run("activation_add_batchnorm_backward", grid(n), gpu.up(z.data()), gpu.up(dz.data()), gpu.up(k), dOther,
+                        dX, n, 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], accO, accX);
+                check("activation_add_batchnorm_backward " + fn + " other, accumulate " + accO,
+                        plus(ds.data(), accO == 1 ? priorO : null), down(dOther, n));
+                check("activation_add_batchnorm_backward " + fn + " x, accumulate " + accX, plus(dx, accX == 1 ? priorX : null),
+                        down(dX, n));
             }
         }
     }

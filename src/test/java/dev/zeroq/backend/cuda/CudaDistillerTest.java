@@ -93,8 +93,8 @@ class CudaDistillerTest {
                 System.clearProperty(CudaDistiller.FUSE_PROPERTY);
             }
         }
-        assertEquals(launches[1] - 2 * 5 - 3, launches[0], "smallCnn: five BatchNorm pairs fused (two launches fewer each) "
-                + "and one Add pair (three fewer)");
+        assertEquals(launches[1] - 2 * 5 - 5, launches[0], "smallCnn: five BatchNorm pairs fused (two launches fewer each) "
+                + "and one BatchNorm, Add, ReLU triple (five fewer)");
         assertTrue(java.util.Arrays.equals(runs[1].lossCurves()[0], runs[0].lossCurves()[0]),
                 "loss curves: fused " + java.util.Arrays.toString(runs[0].lossCurves()[0]) + ", separate "
                         + java.util.Arrays.toString(runs[1].lossCurves()[0]));

@@ -53,9 +53,9 @@ class KernelEmulatorTest {
     void fusedActivationKernelsMatchTheKernelsTheyReplace() throws Exception {
         String out = emulate("run.sh", "fused");
         // BatchNorm: 4 shapes × (7 activations forward + 3 relu/clip settings × 2 accumulate modes backward);
-        // Add: 4 sizes × 3 relu/clip settings × (1 forward + 4 accumulate-mode pairs backward)
-        assertEquals(4 * (7 + 3 * 2) + 4 * 3 * (1 + 4), out.lines().filter(l -> l.startsWith("ok ")).count(), out);
-        assertTrue(out.contains("fused-kernel emulator: 112 cases, 0 failing"), out);
+        // Add, and BatchNorm + Add: 4 sizes × 3 relu/clip settings × (1 forward + 4 accumulate-mode pairs backward) each
+        assertEquals(4 * (7 + 3 * 2) + 2 * 4 * 3 * (1 + 4), out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+        assertTrue(out.contains("fused-kernel emulator: 172 cases, 0 failing"), out);
     }
 
     @Test

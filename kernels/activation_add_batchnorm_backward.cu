@@ -1,0 +1,24 @@
+// activation_add_batchnorm_backward: the gradients of z = f(BN(x) + other) (batchnorm_add_activation's triple):
+// g = dz·f'(z) with f' read off z (relu and clip only, activation_ops.cuh); other's gradient 0 + g, as
+// activation_add_backward; x's gradient k[c]·(0 + g), as batchnorm_backward of that. Each written (accumulate 0) or
+// added to (1). Replaces activation_add_backward followed by batchnorm_backward, the same results element for element.
+// dOther and dx must be different buffers.
+// Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride.
+// z, dz, dOther, dx: (N, C, hw) with total = N·C·hw   k: (C) = scale/sqrt(var + eps) as batchnorm_backward takes it
+#include "common.cuh"
+#include "activation_ops.cuh"
+
+extern "C" __global__ void activation_add_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
+                                                             const float* __restrict__ k, float* __restrict__ dOther,
+                                                             float* __restrict__ dx, int total, int c, int hw, int op,
+                                                             float lo, float hi, int accumulateOther,
+                                                             int accumulateX) {
+    ZQ_FOR_EACH(i, total) {
+        const float d = zq_activation_derivative(z[i], op, lo, hi);
+        const float g = dz[i] * d;                 // activation_backward's
+        const float v = 0.f + g;                   // the Add's, each side
+        dOther[i] = accumulateOther ? dOther[i] + v : v;
+        const float gx = v * k[((int)i / hw) % c]; // batchnorm_backward's
+        dx[i] = accumulateX ? dx[i] + gx : gx;
+    }
+}
