@@ -619,7 +619,10 @@ public final class CudaDistiller implements AutoCloseable {
             if (!(add.op() instanceof Op.Binary)) continue;
             for (String operand : add.inputs()) {
                 Node bn = producers.get(operand);
-                if (bn != null && bn.op() instanceof Op.BatchNorm && isValue(bn.input(0)) && soleReader(bn, readers) == add) {
+                String other = add.input(0).equals(operand) ? add.input(1) : add.input(0);
+                // The BatchNorm's input must not be the Add's other operand: the kernel writes both gradients at once.
+                if (bn != null && bn.op() instanceof Op.BatchNorm && isValue(bn.input(0)) && soleReader(bn, readers) == add
+                        && !root(bn.input(0)).equals(root(other))) {
                     addBatchNorm.put(add, bn);
                     break;
                 }

@@ -63,6 +63,15 @@ class CudaDistillerPlanTest {
         assertTrue(poolBytes(fused) < poolBytes(separate), fused + " | " + separate);
     }
 
+    @Test
+    void aBatchNormWhoseInputIsTheAddsOtherOperandStaysOutOfTheAdd() {
+        String plan = CudaDistiller.dryPlan(TestNets.residualOverBatchNormInput(3), 2,
+                new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false));
+        List<String> pairs = pairs(plan);
+        assertEquals(1, pairs.size(), plan);
+        assertTrue(pairs.getFirst().startsWith("Relu(Add(") && !pairs.getFirst().contains("BatchNormalization"), plan);
+    }
+
     private static List<String> pairs(String plan) {
         int from = plan.indexOf("fused [") + "fused [".length();
         String list = plan.substring(from, plan.indexOf(']', from));

@@ -55,6 +55,18 @@ final class TestNets {
         return new Graph("small-cnn", "input", new int[] {3, 13, 11}, out, g.nodes, g.params);
     }
 
+    /**
+     * relu(BN(c) + c) with c a conv output, then conv-BN: the residual Add's other operand is its BatchNorm's own input,
+     * so the BatchNorm cannot be folded into the fused Add (one kernel would write one gradient twice).
+     */
+    static Graph residualOverBatchNormInput(long seed) {
+        TestNets g = new TestNets(seed);
+        String c = g.conv("input", 3, 4, 3, 1, 1, 1);
+        String r = g.op(new Op.Unary(new Activation.Relu()), g.op(new Op.Binary(Backend.BinaryOp.ADD), g.bn(c, 4), c));
+        String out = g.bn(g.conv(r, 4, 4, 3, 1, 1, 1), 4);
+        return new Graph("residual-over-bn-input", "input", new int[] {3, 7, 7}, out, g.nodes, g.params);
+    }
+
     /** A graph with a Transpose between two BatchNorms: not supported on CUDA. */
     static Graph withTranspose(long seed) {
         TestNets g = new TestNets(seed);
