@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import java.util.function.Supplier;
 
 /**
  * One import: walks the ONNX nodes in order, folds those whose inputs are all known constants, and turns the
@@ -59,7 +60,7 @@ final class Converter {
     /** QDQ models: QuantizeLinear/DequantizeLinear read into plan entries (see {@link QdqReader}). */
     private final QdqReader qdq;
 
-    Converter(ModelProto model, String source, String sha256) {
+    Converter(ModelProto model, String source, Supplier<String> sha256) {
         this.model = model;
         this.source = source;
         this.qdq = new QdqReader(source, sha256);

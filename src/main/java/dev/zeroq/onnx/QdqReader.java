@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Supported: per-tensor uint8 activations (scale scalar, zero point uint8) quantized and immediately dequantized;
@@ -26,7 +27,7 @@ import java.util.Map;
  */
 final class QdqReader {
     private final String source;
-    private final String sha256;
+    private final Supplier<String> sha256; // the file's, asked for only when a plan is built
     private final Map<String, Integer> types = new HashMap<>();
     /** QuantizeLinear outputs: the value quantized and its quantizer. */
     private final Map<String, Quantized> quantized = new HashMap<>();
@@ -40,7 +41,7 @@ final class QdqReader {
 
     private record WeightScales(String node, float[] scales, int axis, int bits) {}
 
-    QdqReader(String source, String sha256) {
+    QdqReader(String source, Supplier<String> sha256) {
         this.source = source;
         this.sha256 = sha256;
     }
@@ -210,7 +211,7 @@ final class QdqReader {
             maxBits = Math.max(maxBits, w.bits());
         }
         // A QDQ file does not say how its ranges were chosen: recorded as min/max from data.
-        return new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(sha256, fileName()), QuantPlan.Scheme.DEPLOY,
+        return new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(sha256.get(), fileName()), QuantPlan.Scheme.DEPLOY,
                 layers.isEmpty() ? 8 : maxBits, 8, ClipMethod.MINMAX, QuantPlan.Calibration.DATA, 0L, null, layers,
                 new ArrayList<>(activations.values()), null);
     }

@@ -47,8 +47,10 @@ final class TensorData {
         Const c = switch (type) {
             case FLOAT -> {
                 float[] v = new float[raw != null ? raw.remaining() / 4 : t.getFloatDataCount()];
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = raw != null ? raw.getFloat() : t.getFloatData(i);
+                if (raw != null) {
+                    raw.asFloatBuffer().get(v); // one bulk little-endian copy (a model's weights: tens of MB)
+                } else {
+                    for (int i = 0; i < v.length; i++) v[i] = t.getFloatData(i);
                 }
                 yield floats(shape, v, n, what);
             }
