@@ -7,6 +7,7 @@
 // z, dz, dOther, dx: (N, C, hw) with total = N·C·hw   k: (C) = scale/sqrt(var + eps) as batchnorm_backward takes it
 #include "common.cuh"
 #include "activation_ops.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void activation_add_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
                                                              const float* __restrict__ k, float* __restrict__ dOther,
@@ -18,7 +19,6 @@ extern "C" __global__ void activation_add_batchnorm_backward(const float* __rest
         const float g = dz[i] * d;                 // activation_backward's
         const float v = 0.f + g;                   // the Add's, each side
         dOther[i] = accumulateOther ? dOther[i] + v : v;
-        const float gx = v * k[((int)i / hw) % c]; // batchnorm_backward's
-        dx[i] = accumulateX ? dx[i] + gx : gx;
+        dx[i] = zq_bn_grad(v, k[((int)i / hw) % c], dx, i, accumulateX); // batchnorm_backward's
     }
 }

@@ -7,6 +7,7 @@
 // z, dz, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
 #include "common.cuh"
 #include "activation_ops.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void activation_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
                                                          const float* __restrict__ k, float* __restrict__ dx, int total,
@@ -14,7 +15,6 @@ extern "C" __global__ void activation_batchnorm_backward(const float* __restrict
     ZQ_FOR_EACH(i, total) {
         const float d = zq_activation_derivative(z[i], op, a, b);
         const float g = dz[i] * d;                  // activation_backward's dy
-        const float gx = g * k[((int)i / hw) % c];  // batchnorm_backward's
-        dx[i] = accumulate ? dx[i] + gx : gx;
+        dx[i] = zq_bn_grad(g, k[((int)i / hw) % c], dx, i, accumulate); // batchnorm_backward's
     }
 }

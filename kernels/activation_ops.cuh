@@ -38,3 +38,4 @@ __device__ __forceinline__ float zq_activation_derivative(float v, int op, float
         default: return __int_as_float(0x7fc00000);
     }
 }
+

@@ -6,6 +6,7 @@
 // x, out: (N, C, hw) with total = N·C·hw   scale, bias, mean, inv: (C)   op, a, b: activation_ops.cuh
 #include "common.cuh"
 #include "activation_ops.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void batchnorm_activation(const float* __restrict__ x, const float* __restrict__ scale,
                                                 const float* __restrict__ bias, const float* __restrict__ mean,
@@ -13,6 +14,6 @@ extern "C" __global__ void batchnorm_activation(const float* __restrict__ x, con
                                                 int hw, int op, float a, float b) {
     ZQ_FOR_EACH(i, total) {
         const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division
-        out[i] = zq_activation(scale[ch] * (x[i] - mean[ch]) * inv[ch] + bias[ch], op, a, b);
+        out[i] = zq_activation(zq_bn_affine(x[i], scale[ch], mean[ch], inv[ch], bias[ch]), op, a, b);
     }
 }

@@ -6,6 +6,7 @@
 // x, other, out: (N, C, hw) with total = N·C·hw   scale, bias, mean, inv: (C)   op, lo, hi: activation_ops.cuh
 #include "common.cuh"
 #include "activation_ops.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void batchnorm_add_activation(const float* __restrict__ x, const float* __restrict__ scale,
                                                     const float* __restrict__ bias, const float* __restrict__ mean,
@@ -14,7 +15,7 @@ extern "C" __global__ void batchnorm_add_activation(const float* __restrict__ x,
                                                     float hi) {
     ZQ_FOR_EACH(i, total) {
         const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division
-        const float y = scale[ch] * (x[i] - mean[ch]) * inv[ch] + bias[ch];
+        const float y = zq_bn_affine(x[i], scale[ch], mean[ch], inv[ch], bias[ch]);
         out[i] = zq_activation(y + other[i], op, lo, hi);
     }
 }

@@ -1,13 +1,15 @@
 // batchnorm_backward: inference-mode BatchNorm is y = k[c]·x + const, so dx = k[c]·dy with
 // k[c] = scale[c]/sqrt(var[c] + eps) precomputed on the host exactly as Gradients.batchNormBackward rounds it.
+// Added to dx as one fused multiply-add (batchnorm_ops.cuh, as the fused BatchNorm kernels do).
 // Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride.
 // dy, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
 #include "common.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void batchnorm_backward(const float* __restrict__ dy, const float* __restrict__ k,
                                               float* __restrict__ dx, int total, int c, int hw, int accumulate) {
     ZQ_FOR_EACH(i, total) {
-        const float g = dy[i] * k[((int)i / hw) % c]; // total fits in an int: 32-bit division
-        dx[i] = accumulate ? dx[i] + g : g;
+        const float kc = k[((int)i / hw) % c]; // total fits in an int: 32-bit division
+        dx[i] = zq_bn_grad(dy[i], kc, dx, i, accumulate);
     }
 }

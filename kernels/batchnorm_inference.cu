@@ -3,6 +3,7 @@
 // Launch: block (256), grid (min(ceil(total/256), 65535)).
 // x, out: (N, C, HW...) with total = N·C·hw elements   scale, bias, mean, var: (C)
 #include "common.cuh"
+#include "batchnorm_ops.cuh"
 
 extern "C" __global__ void batchnorm_inference(const float* __restrict__ x, const float* __restrict__ scale,
                                                const float* __restrict__ bias, const float* __restrict__ mean,
@@ -12,6 +13,6 @@ extern "C" __global__ void batchnorm_inference(const float* __restrict__ x, cons
         const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division, not the 64-bit one
         // rsqrtf would differ from the Java reference by up to 2 ulp; sqrtf is correctly rounded.
         const float inv = 1.0f / sqrtf(var[ch] + eps);
-        out[i] = scale[ch] * (x[i] - mean[ch]) * inv + bias[ch];
+        out[i] = zq_bn_affine(x[i], scale[ch], mean[ch], inv, bias[ch]);
     }
 }

@@ -1,7 +1,7 @@
 // Host emulation of what the int8 kernels (conv2d_int8_igemm.cu, int8_pack_weights.cu) use on top of cuda_emu.h:
 // cp.async (an immediate 16-byte copy; commit/wait are no-ops, see the kernel's #else branch), ldmatrix.x4 and
 // mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __shfl_xor_sync on doubles, __cvta_generic_to_shared, the IEEE float intrinsics
-// __f{add,mul,div}_rn / __fmaf_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
+// __f{add,sub,mul,div}_rn / __fmaf_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
 // casts __int_as_float / __float_as_int, __vmaxs4, int min/max, uint4 and int2
 // (the int8 engine's elementwise kernels, int8_ops_emu.cpp, use the same).
 //
@@ -33,6 +33,7 @@ static inline int max(int a, int b) { return a > b ? a : b; }
 static inline long long min(long long a, long long b) { return a < b ? a : b; }
 
 static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }
 static inline double __dadd_rn(double a, double b) { return a + b; }
