@@ -26,6 +26,7 @@ public final class Graph {
     private final List<Node> nodes;
     private final Map<String, Tensor> params;
     private final List<BnPair> bnPairs;
+    private final Map<String, Integer> firstReaders; // parameter → index of the first node that reads it
 
     /** A BatchNormalization node and the Conv that produces its input (linked by edge, not position). */
     public record BnPair(Node conv, Node bn) {}
@@ -46,6 +47,11 @@ public final class Graph {
         this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         checkTopological();
         this.bnPairs = pairBatchNorms();
+        Map<String, Integer> first = new HashMap<>();
+        for (int i = this.nodes.size() - 1; i >= 0; i--) {
+            for (String in : this.nodes.get(i).inputs()) if (this.params.containsKey(in)) first.put(in, i);
+        }
+        this.firstReaders = Collections.unmodifiableMap(first);
     }
 
     private void checkTopological() {
@@ -102,6 +108,12 @@ public final class Graph {
 
     /** Every BatchNormalization whose input comes straight from a Conv, in graph order. */
     public List<BnPair> bnPairs() { return bnPairs; }
+
+    /**
+     * Each parameter some node reads, mapped to the index of the first such node: where a forward pass that reuses
+     * the values of an earlier one must start again once that parameter changes.
+     */
+    public Map<String, Integer> firstReaders() { return firstReaders; }
 
     /** Nodes of the given op class, in order. */
     public <T extends Op> List<Node> nodesOf(Class<T> type) {

@@ -8,7 +8,6 @@ import dev.zeroq.backend.cuda.CudaBackend;
 import dev.zeroq.backend.cuda.CudaForward;
 import dev.zeroq.graph.Executor;
 import dev.zeroq.graph.Graph;
-import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Transforms;
 import dev.zeroq.quant.AffineQuantizer;
 import dev.zeroq.quant.Clipping;
@@ -123,7 +122,6 @@ interface ForwardRunner extends AutoCloseable {
         private Map<String, Tensor> keptParams; // the replaced parameters of that pass
         private boolean keptAll; // false: only the input was kept (the values were too large), repeats start at node 0
         private final long keepBudget;
-        private Map<String, Integer> firstReader; // parameter → the first node that reads it
 
         OnExecutor(Graph graph, Backend backend, String fallbackReason) {
             this(graph, backend, fallbackReason, Runtime.getRuntime().maxMemory() / 4);
@@ -200,7 +198,7 @@ interface ForwardRunner extends AutoCloseable {
         public Tensor reference(Tensor input) {
             Executor e = executor();
             Set<String> keep = new HashSet<>(e.readFrom(graph.nodes().size()));
-            for (int i : new TreeSet<>(firstReaders().values())) keep.addAll(e.readFrom(i));
+            for (int i : new TreeSet<>(graph.firstReaders().values())) keep.addAll(e.readFrom(i));
             Map<String, Tensor> values = new HashMap<>();
             Set<float[]> arrays = Collections.newSetFromMap(new IdentityHashMap<>());
             long budget = keepBudget;
@@ -228,21 +226,10 @@ interface ForwardRunner extends AutoCloseable {
             Set<String> changed = new HashSet<>(replaced.keySet());
             changed.addAll(keptParams.keySet());
             for (String p : changed) {
-                if (replaced.get(p) != keptParams.get(p)) first = Math.min(first, firstReaders().getOrDefault(p, first));
+                if (replaced.get(p) != keptParams.get(p)) first = Math.min(first, graph.firstReaders().getOrDefault(p, first));
             }
             Tensor out = executor().runFrom(first, kept);
             return Sensitivity.klDivergence(reference.data(), out.data(), reference.size() / reference.dim(0));
-        }
-
-        private Map<String, Integer> firstReaders() {
-            if (firstReader == null) {
-                firstReader = new HashMap<>();
-                List<Node> nodes = graph.nodes();
-                for (int i = nodes.size() - 1; i >= 0; i--) {
-                    for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
-                }
-            }
-            return firstReader;
         }
 
         @Override

@@ -4,7 +4,6 @@ import dev.zeroq.backend.Backend;
 import dev.zeroq.distill.DistillConfig;
 import dev.zeroq.distill.Distiller;
 import dev.zeroq.graph.Graph;
-import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Transforms;
 import dev.zeroq.quant.ClipMethod;
 import dev.zeroq.quant.Clipping;
@@ -233,10 +232,10 @@ public final class ZeroQ {
         }
         // Last layer first: a pass reruns only the nodes from the layer under test on (klDivergenceAgain), so going
         // backwards each pass starts where nothing before it has changed since the reference pass.
-        List<Node> nodes = working.nodes();
+        Map<String, Integer> firstReaders = working.firstReaders();
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) order.add(i);
-        order.sort(Comparator.comparingInt(i -> -nodes.indexOf(layers.get(i).node())));
+        order.sort(Comparator.comparingInt(i -> -firstReaders.getOrDefault(layers.get(i).weight(), 0)));
         // One plan for every pass: only the layer under test's weights change (and change back) between them. The next
         // layer's quantized weights are computed on another thread while this layer's passes run.
         ExecutorService weights = Executors.newSingleThreadExecutor(r -> {

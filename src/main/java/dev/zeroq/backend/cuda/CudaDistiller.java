@@ -186,11 +186,7 @@ public final class CudaDistiller implements AutoCloseable {
         long total = d.p.layout();
         long alternatives = d.p.pending.stream().filter(q -> q.cudnn() != null).count();
         List<String> fused = new ArrayList<>();
-        d.fusedActivation.forEach((producer, act) -> {
-            Node bn = d.addBatchNorm.get(producer);
-            String inner = bn == null ? producer.input(0) : bn.op().onnxType() + "(" + bn.input(0) + ")";
-            fused.add(act.op().onnxType() + "(" + producer.op().onnxType() + "(" + inner + "))");
-        });
+        for (Fusion f : new HashSet<>(d.fusions.values())) fused.add(f.describe());
         fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
                 + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
@@ -534,22 +530,21 @@ public final class CudaDistiller implements AutoCloseable {
         Region x = value(input);
         tap(input);
         for (Node n : nodes) {
-            Node act = fusedActivation.get(n);
-            if (act != null) {
-                fusedForward(n, act);
-            } else if (!fusedActivation.containsValue(n) && !addBatchNorm.containsValue(n)) {
+            Fusion f = fusions.get(n);
+            if (f == null) {
                 forward(n);
+            } else if (n == f.producer()) {
+                fusedForward(f); // at the producer's place; the other nodes of the fusion plan nothing forward
             }
             tap(n.output());
         }
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
-            // Their gradients came with their activation's.
-            if (fusedActivation.containsKey(n) || addBatchNorm.containsValue(n)) continue;
+            Fusion f = fusions.get(n);
+            if (f != null && n != f.act()) continue; // their gradients come with the activation's
             if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
-            Node producer = fusedProducer(n);
-            if (producer != null) {
-                fusedBackward(producer, n);
+            if (f != null) {
+                fusedBackward(f);
             } else {
                 backward(n);
             }
@@ -581,13 +576,31 @@ public final class CudaDistiller implements AutoCloseable {
     // ---- BatchNorm or residual Add + ReLU/Clip as one kernel each way ----
 
     /**
-     * Producers (a BatchNorm, or an Add of two different values of its output's shape) whose output only a ReLU or Clip
-     * reads (and that is no tap and not the graph output), mapped to that activation: each pair runs as one launch
-     * forward (batchnorm_activation, add_activation) and one backward (activation_batchnorm_backward,
-     * activation_add_backward), and the producer's output is never stored (the backward reads relu' and clip' off the
-     * activation's output). The same results bit for bit as the separate kernels (native/igemm-emu/run.sh fused).
+     * What one fused launch computes each way: act(BN(x)) ({@code add} null), act(a + b) ({@code bn} null), or
+     * act(BN(x) + other) (a bottleneck's end). The BatchNorm's output and the sum are never stored: the backward reads
+     * relu' and clip' off the activation's output. The same results bit for bit as the separate kernels
+     * (native/igemm-emu/run.sh fused).
      */
-    private final Map<Node, Node> fusedActivation = new IdentityHashMap<>();
+    private record Fusion(Node bn, Node add, Node act) {
+        /** The node whose place in the forward order the fused launch takes: the Add, else the BatchNorm. */
+        Node producer() {
+            return add != null ? add : bn;
+        }
+
+        /** The Add's operand that is not the BatchNorm's output (with both present). */
+        String other() {
+            return add.input(0).equals(bn.output()) ? add.input(1) : add.input(0);
+        }
+
+        /** "Relu(BatchNormalization(x))", "Relu(Add(a))", "Relu(Add(BatchNormalization(x)))" (for dry plans). */
+        String describe() {
+            String inner = bn == null ? add.input(0) : bn.op().onnxType() + "(" + bn.input(0) + ")";
+            return act.op().onnxType() + "(" + (add == null ? inner : "Add(" + inner + ")") + ")";
+        }
+    }
+
+    /** Every node of a fusion (its BatchNorm, Add and activation), mapped to the fusion. */
+    private final Map<Node, Fusion> fusions = new IdentityHashMap<>();
 
     /**
      * System property {@value}, read when a distiller is planned: {@code false} plans every BatchNorm, Add and activation
@@ -596,12 +609,10 @@ public final class CudaDistiller implements AutoCloseable {
     public static final String FUSE_PROPERTY = "zeroq.distill.fuse";
 
     /**
-     * Fused Adds (keys of {@link #fusedActivation}) one of whose operands is the output of a BatchNorm that nothing else
-     * reads (a bottleneck's end: BN, Add, ReLU), mapped to that BatchNorm: the three run as batchnorm_add_activation
-     * forward and activation_add_batchnorm_backward backward, and neither the BatchNorm's output nor the sum is stored.
+     * Fuses each BatchNorm of a value, and each Add of two different values of its output's shape, whose only reader is
+     * a ReLU or Clip (and that is no tap and not the graph output); and into such an Add a BatchNorm that only it reads,
+     * unless that BatchNorm's input is the Add's other operand (one kernel would then write one gradient twice).
      */
-    private final Map<Node, Node> addBatchNorm = new IdentityHashMap<>();
-
     private void fuseActivations(List<Node> nodes) {
         if ("false".equals(System.getProperty(FUSE_PROPERTY))) return;
         Map<String, List<Node>> readers = new HashMap<>();
@@ -610,23 +621,21 @@ public final class CudaDistiller implements AutoCloseable {
         for (Node n : nodes) producers.put(n.output(), n);
         for (Node n : nodes) {
             Node act = soleReader(n, readers);
-            if (fusable(n) && act != null && act.op() instanceof Op.Unary u
-                    && (u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip) && act.inputs().size() == 1) {
-                fusedActivation.put(n, act);
+            if (!fusable(n) || act == null || !(act.op() instanceof Op.Unary u)
+                    || !(u.fn() instanceof Activation.Relu || u.fn() instanceof Activation.Clip) || act.inputs().size() != 1) {
+                continue;
             }
-        }
-        for (Node add : fusedActivation.keySet()) {
-            if (!(add.op() instanceof Op.Binary)) continue;
-            for (String operand : add.inputs()) {
-                Node bn = producers.get(operand);
-                String other = add.input(0).equals(operand) ? add.input(1) : add.input(0);
-                // The BatchNorm's input must not be the Add's other operand: the kernel writes both gradients at once.
-                if (bn != null && bn.op() instanceof Op.BatchNorm && isValue(bn.input(0)) && soleReader(bn, readers) == add
-                        && !root(bn.input(0)).equals(root(other))) {
-                    addBatchNorm.put(add, bn);
+            Node bn = n.op() instanceof Op.BatchNorm ? n : null, add = bn == null ? n : null;
+            for (int k = 0; add != null && k < 2; k++) {
+                Node b = producers.get(add.input(k));
+                if (b != null && b.op() instanceof Op.BatchNorm && isValue(b.input(0)) && soleReader(b, readers) == add
+                        && !root(b.input(0)).equals(root(add.input(1 - k)))) {
+                    bn = b;
                     break;
                 }
             }
+            Fusion f = new Fusion(bn, add, act);
+            for (Node member : new Node[] {bn, add, act}) if (member != null) fusions.put(member, f);
         }
     }
 
@@ -649,56 +658,52 @@ public final class CudaDistiller implements AutoCloseable {
         };
     }
 
-    /** The producer fused into activation node {@code n}, or null. */
-    private Node fusedProducer(Node n) {
-        for (Map.Entry<Node, Node> e : fusedActivation.entrySet()) if (e.getValue() == n) return e.getKey();
-        return null;
-    }
-
-    private void fusedForward(Node producer, Node act) {
-        Node bn = addBatchNorm.get(producer);
-        if (producer.op() instanceof Op.BatchNorm) {
-            batchNormActivation(producer, act);
-        } else if (bn != null) {
-            // act(BN(x) + other): the Add's other operand, and the BatchNorm's affine as batchnorm_activation takes it.
-            String other = producer.input(0).equals(bn.output()) ? producer.input(1) : producer.input(0);
-            int[] xs = shapes.get(bn.input(0));
-            int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
-            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
+    private void fusedForward(Fusion f) {
+        float[] ab = DevicePlan.activationArgs(((Op.Unary) f.act().op()).fn());
+        int[] os = shapes.get(f.act().output());
+        int total = size(os), ch = os[1], hw = total / (os[0] * ch);
+        At out = At.of(value(f.act().output()));
+        Node bn = f.bn();
+        if (f.add() == null) {
+            launch("batchnorm_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
+                    operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(batchNormInverseStd(bn))), out, total,
+                    ch, hw, (int) ab[2], ab[0], ab[1]);
+        } else if (bn == null) {
+            launch("add_activation", grid1d(Math.ceilDiv(total, 4)), block(), operand(f.add().input(0)),
+                    operand(f.add().input(1)), out, total, (int) ab[2], ab[0], ab[1]);
+        } else {
             launch("batchnorm_add_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
                     operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(batchNormInverseStd(bn))),
-                    operand(other), At.of(value(act.output())), total, ch, hw, (int) ab[2], ab[0], ab[1]);
-        } else {
-            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
-            int total = size(shapes.get(act.output()));
-            launch("add_activation", grid1d(Math.ceilDiv(total, 4)), block(), operand(producer.input(0)),
-                    operand(producer.input(1)), At.of(value(act.output())), total, (int) ab[2], ab[0], ab[1]);
+                    operand(f.other()), out, total, ch, hw, (int) ab[2], ab[0], ab[1]);
         }
     }
 
-    private void fusedBackward(Node producer, Node act) {
-        Node bn = addBatchNorm.get(producer);
-        if (producer.op() instanceof Op.BatchNorm) {
-            activationBatchNormBackward(producer, act);
-        } else if (bn != null) {
-            String other = producer.input(0).equals(bn.output()) ? producer.input(1) : producer.input(0);
-            int[] os = shapes.get(act.output());
-            int total = size(os), ch = os[1], hw = total / (os[0] * ch);
-            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
-            // Two different regions (the BatchNorm's input is not the Add's other operand), each written or added to as
-            // the separate kernels would: the Add's other side now, the BatchNorm's input after its tap's gradient.
-            Region gOther = grad(other), gx = grad(bn.input(0));
-            int accOther = writeFlag(gOther), accX = writeFlag(gx);
-            launch("activation_add_batchnorm_backward", grid1d(total), block(), operand(act.output()),
-                    At.of(grad(act.output())), At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gOther), At.of(gx),
-                    total, ch, hw, (int) ab[2], ab[0], ab[1], accOther, accX);
-        } else {
-            float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
-            int total = size(shapes.get(act.output()));
-            Region ga = grad(producer.input(0)), gb = grad(producer.input(1));
+    /**
+     * The gradients of the fusion's inputs from its activation's, each written or added to as the separate kernels
+     * would (in the Add's input order; the BatchNorm's input after its tap's gradient).
+     */
+    private void fusedBackward(Fusion f) {
+        float[] ab = DevicePlan.activationArgs(((Op.Unary) f.act().op()).fn());
+        int[] os = shapes.get(f.act().output());
+        int total = size(os), ch = os[1], hw = total / (os[0] * ch);
+        At z = operand(f.act().output()), dz = At.of(grad(f.act().output()));
+        Node bn = f.bn();
+        if (f.add() == null) {
+            Region gx = grad(bn.input(0));
+            launch("activation_batchnorm_backward", grid1d(total), block(), z, dz,
+                    At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
+                    writeFlag(gx));
+        } else if (bn == null) {
+            Region ga = grad(f.add().input(0)), gb = grad(f.add().input(1));
             int accA = writeFlag(ga), accB = writeFlag(gb);
-            launch("activation_add_backward", grid1d(Math.ceilDiv(total, 4)), block(), operand(act.output()),
-                    At.of(grad(act.output())), At.of(ga), At.of(gb), total, (int) ab[2], ab[0], ab[1], accA, accB);
+            launch("activation_add_backward", grid1d(Math.ceilDiv(total, 4)), block(), z, dz, At.of(ga), At.of(gb), total,
+                    (int) ab[2], ab[0], ab[1], accA, accB);
+        } else {
+            Region gOther = grad(f.other()), gx = grad(bn.input(0));
+            int accOther = writeFlag(gOther), accX = writeFlag(gx);
+            launch("activation_add_batchnorm_backward", grid1d(total), block(), z, dz,
+                    At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gOther), At.of(gx), total, ch, hw, (int) ab[2],
+                    ab[0], ab[1], accOther, accX);
         }
     }
 
@@ -709,28 +714,6 @@ public final class CudaDistiller implements AutoCloseable {
         float[] inv = new float[var.length];
         for (int c = 0; c < inv.length; c++) inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps);
         return inv;
-    }
-
-    /** BatchNorm {@code bn} and activation {@code act} as one launch: act's output from bn's input. */
-    private void batchNormActivation(Node bn, Node act) {
-        float[] inv = batchNormInverseStd(bn);
-        int[] xs = shapes.get(bn.input(0));
-        int total = size(xs), ch = xs[1], hw = total / (xs[0] * ch);
-        float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
-        launch("batchnorm_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
-                operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(inv)), At.of(value(act.output())), total,
-                ch, hw, (int) ab[2], ab[0], ab[1]);
-    }
-
-    /** The gradient of the pair's input from the activation's output gradient, in one launch. */
-    private void activationBatchNormBackward(Node bn, Node act) {
-        int[] os = shapes.get(act.output());
-        int total = size(os), ch = os[1], hw = total / (os[0] * ch);
-        float[] ab = DevicePlan.activationArgs(((Op.Unary) act.op()).fn());
-        Region gx = grad(bn.input(0));
-        launch("activation_batchnorm_backward", grid1d(total), block(), operand(act.output()), At.of(grad(act.output())),
-                At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
-                writeFlag(gx));
     }
 
     /** k[c] = scale[c]/sqrt(var[c] + eps), the BatchNorm's dx/dy, rounded as Gradients.batchNormBackward. */

@@ -21,7 +21,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -115,7 +114,6 @@ public final class CudaForward implements AutoCloseable {
      */
     private int imagesHeld;
     private int validSteps;
-    private Map<String, Integer> firstReader; // parameter → index of the first step that reads it (built on first use)
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
@@ -562,25 +560,14 @@ public final class CudaForward implements AutoCloseable {
     }
 
     private void uploadParam(String name, float[] data) {
-        validSteps = Math.min(validSteps, firstReader(name));
+        // Steps are the graph's nodes in order: the first that reads the parameter is the first to run again.
+        validSteps = Math.min(validSteps, graph.firstReaders().getOrDefault(name, steps.size()));
         context.makeCurrent();
         stream.synchronize(); // no launch of an earlier run may still read the old values
         for (ParamUse u : plan.paramUses(name)) {
             DeviceBuffer.uploadFloats(plan.address(u.region()), u.layout().apply(data));
         }
         context.synchronize();
-    }
-
-    /** Index of the first step that reads parameter {@code name}; the number of steps when none does. */
-    private int firstReader(String name) {
-        if (firstReader == null) {
-            firstReader = new HashMap<>();
-            List<Node> nodes = graph.nodes();
-            for (int i = nodes.size() - 1; i >= 0; i--) {
-                for (String in : nodes.get(i).inputs()) if (graph.isParam(in)) firstReader.put(in, i);
-            }
-        }
-        return firstReader.getOrDefault(name, steps.size());
     }
 
     private int checkInput(Tensor input) {
