@@ -6,13 +6,6 @@
 #include "common.cuh"
 #include "activation_ops.cuh"
 
-// One element: the gradient both sides receive (0.f + v turns −0 into +0, as binary_backward_same).
-__device__ __forceinline__ float zq_act_add_grad(float z, float dz, int op, float lo, float hi) {
-    const float d = zq_activation_derivative(z, op, lo, hi);
-    const float g = dz * d; // activation_backward's
-    return 0.f + g;
-}
-
 extern "C" __global__ void activation_add_backward(const float* __restrict__ z, const float* __restrict__ dz,
                                                    float* __restrict__ da, float* __restrict__ db, int n, int op,
                                                    float lo, float hi, int accumulateA, int accumulateB) {

@@ -15,9 +15,7 @@ extern "C" __global__ void activation_add_batchnorm_backward(const float* __rest
                                                              float lo, float hi, int accumulateOther,
                                                              int accumulateX) {
     ZQ_FOR_EACH(i, total) {
-        const float d = zq_activation_derivative(z[i], op, lo, hi);
-        const float g = dz[i] * d;                 // activation_backward's
-        const float v = 0.f + g;                   // the Add's, each side
+        const float v = zq_act_add_grad(z[i], dz[i], op, lo, hi); // the Add's, each side
         dOther[i] = accumulateOther ? dOther[i] + v : v;
         dx[i] = zq_bn_grad(v, k[((int)i / hw) % c], dx, i, accumulateX); // batchnorm_backward's
     }

@@ -2,7 +2,7 @@
 // PyTorch's choice at the kinks (Activation.derivative: relu'(0) = 0, clip' = 0 at its bounds):
 // 0 relu, 1 clip(a = min, b = max), 2 leakyrelu(a = alpha), 3 sigmoid, 4 hardsigmoid(a = alpha, b = beta), 5 hardswish.
 // An unknown op gives NaN, which the parity tests catch. Used by activation.cu, activation_backward.cu and the fused
-// BatchNorm + activation kernels.
+// BatchNorm/Add + activation kernels.
 #pragma once
 
 __device__ __forceinline__ float zq_activation(float v, int op, float a, float b) {
@@ -39,3 +39,10 @@ __device__ __forceinline__ float zq_activation_derivative(float v, int op, float
     }
 }
 
+// The gradient each operand of z = f(a + b) receives, for relu and clip (f' read off z): activation_backward's dz·f'(z),
+// then binary_backward_same's add term 0 + g (which turns −0 into +0).
+__device__ __forceinline__ float zq_act_add_grad(float z, float dz, int op, float lo, float hi) {
+    const float d = zq_activation_derivative(z, op, lo, hi);
+    const float g = dz * d;
+    return 0.f + g;
+}

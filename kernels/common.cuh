@@ -15,6 +15,23 @@ struct Shape6 {
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \
          i += (long long)gridDim.x * blockDim.x)
 
+// Calls visit(iy, ix, r, s) for every tap (r, s) of the window of output position (oh, ow) that lands on an input pixel
+// (iy, ix) of an h × w plane (strided, padded, dilated; taps in the padding are skipped), kernel rows then columns in
+// order: the gather of the forward pooling and direct convolution kernels. zq_windows_of below is its inverse.
+template <class Visit>
+__device__ __forceinline__ void zq_window_taps(int oh, int ow, int h, int w, int kh, int kw, int sh, int sw, int padTop,
+                                               int padLeft, int dh, int dw, Visit visit) {
+    for (int r = 0; r < kh; r++) {
+        const int iy = oh * sh - padTop + r * dh;
+        if (iy < 0 || iy >= h) continue;
+        for (int s = 0; s < kw; s++) {
+            const int ix = ow * sw - padLeft + s * dw;
+            if (ix < 0 || ix >= w) continue;
+            visit(iy, ix, r, s);
+        }
+    }
+}
+
 // Calls visit(oh, ow, r, s) for every output position (oh, ow) whose kernel tap (r, s) lands on input pixel (ih, iw) of
 // a strided, padded, dilated window (convolution or pooling), kernel rows then columns in order: the gather order of
 // the backward kernels, so that every form of a gather sums alike.

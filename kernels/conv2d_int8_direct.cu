@@ -25,15 +25,9 @@ extern "C" __global__ void conv2d_int8_direct(const unsigned char* __restrict__ 
         for (int ci = 0; ci < cinG; ci++) {
             const long long plane = (b * cin + (long long)grp * cinG + ci) * h;
             const signed char* wr = w + ((long long)co * cinG + ci) * kh * kw;
-            for (int ky = 0; ky < kh; ky++) {
-                const int iy = oy * sh - padTop + ky * dh;
-                if (iy < 0 || iy >= h) continue;
-                for (int kx = 0; kx < kw; kx++) {
-                    const int ix = ox * sw - padLeft + kx * dw;
-                    if (ix < 0 || ix >= wd) continue;
-                    sum += (unsigned)(((int)x[(plane + iy) * wd + ix] - zp) * (int)wr[ky * kw + kx]);
-                }
-            }
+            zq_window_taps(oy, ox, h, wd, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int iy, int ix, int ky, int kx) {
+                sum += (unsigned)(((int)x[(plane + iy) * wd + ix] - zp) * (int)wr[ky * kw + kx]);
+            });
         }
         acc[i] = (int)sum;
     }

@@ -63,19 +63,13 @@ extern "C" __global__ void int8_maxpool_nhwc(const signed char* __restrict__ x, 
         const int oy = (int)(t % outH);
         const long long b = t / outH;
         uint4 m = make_uint4(0x80808080u, 0x80808080u, 0x80808080u, 0x80808080u); // −128 in every byte
-        for (int ky = 0; ky < kh; ky++) {
-            const int iy = oy * sh - padTop + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (int kx = 0; kx < kw; kx++) {
-                const int ix = ox * sw - padLeft + kx * dw;
-                if (ix < 0 || ix >= w) continue;
-                const uint4 v = *reinterpret_cast<const uint4*>(&x[((b * h + iy) * w + ix) * cP + ch0]);
-                m.x = __vmaxs4(m.x, v.x);
-                m.y = __vmaxs4(m.y, v.y);
-                m.z = __vmaxs4(m.z, v.z);
-                m.w = __vmaxs4(m.w, v.w);
-            }
-        }
+        zq_window_taps(oy, ox, h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int iy, int ix, int, int) {
+            const uint4 v = *reinterpret_cast<const uint4*>(&x[((b * h + iy) * w + ix) * cP + ch0]);
+            m.x = __vmaxs4(m.x, v.x);
+            m.y = __vmaxs4(m.y, v.y);
+            m.z = __vmaxs4(m.z, v.z);
+            m.w = __vmaxs4(m.w, v.w);
+        });
         *reinterpret_cast<uint4*>(&out[(((b * outH + oy) * outW) + ox) * cP + ch0]) = m;
     }
 }

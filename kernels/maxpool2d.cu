@@ -14,17 +14,11 @@ extern "C" __global__ void maxpool2d(const float* __restrict__ x, float* __restr
         const long long plane = i / ((long long)outW * outH);
         const float* xp = x + plane * h * w;
         float m = -INFINITY;
-        for (int r = 0; r < kh; r++) {
-            const int ih = oh * sh - padTop + r * dh;
-            if (ih < 0 || ih >= h) continue;
-            for (int s = 0; s < kw; s++) {
-                const int iw = ow * sw - padLeft + s * dw;
-                if (iw < 0 || iw >= w) continue;
-                const float v = xp[(long long)ih * w + iw];
-                // NaN propagates, as Math.max does in the Java reference.
-                m = (v > m || v != v) ? v : m;
-            }
-        }
+        zq_window_taps(oh, ow, h, w, kh, kw, sh, sw, padTop, padLeft, dh, dw, [&](int ih, int iw, int, int) {
+            const float v = xp[(long long)ih * w + iw];
+            // NaN propagates, as Math.max does in the Java reference.
+            m = (v > m || v != v) ? v : m;
+        });
         out[i] = m;
     }
 }
