@@ -192,6 +192,15 @@ public final class CudaDistiller implements AutoCloseable {
                 + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
 
+    /** Every launch {@link #dryPlan} plans (the iteration's, the Adam step and the batch reset), for tests. */
+    static List<Pending> dryLaunches(Graph graph, int batch, Options options) {
+        CudaDistiller d = new CudaDistiller(graph, batch, options);
+        d.plan();
+        List<Pending> all = new ArrayList<>(d.p.pending);
+        all.add(d.adamPending);
+        return all;
+    }
+
     private CudaDistiller(Graph graph, int batch, Options options) {
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {

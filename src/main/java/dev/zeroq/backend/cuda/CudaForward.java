@@ -230,6 +230,11 @@ public final class CudaForward implements AutoCloseable {
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
     }
 
+    /** Every launch {@link #dryPlan} plans, for tests. */
+    static List<DevicePlan.Pending> dryLaunches(Graph graph, int maxBatch) {
+        return List.copyOf(new CudaForward(graph, maxBatch, null).plan.pending);
+    }
+
     /**
      * Bytes of the one pool a pass of {@code graph} for {@code maxBatch} images allocates, planned without a device
      * (the constructor checks the same figure against free memory before it allocates).

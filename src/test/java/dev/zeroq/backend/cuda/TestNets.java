@@ -67,6 +67,14 @@ final class TestNets {
         return new Graph("residual-over-bn-input", "input", new int[] {3, 7, 7}, out, g.nodes, g.params);
     }
 
+    /** conv-BN-ReLU twice on a (3, 37, 31) input: planes of 1,147 values, more than a warp-per-plane kernel takes. */
+    static Graph largePlanes(long seed) {
+        TestNets g = new TestNets(seed);
+        String a = g.cbr("input", 3, 4, 3, 1, 1, new Activation.Relu());
+        String out = g.bn(g.conv(a, 4, 4, 3, 1, 1, 1), 4);
+        return new Graph("large-planes", "input", new int[] {3, 37, 31}, out, g.nodes, g.params);
+    }
+
     /** A graph with a Transpose between two BatchNorms: not supported on CUDA. */
     static Graph withTranspose(long seed) {
         TestNets g = new TestNets(seed);
