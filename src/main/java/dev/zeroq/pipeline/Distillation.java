@@ -35,7 +35,7 @@ public final class Distillation {
                 CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true, cuda.tf32(), use);
                 try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), o)) {
                     note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + "; "
-                            + d.convSummary() + ")", null));
+                            + d.convSummary() + "; " + d.setupSummary() + ")", null));
                     return d.distill(cfg, progress);
                 }
             }

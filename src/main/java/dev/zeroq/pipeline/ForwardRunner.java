@@ -372,7 +372,9 @@ interface ForwardRunner extends AutoCloseable {
             }
             useReference(reference);
             holdsKept = false;
-            return forward.klDivergence(input);
+            double kl = forward.klDivergence(input);
+            holdsKept = input == kept; // a plain pass over the kept images is what a repeat starts from
+            return kl;
         }
 
         private void useReference(Tensor reference) {

@@ -12,6 +12,7 @@ import dev.zeroq.quant.ParetoPoint;
 import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.QuantPlan.Calibration;
 import dev.zeroq.quant.QuantPlan.Scheme;
+import dev.zeroq.report.Laps;
 import dev.zeroq.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -243,29 +244,37 @@ public final class ZeroQ {
             t.setDaemon(true);
             return t;
         });
+        Laps laps = new Laps(); // where the stage's time goes, printed at its end
         try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
+            laps.lap("setup");
             listener.stage("sensitivity passes on " + f.description());
-            Tensor reference = f.reference(images);
             Future<Tensor[]> next = weights.submit(() -> quantizedWeights(working, layers.get(order.getFirst()), cfg));
+            Tensor reference = f.reference(images);
+            laps.lap("reference pass");
             for (int k = 0; k < order.size(); k++) {
                 int i = order.get(k);
                 WeightLayer l = layers.get(i);
                 Tensor[] quantized = result(next);
+                laps.lap("waiting for quantized weights");
                 if (k + 1 < order.size()) {
                     WeightLayer after = layers.get(order.get(k + 1));
                     next = weights.submit(() -> quantizedWeights(working, after, cfg));
                 }
                 for (int j = 0; j < bits.length; j++) {
                     f.replaceParam(l.weight(), quantized[j]);
+                    laps.lap("weight swaps");
                     // Sensitivity.klDivergence against the reference; on a device only the mean comes back.
                     omega[i][j] = f.klDivergenceAgain(reference);
+                    laps.lap("passes");
                     listener.sensitivityStep(++done, total);
                 }
                 f.restoreParam(l.weight());
+                laps.lap("weight swaps");
             }
         } finally {
             weights.shutdownNow();
         }
+        listener.stage("sensitivity took " + laps);
         return new SensitivityTable(names, params, bits, omega);
     }
 

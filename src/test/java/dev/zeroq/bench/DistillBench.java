@@ -101,6 +101,7 @@ public final class DistillBench {
                         useGraph, d.bnTerms(),
                         d.launchesPerIteration(), d.poolBytes() / 1048576.0, setup, d.convSummary());
                 CudaDistiller.Timing t = d.time(warmup, iters, DistillConfig.Init.UNIFORM, seed);
+                System.out.println("SETUP " + d.setupSummary()); // after time(): the graph capture is in it
                 if (d.cudaGraphFailure() != null) {
                     System.out.println("CUDA graph capture failed, iterations ran launch by launch: " + d.cudaGraphFailure());
                 }

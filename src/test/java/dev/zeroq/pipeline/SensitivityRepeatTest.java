@@ -155,15 +155,24 @@ class SensitivityRepeatTest {
         CpuBackend cpu = new CpuBackend();
         int[] bits = cfg.bitChoices();
         List<Integer> steps = new ArrayList<>();
+        List<String> stages = new ArrayList<>();
         ZeroQ.Listener listener = new ZeroQ.Listener() {
             @Override
             public void sensitivityStep(int done, int total) {
                 steps.add(done);
             }
+
+            @Override
+            public void stage(String description) {
+                stages.add(description);
+            }
         };
         ZeroQ.SensitivityTable table = new ZeroQ(working, cpu).sensitivity(cfg, images, listener);
         assertEquals(layers.size() * bits.length, steps.size());
         assertEquals(steps.size(), (int) steps.getLast(), "progress counts every pass once, in order");
+        // The stage ends with where its time went.
+        assertTrue(stages.getLast().matches("sensitivity took [0-9.]+ s \\(setup [0-9.]+ s, reference pass [0-9.]+ s, "
+                + "waiting for quantized weights [0-9.]+ s, weight swaps [0-9.]+ s, passes [0-9.]+ s\\)"), stages.getLast());
         try (ForwardRunner f = ForwardRunner.open(working, cpu, IMAGES)) {
             Tensor reference = f.run(images);
             for (int i = 0; i < layers.size(); i++) {
