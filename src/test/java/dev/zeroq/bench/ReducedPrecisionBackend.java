@@ -20,6 +20,11 @@ final class ReducedPrecisionBackend implements Backend {
     enum Format {
         /** 10-bit mantissa, round to nearest with ties away from zero (cvt.rna.tf32.f32). */
         TF32,
+        /**
+         * 10-bit mantissa, the low 13 bits dropped: what a tensor core computes from FP32 bits fed to it unconverted, as
+         * library kernels may do (a bias toward zero of half a TF32 ulp on average).
+         */
+        TF32_TRUNCATED,
         /** 7-bit mantissa, round to nearest with ties to even. */
         BF16;
 
@@ -28,6 +33,7 @@ final class ReducedPrecisionBackend implements Backend {
             if ((b & 0x7f800000) == 0x7f800000) return x; // infinities and NaNs as they are
             return switch (this) {
                 case TF32 -> Float.intBitsToFloat((b + 0x1000) & ~0x1fff); // magnitude + half an ulp, truncated
+                case TF32_TRUNCATED -> Float.intBitsToFloat(b & ~0x1fff);
                 case BF16 -> Float.intBitsToFloat((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000);
             };
         }

@@ -32,6 +32,15 @@ class ReducedPrecisionBackendTest {
     }
 
     @Test
+    void truncatedTf32DropsTheLowThirteenBits() {
+        double u = Math.scalb(1.0, -10);
+        assertEquals(1f, ReducedPrecisionBackend.Format.TF32_TRUNCATED.round(f(1 + u - Math.scalb(1.0, -23))));
+        assertEquals(f(-1), ReducedPrecisionBackend.Format.TF32_TRUNCATED.round(f(-(1 + u / 2))));
+        float top = ReducedPrecisionBackend.Format.TF32_TRUNCATED.round(Float.MAX_VALUE);
+        assertTrue(top < Float.MAX_VALUE && Float.isFinite(top), "never rounds up: " + top);
+    }
+
+    @Test
     void bf16RoundsToSevenMantissaBitsWithTiesToEven() {
         double u = Math.scalb(1.0, -7);
         assertEquals(1f, BF16.round(f(1 + u / 2)));               // tie, 1 is even
@@ -51,7 +60,8 @@ class ReducedPrecisionBackendTest {
         Tensor absolute = ref.conv2d(abs(x), abs(w), null, spec);
         for (ReducedPrecisionBackend.Format fmt : ReducedPrecisionBackend.Format.values()) {
             Tensor got = new ReducedPrecisionBackend(ref, fmt).conv2d(x, w, b, spec);
-            double ulp = Math.scalb(1.0, fmt == TF32 ? -10 : -7);
+            double ulp = Math.scalb(1.0, fmt == BF16 ? -7 : -10);
+            if (fmt == ReducedPrecisionBackend.Format.TF32_TRUNCATED) ulp *= 2; // a whole ulp per operand, not half
             int differ = 0;
             for (int i = 0; i < got.size(); i++) {
                 // Each operand moves by at most half an ulp (relative), so each product by about one ulp.

@@ -5,7 +5,8 @@
 // in strict FP32 on the bundled test images. Prints one RESULT line per variant.
 // Usage: java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:CP
 //        dev.zeroq.bench.ReducedPrecisionQualityBench [--model resnet_fmnist] [--iters 500] [--limit 2000] [--seed 0]
-//        [--variants strict,tf32-distill,tf32-all,bf16-distill,bf16-all]
+//        [--variants strict,tf32-distill,tf32-all,tf32t-distill,tf32t-all,bf16-distill,bf16-all]
+//        (tf32: operands rounded to nearest as zeroq's TF32 kernels do; tf32t: truncated, as tensor cores read raw FP32)
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.Backend;
@@ -65,6 +66,7 @@ public final class ReducedPrecisionQualityBench {
             Backend distill = switch (v) {
                 case "strict" -> strict;
                 case "tf32-distill", "tf32-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32);
+                case "tf32t-distill", "tf32t-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32_TRUNCATED);
                 case "bf16-distill", "bf16-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.BF16);
                 default -> throw new IllegalArgumentException("unknown variant " + v);
             };
