@@ -604,7 +604,10 @@ public final class CudaDistiller implements AutoCloseable {
      * What one fused launch computes each way: act(BN(x)) ({@code add} null), act(a + b) ({@code bn} null), or
      * act(BN(x) + other) (a bottleneck's end). The BatchNorm's output and the sum are never stored: the backward reads
      * relu' and clip' off the activation's output. The same results bit for bit as the separate kernels
-     * (native/igemm-emu/run.sh fused).
+     * (native/igemm-emu/run.sh fused), with one exception in the gradient sums: the fused backward runs at the
+     * activation's place in the backward order, the separate BatchNorm/Add backward at their own. Where a value that
+     * gets three or more gradients has a reader between the fusion's first node and its activation (no torchvision
+     * ResNet, MobileNet or test net does), its gradients are added in another order: the last bits may differ.
      */
     private record Fusion(Node bn, Node add, Node act) {
         /** The node whose place in the forward order the fused launch takes: the Add, else the BatchNorm. */
