@@ -275,7 +275,7 @@ elif [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
       --device cuda --iters 500 --batch 32 > "$PARTS/pipeline-bench-resnet50.log" 2>&1
     rc=$?
     to_bench "PipelineBench resnet50 --device cuda --iters 500 --batch 32" "$PARTS/pipeline-bench-resnet50.log"
-    res=$(grep -E '^(STAGE|RESULT)' "$PARTS/pipeline-bench-resnet50.log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+    res=$(grep -E '^(STAGE|DETAIL|RESULT)' "$PARTS/pipeline-bench-resnet50.log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
     [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/pipeline-bench-resnet50.log")
     row bench-pipeline "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} (pipeline-bench-resnet50.log)"
   else
@@ -288,7 +288,7 @@ fi
 # 7b'. the same pipeline with --tf32 (TF32 tensor cores for the convolutions, cuDNN with TF32 math where faster): the
 #      figure issue 4's 10-second aim turns on, so it runs right after the strict one. A comparison only.
 if [[ $HAVE_JAR == 1 && -f "$B/models/resnet50.onnx" ]]; then
-  compare_bench pipeline-tf32 150 pipeline-bench-resnet50-tf32.log '^(STAGE|RESULT)' 's/model=[^ ]+ //' ';' \
+  compare_bench pipeline-tf32 150 pipeline-bench-resnet50-tf32.log '^(STAGE|DETAIL|RESULT)' 's/model=[^ ]+ //' ';' \
     "PipelineBench resnet50 --device cuda --iters 500 --batch 32 --tf32 on" \
     PipelineBench "$B/models/resnet50.onnx" --device cuda --iters 500 --batch 32 --tf32 on \
     || row pipeline-tf32 skip "time budget spent"

@@ -62,6 +62,13 @@ public final class PipelineBench {
                 @Override
                 public void stage(String description) {
                     System.out.println("  " + description);
+                    // Where the distillation's setup and the sensitivity stage spend their time, one greppable line each.
+                    int setup = description.indexOf("; setup ");
+                    if (description.startsWith("distilling on") && setup >= 0) {
+                        System.out.println("DETAIL distill " + description.substring(setup + 2, description.length() - 1));
+                    } else if (description.startsWith("sensitivity took ")) {
+                        System.out.println("DETAIL sensitivity " + description.substring("sensitivity took ".length()));
+                    }
                 }
             };
             long t1 = System.nanoTime();
