@@ -7,6 +7,8 @@
 //        dev.zeroq.bench.ReducedPrecisionQualityBench [--model resnet_fmnist] [--iters 500] [--limit 2000] [--seed 0]
 //        [--variants strict,tf32-distill,tf32-all,tf32t-distill,tf32t-all,bf16-distill,bf16-all]
 //        (tf32: operands rounded to nearest as zeroq's TF32 kernels do; tf32t: truncated, as tensor cores read raw FP32)
+//    or, for a model without test images (sensitivity and the MP4/A8 choice only, on Gaussian images, no distillation):
+//        ... ReducedPrecisionQualityBench --onnx MODEL.onnx [--batch 4] [--seed 0] [--variants strict,tf32-all,...]
 package dev.zeroq.bench;
 
 import dev.zeroq.backend.Backend;
@@ -37,8 +39,8 @@ public final class ReducedPrecisionQualityBench {
                            ZeroQ.SensitivityTable table, double seconds) {}
 
     public static void main(String[] args) {
-        String modelName = "resnet_fmnist";
-        int iters = 500, limit = 2000;
+        String modelName = "resnet_fmnist", onnx = null;
+        int iters = 500, limit = 2000, batch = 4;
         long seed = 0;
         List<String> variants = List.of("strict", "tf32-distill", "tf32-all", "bf16-distill", "bf16-all");
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -49,10 +51,16 @@ public final class ReducedPrecisionQualityBench {
                 case "--limit" -> limit = Integer.parseInt(v);
                 case "--seed" -> seed = Long.parseLong(v);
                 case "--variants" -> variants = List.of(v.split(","));
+                case "--onnx" -> onnx = v;
+                case "--batch" -> batch = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         if (!variants.getFirst().equals("strict")) throw new IllegalArgumentException("--variants must start with strict");
+        if (onnx != null) {
+            sensitivityOnly(java.nio.file.Path.of(onnx), variants, batch, seed);
+            return;
+        }
         byte[] bytes = Bundled.model(modelName);
         String file = modelName + ".onnx";
         OnnxModel m = OnnxImporter.parse(bytes, file);
@@ -78,6 +86,43 @@ public final class ReducedPrecisionQualityBench {
                     modelName, v, o.firstLoss(), o.finalLoss(), 100 * o.w8a8(), 100 * o.mp4(),
                     bitsChanged(base.mp4Plan(), o.mp4Plan()), spearman(flat(base.table()), flat(o.table())),
                     maxRelative(flat(base.table()), flat(o.table())), o.seconds());
+        }
+    }
+
+    /** The variants' sensitivity tables and MP4/A8 choices for {@code batch} Gaussian images, against strict FP32's. */
+    private static void sensitivityOnly(java.nio.file.Path model, List<String> variants, int batch, long seed) {
+        byte[] bytes;
+        try {
+            bytes = java.nio.file.Files.readAllBytes(model);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        String file = model.getFileName().toString();
+        OnnxModel m = OnnxImporter.parse(bytes, file);
+        String sha = QuantPlan.sha256(bytes);
+        Backend strict = new CpuBackend();
+        Tensor images = Distiller.initialBatch(m.graph().inputShape(), batch, DistillConfig.Init.GAUSSIAN, seed);
+        QuantizeConfig cfg = QuantizeConfig.defaults().withCalibration(QuantPlan.Calibration.GAUSSIAN, null)
+                .withMixed(new QuantizeConfig.MixedTarget.AverageBits(4));
+        System.out.printf("ReducedPrecisionQualityBench %s: sensitivity and MP4/A8 on %d Gaussian images, seed %d, backend %s%n",
+                file, batch, seed, strict.name());
+        ZeroQ.Outcome base = null;
+        for (String v : variants) {
+            long t0 = System.nanoTime();
+            Backend b = switch (v) {
+                case "strict" -> strict;
+                case "tf32-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32);
+                case "tf32t-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32_TRUNCATED);
+                case "bf16-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.BF16);
+                default -> throw new IllegalArgumentException("variant " + v + " needs distillation; with --onnx use "
+                        + "strict, tf32-all, tf32t-all or bf16-all");
+            };
+            ZeroQ.Outcome o = new ZeroQ(m.graph(), b).quantize(cfg, images, null, sha, file, ZeroQ.Listener.NONE);
+            if (base == null) base = o;
+            System.out.printf(Locale.ROOT, "RESULT model=%s variant=%s layers=%d mp4_bits_changed=%d sensitivity_spearman=%.4f "
+                            + "sensitivity_max_rel=%.3g seconds=%.1f%n", file, v, o.plan().layers().size(),
+                    bitsChanged(base.plan(), o.plan()), spearman(flat(base.sensitivity()), flat(o.sensitivity())),
+                    maxRelative(flat(base.sensitivity()), flat(o.sensitivity())), (System.nanoTime() - t0) / 1e9);
         }
     }
 
