@@ -295,9 +295,13 @@ final class DevicePlan {
         return r;
     }
 
-    /** A forward operand: a value's region or an uploaded parameter. */
+    /**
+     * A forward operand: a value planned earlier (its producer's launch comes before the reader's; a value no launch
+     * writes, say one fused away, is a planning error here rather than an unwritten region on the device) or an
+     * uploaded parameter.
+     */
     At operand(String name) {
-        return At.of(graph.isParam(name) ? param(name) : value(name));
+        return At.of(graph.isParam(name) ? param(name) : planned(name));
     }
 
     /** A parameter as stored in the graph, uploaded once however many launches read it. */
