@@ -206,6 +206,38 @@ public final class CudaDistiller implements AutoCloseable {
         return all;
     }
 
+    /** Runs one planned kernel launch on host memory: a CPU emulation of the kernels, for tests without a GPU. */
+    interface HostLauncher {
+        /** {@code args} as the device launch would take them, with addresses resolved to host addresses. */
+        void launch(String kernel, int[] grid, int[] block, Object[] args);
+    }
+
+    /**
+     * The loss and input gradient of {@code images} as this class's planned launches compute them, run in order on a
+     * host copy of the pool through {@code launcher} (tests without a GPU: every launch, its arguments and the pool's
+     * wiring, against the CPU reference). Only zeroq's kernels take part ({@code options.cudnn()} must be OFF).
+     */
+    static Backprop.Result emulateLossAndGradient(Graph graph, Options options, Tensor images, HostLauncher launcher) {
+        if (options.cudnn() != Cudnn.OFF) throw new IllegalArgumentException("cuDNN has no host emulation");
+        CudaDistiller d = new CudaDistiller(graph, images.dim(0), options);
+        if (!Arrays.equals(images.shape(), d.shapes.get(graph.inputName()))) {
+            throw new IllegalArgumentException("images " + Arrays.toString(images.shape()));
+        }
+        d.plan();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pool = d.p.allocateHost(arena);
+            long in = d.p.address(d.inputRegion) - pool.address();
+            MemorySegment.copy(images.data(), 0, pool, ValueLayout.JAVA_FLOAT, in, images.size());
+            for (Pending q : d.p.pending) {
+                if (q.into() == null) launcher.launch(q.kernel(), q.grid(), q.block(), d.p.resolved(q));
+            }
+            double loss = pool.get(ValueLayout.JAVA_DOUBLE, d.p.address(d.lossRegion) - pool.address());
+            float[] g = new float[images.size()];
+            MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT, d.p.address(d.inputGradRegion) - pool.address(), g, 0, g.length);
+            return new Backprop.Result(loss, new Tensor(g, images.shape()));
+        }
+    }
+
     private CudaDistiller(Graph graph, int batch, Options options) {
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {

@@ -124,7 +124,8 @@ final class CudaModule implements AutoCloseable {
         }
     }
 
-    private static MemorySegment argument(Arena arena, String kernel, int index, Object a) {
+    /** One launch argument in its own slot of {@code arena}, as cuLaunchKernel's parameter array points at it. */
+    static MemorySegment argument(Arena arena, String kernel, int index, Object a) {
         return switch (a) {
             case null -> arena.allocateFrom(ValueLayout.JAVA_LONG, 0L);
             case DeviceBuffer b -> arena.allocateFrom(ValueLayout.JAVA_LONG, b.address());

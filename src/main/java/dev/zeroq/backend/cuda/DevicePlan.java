@@ -14,6 +14,8 @@ import dev.zeroq.tensor.Shapes;
 import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -89,6 +91,7 @@ final class DevicePlan {
     final List<Region> regions = new ArrayList<>();
     final List<Pending> pending = new ArrayList<>();
     private DeviceBuffer pool;
+    private long base; // the pool's first byte: on the device (allocate), or in host memory (allocateHost, tests)
 
     DevicePlan(Graph graph, Map<String, int[]> shapes, CudaDistiller.ConvAlgorithm conv, boolean privateViews) {
         this(graph, shapes, conv, false, privateViews);
@@ -379,6 +382,7 @@ final class DevicePlan {
         DeviceMemory.requireFree(context, Math.max(total, ALIGN), "the device-resident pass of '" + graph.name()
                 + "' for a batch of " + (in == null || in.length == 0 ? "?" : in[0]) + " image(s)");
         pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
+        base = pool.address();
         for (Region r : regions) {
             if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
             if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
@@ -389,8 +393,24 @@ final class DevicePlan {
         return pool;
     }
 
+    /**
+     * Lays the pool out in host memory from {@code arena} instead, with every region's initial data, for running the
+     * planned launches through a CPU emulation of the kernels (tests without a GPU); {@link #address} then gives host
+     * addresses. The regions keep their data.
+     */
+    MemorySegment allocateHost(Arena arena) {
+        long total = Math.max(layout(), ALIGN);
+        MemorySegment host = arena.allocate(total, ALIGN);
+        base = host.address();
+        for (Region r : regions) {
+            if (r.floats != null) MemorySegment.copy(r.floats, 0, host, ValueLayout.JAVA_FLOAT, r.offset, r.floats.length);
+            if (r.ints != null) MemorySegment.copy(r.ints, 0, host, ValueLayout.JAVA_INT, r.offset, r.ints.length);
+        }
+        return host;
+    }
+
     long address(Region r) {
-        return pool.address() + r.offset;
+        return base + r.offset;
     }
 
     long address(At at) {
@@ -399,11 +419,16 @@ final class DevicePlan {
 
     /** Marshals a launch with its symbolic addresses resolved; {@code arena} must outlive the result. */
     CudaModule.Prepared prepare(CudaModule module, Arena arena, Pending p) {
+        return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, resolved(p));
+    }
+
+    /** A launch's arguments with every symbolic address ({@link At}) resolved to an address in the pool. */
+    Object[] resolved(Pending p) {
         Object[] args = p.args().clone();
         for (int i = 0; i < args.length; i++) {
             if (args[i] instanceof At at) args[i] = address(at);
         }
-        return module.prepare(arena, p.kernel(), p.grid(), p.block(), 0, args);
+        return args;
     }
 
     // ---- launch shapes ----

@@ -1,0 +1,339 @@
+// The device-resident distillation's whole plan run without a GPU: every kernel its planner launches is compiled for
+// the CPU with the host emulation of native/igemm-emu (cuda_emu.h, int8_emu.h: one OS thread per CUDA thread where a
+// kernel has barriers or warp shuffles, the rest thread by thread), into one shared library with a launcher generated
+// here from the kernels' signatures; the planned launches then run in order on a host copy of the pool
+// (CudaDistiller.emulateLossAndGradient). The loss and input gradient are checked against the CPU reference with the
+// GPU test's tolerances (CudaDistillerTest), and fused against separate kernels bit for bit. This checks what no
+// kernel-by-kernel test does: which buffers each launch reads and writes, the order of the launches, the accumulate
+// flags. Skipped without g++.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.distill.DistillConfig;
+import dev.zeroq.distill.Distiller;
+import dev.zeroq.graph.Backprop;
+import dev.zeroq.graph.Graph;
+import dev.zeroq.backend.ref.RefBackend;
+import dev.zeroq.tensor.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class PlanEmulatorTest {
+    private static final long SEED = 11L;
+    private static final int BATCH = 2;
+    private static MethodHandle launch; // int zq_emu_launch(const char*, unsigned gx, gy, gz, bx, by, bz, void** args)
+    private static Arena library;
+
+    /** The plans' kernels: those of every option and net the tests below run. */
+    private static List<DevicePlan.Pending> launches() {
+        List<DevicePlan.Pending> all = new ArrayList<>();
+        for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED), TestNets.residualOverBatchNormInput(SEED))) {
+            for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
+                for (boolean tf32 : new boolean[] {false, true}) {
+                    all.addAll(CudaDistiller.dryLaunches(g, BATCH, new CudaDistiller.Options(a, false, tf32)));
+                }
+            }
+        }
+        String was = System.getProperty(CudaDistiller.FUSE_PROPERTY);
+        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+        try {
+            all.addAll(CudaDistiller.dryLaunches(TestNets.smallCnn(SEED), BATCH,
+                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false)));
+        } finally {
+            if (was == null) System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+            else System.setProperty(CudaDistiller.FUSE_PROPERTY, was);
+        }
+        return all;
+    }
+
+    @BeforeAll
+    static void build() throws IOException, InterruptedException {
+        assumeTrue(onPath("g++"), "no g++ on the PATH: the kernels' host emulation is not built");
+        TreeSet<String> kernels = new TreeSet<>();
+        for (DevicePlan.Pending q : launches()) kernels.add(q.kernel());
+        Path out = Path.of("target/plan-emu").toAbsolutePath();
+        Files.createDirectories(out);
+        Path cpp = out.resolve("plan_emu.cpp"), so = out.resolve("libzeroq_plan_emu.so");
+        Files.writeString(cpp, launcherSource(kernels));
+        List<String> cmd = List.of("g++", "-std=c++20", "-O1", "-ffp-contract=off", "-pthread", "-w", "-shared", "-fPIC",
+                "-I", "kernels", "-I", "native/igemm-emu", "-o", so.toString(), cpp.toString());
+        Path log = out.resolve("build.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean done = p.waitFor(300, TimeUnit.SECONDS);
+        if (!done) p.destroyForcibly();
+        assertTrue(done && p.exitValue() == 0, "g++ failed: " + String.join(" ", cmd) + "\n" + Files.readString(log));
+        library = Arena.ofShared();
+        MemorySegment f = SymbolLookup.libraryLookup(so, library).find("zq_emu_launch").orElseThrow();
+        launch = Linker.nativeLinker().downcallHandle(f, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    }
+
+    @Test
+    void theFusedPlanGivesTheReferenceLossAndGradient() {
+        check(TestNets.smallCnn(SEED), new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false), 1);
+    }
+
+    @Test
+    void everyConvolutionAlgorithmGivesTheReferenceLossAndGradient() {
+        for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
+            check(TestNets.smallCnn(SEED), new CudaDistiller.Options(a, false), 1);
+        }
+    }
+
+    @Test
+    void tf32ConvolutionsStayWithinTf32Rounding() {
+        // TF32 operands carry 2^-11 relative error each: the loss and gradient move by far more than FP32 rounding.
+        check(TestNets.smallCnn(SEED), new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.IMPLICIT_GEMM_128, false, true), 40);
+    }
+
+    @Test
+    void largePlanesAndAResidualOverABatchNormInput() {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        check(TestNets.largePlanes(SEED), o, 1); // the block-per-plane statistics kernel (planes of 1,147 values)
+        check(TestNets.residualOverBatchNormInput(SEED), o, 1);
+    }
+
+    @Test
+    void fusedAndSeparateKernelsGiveTheSameBits() {
+        Graph g = TestNets.smallCnn(SEED);
+        Tensor x = images(g);
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        Backprop.Result fused = CudaDistiller.emulateLossAndGradient(g, o, x, PlanEmulatorTest::run);
+        Backprop.Result separate;
+        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+        try {
+            separate = CudaDistiller.emulateLossAndGradient(g, o, x, PlanEmulatorTest::run);
+        } finally {
+            System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+        }
+        assertEquals(separate.loss(), fused.loss(), 0.0, "loss");
+        assertArrayEquals(separate.inputGrad().data(), fused.inputGrad().data(), "input gradient");
+    }
+
+    @Test
+    void aPlantedMistakeInTheEmulatedPlanIsCaught() {
+        // A launch that drops its accumulate flag (stores where it should add): the reference check must fail.
+        Graph g = TestNets.smallCnn(SEED);
+        Tensor x = images(g);
+        Backprop.Result ref = new Distiller(g, new RefBackend()).lossAndGradient(x);
+        boolean[] planted = {false};
+        Backprop.Result got = CudaDistiller.emulateLossAndGradient(g, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO,
+                false), x, (kernel, grid, block, args) -> {
+            if (!planted[0] && kernel.equals("activation_batchnorm_backward") && args[args.length - 1].equals(1)) {
+                args = args.clone();
+                args[args.length - 1] = 0;
+                planted[0] = true;
+            }
+            run(kernel, grid, block, args);
+        });
+        assertTrue(planted[0], "no accumulating activation_batchnorm_backward launch to plant the mistake in");
+        assertTrue(worstGradientError(ref, got) > 1, "the planted mistake went unnoticed");
+    }
+
+    /** Emulated loss and gradient against the reference backend's, within {@code slack} × the GPU test's tolerances. */
+    private static void check(Graph g, CudaDistiller.Options o, double slack) {
+        Tensor x = images(g);
+        Backprop.Result ref = new Distiller(g, new RefBackend()).lossAndGradient(x);
+        Backprop.Result got = CudaDistiller.emulateLossAndGradient(g, o, x, PlanEmulatorTest::run);
+        String what = g.name() + ", " + o;
+        assertEquals(ref.loss(), got.loss(), Math.abs(ref.loss()) * 1e-4 * slack, "loss, " + what);
+        double worst = worstGradientError(ref, got);
+        System.out.printf("plan emulation %s: loss ref %.9g emulated %.9g; worst gradient error %.3f of tolerance%n", what,
+                ref.loss(), got.loss(), worst);
+        if (!(worst <= slack)) fail("input gradient, " + what + ": worst error " + worst + " × the tolerance");
+    }
+
+    /** The largest |ref − got| over CudaDistillerTest's tolerance 1e-4·max|ref| + 1e-3·|ref| (NaN counts as ∞). */
+    private static double worstGradientError(Backprop.Result ref, Backprop.Result got) {
+        float[] r = ref.inputGrad().data(), g = got.inputGrad().data();
+        float max = 0;
+        for (float v : r) max = Math.max(max, Math.abs(v));
+        double worst = 0;
+        for (int i = 0; i < r.length; i++) {
+            double e = Math.abs(r[i] - g[i]) / (1e-4 * max + 1e-3 * Math.abs(r[i]));
+            worst = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(worst, e);
+        }
+        return worst;
+    }
+
+    private static Tensor images(Graph g) {
+        int[] chw = g.inputShape();
+        return Distiller.initialBatch(chw, BATCH, DistillConfig.Init.GAUSSIAN, SEED);
+    }
+
+    /** One launch through the emulation library, arguments marshalled as CudaModule marshals them for the driver. */
+    private static void run(String kernel, int[] grid, int[] block, Object[] args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ValueLayout.ADDRESS, Math.max(1, args.length));
+            for (int i = 0; i < args.length; i++) {
+                params.setAtIndex(ValueLayout.ADDRESS, i, CudaModule.argument(a, kernel, i, args[i]));
+            }
+            int r = (int) launch.invokeExact(a.allocateFrom(kernel), grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                    params);
+            if (r != 0) throw new IllegalStateException("the emulation library has no kernel " + kernel);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    // ---- the generated launcher ----
+
+    private static final Pattern INCLUDE = Pattern.compile("#include \"([^\"]+)\"");
+
+    /** C++ that includes every kernel's source and dispatches zq_emu_launch by name to it. */
+    static String launcherSource(TreeSet<String> kernels) throws IOException {
+        Map<String, Path> fileOf = new TreeMap<>();
+        Map<String, List<String>> params = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.list(Path.of("kernels"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".cu")).sorted().toList()) {
+                Map<String, List<String>> here = new LinkedHashMap<>();
+                declarations(Files.readString(f), here);
+                for (String k : here.keySet()) fileOf.put(k, f);
+                params.putAll(here);
+            }
+        }
+        StringBuilder s = new StringBuilder();
+        s.append("// Generated by PlanEmulatorTest: the distillation plan's kernels for the host emulation.\n");
+        s.append("#include \"int8_emu.h\"\n");
+        s.append("static inline float __shfl_down_sync(unsigned m, float v, unsigned d) {\n"
+                + "    return __int_as_float(__shfl_down_sync(m, __float_as_int(v), d));\n}\n");
+        TreeSet<Path> sources = new TreeSet<>();
+        for (String k : kernels) {
+            Path f = fileOf.get(k);
+            if (f == null) throw new IllegalStateException("kernel " + k + " is not defined in kernels/*.cu");
+            sources.add(f);
+        }
+        for (Path f : sources) s.append("#include \"").append(f.getFileName()).append("\"\n");
+        s.append("""
+                #include <cstring>
+                static dim3e emuThread(unsigned t, dim3e b) { return {t % b.x, t / b.x % b.y, t / (b.x * b.y)}; }
+                // Kernels without barriers or warp-collective operations: every CUDA thread in turn on the calling thread.
+                static void runSerial(dim3e grid, dim3e block, const std::function<void()>& body) {
+                    gridDim = grid; blockDim = block;
+                    const unsigned n = block.x * block.y * block.z;
+                    for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++)
+                        for (unsigned t = 0; t < n; t++) { blockIdx = {x, y, z}; threadIdx = emuThread(t, block); body(); }
+                }
+                // The others: cuda_emu.h's launch (an OS thread per CUDA thread, a barrier per block and per warp of 32
+                // consecutive threads), with blocks of up to three dimensions.
+                static void runThreaded(dim3e grid, dim3e block, const std::function<void()>& body) {
+                    gridDim = grid; blockDim = block;
+                    const int n = (int)(block.x * block.y * block.z);
+                    for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++) {
+                        std::barrier<> bar(n);
+                        g_bar = &bar;
+                        std::vector<std::unique_ptr<std::barrier<>>> warpBars;
+                        for (int w = 0; w * 32 < n; w++) {
+                            warpBars.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
+                            g_warpBar[w] = warpBars.back().get();
+                        }
+                        std::vector<std::thread> ts;
+                        for (int t = 0; t < n; t++)
+                            ts.emplace_back([&, t] { threadIdx = emuThread((unsigned)t, block); blockIdx = {x, y, z}; body(); });
+                        for (auto& th : ts) th.join();
+                    }
+                }
+                extern "C" int zq_emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                                             unsigned bz, void** a) {
+                    const dim3e g{gx, gy, gz}, b{bx, by, bz};
+                """);
+        for (String k : kernels) {
+            boolean threaded = collective(fileOf.get(k), new TreeSet<>());
+            List<String> types = params.get(k);
+            StringBuilder call = new StringBuilder(k).append('(');
+            for (int i = 0; i < types.size(); i++) {
+                if (i > 0) call.append(", ");
+                call.append("*(").append(types.get(i)).append("*)a[").append(i).append(']');
+            }
+            call.append(')');
+            s.append("    if (std::strcmp(name, \"").append(k).append("\") == 0) { ")
+                    .append(threaded ? "runThreaded(g, b, [&] { " : "runSerial(g, b, [&] { ")
+                    .append(call).append("; }); return 0; }\n");
+        }
+        s.append("    return 1;\n}\n");
+        return s.toString();
+    }
+
+    /** Whether a source or anything it includes from kernels/ uses barriers or warp-collective operations. */
+    private static boolean collective(Path f, TreeSet<Path> seen) throws IOException {
+        if (!seen.add(f) || !Files.isRegularFile(f)) return false;
+        String text = Files.readString(f, StandardCharsets.UTF_8);
+        if (text.contains("__syncthreads") || text.contains("__shfl") || text.contains("mma_")) return true;
+        Matcher m = INCLUDE.matcher(text);
+        while (m.find()) {
+            if (collective(f.resolveSibling(m.group(1)), seen)) return true;
+        }
+        return false;
+    }
+
+    /** Each kernel's parameter types as declared (the name and __restrict__ dropped), e.g. "const float*". */
+    private static void declarations(String src, Map<String, List<String>> out) {
+        Map<String, List<KernelSignatureTest.Kind>> kinds = new LinkedHashMap<>();
+        KernelSignatureTest.parse(src, "", kinds); // which kernels, skipping macro-made ones
+        String s = src.replaceAll("(?s)/\\*.*?\\*/", " ").replaceAll("//[^\n]*", "");
+        for (String k : kinds.keySet()) {
+            Matcher m = Pattern.compile("\\b" + k + "\\s*\\(").matcher(s);
+            int open = -1;
+            while (m.find()) {
+                if (s.lastIndexOf("extern \"C\"", m.start()) > s.lastIndexOf(';', m.start())) {
+                    open = m.end() - 1;
+                    break;
+                }
+            }
+            int depth = 0, close = open;
+            for (int i = open; i < s.length(); i++) {
+                if (s.charAt(i) == '(') depth++;
+                else if (s.charAt(i) == ')' && --depth == 0) {
+                    close = i;
+                    break;
+                }
+            }
+            List<String> types = new ArrayList<>();
+            for (String p : s.substring(open + 1, close).split(",")) {
+                if (p.isBlank()) continue;
+                String t = p.trim().replace("__restrict__", "").replaceAll("\\s+", " ").trim();
+                types.add(t.substring(0, t.lastIndexOf(' ')).trim().replace(" *", "*"));
+            }
+            out.put(k, types);
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        String path = System.getenv("PATH");
+        if (path == null) return false;
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(dir, tool))) return true;
+        }
+        return false;
+    }
+}
