@@ -206,18 +206,13 @@ public final class CudaDistiller implements AutoCloseable {
         return all;
     }
 
-    /** Runs one planned kernel launch on host memory: a CPU emulation of the kernels, for tests without a GPU. */
-    interface HostLauncher {
-        /** {@code args} as the device launch would take them, with addresses resolved to host addresses. */
-        void launch(String kernel, int[] grid, int[] block, Object[] args);
-    }
-
     /**
      * The loss and input gradient of {@code images} as this class's planned launches compute them, run in order on a
      * host copy of the pool through {@code launcher} (tests without a GPU: every launch, its arguments and the pool's
      * wiring, against the CPU reference). Only zeroq's kernels take part ({@code options.cudnn()} must be OFF).
      */
-    static Backprop.Result emulateLossAndGradient(Graph graph, Options options, Tensor images, HostLauncher launcher) {
+    static Backprop.Result emulateLossAndGradient(Graph graph, Options options, Tensor images,
+                                                  DevicePlan.HostLauncher launcher) {
         if (options.cudnn() != Cudnn.OFF) throw new IllegalArgumentException("cuDNN has no host emulation");
         CudaDistiller d = new CudaDistiller(graph, images.dim(0), options);
         if (!Arrays.equals(images.shape(), d.shapes.get(graph.inputName()))) {

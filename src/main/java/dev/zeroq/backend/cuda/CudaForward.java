@@ -19,6 +19,7 @@ import dev.zeroq.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -228,6 +229,42 @@ public final class CudaForward implements AutoCloseable {
         CudaForward f = new CudaForward(graph, maxBatch, null);
         long total = f.plan.layout();
         return "launches " + f.plan.pending.size() + ", pool " + total + " bytes, regions " + f.plan.regions.size();
+    }
+
+    /**
+     * For tests without a GPU: the planned launches run in order through {@code launcher} (a CPU emulation of the
+     * kernels) on a host copy of the pool. Returns three outputs for {@code input} (exactly the planned batch): a whole
+     * pass; then, with parameter {@code param} replaced by {@code value} (uploaded into every place the plan keeps it,
+     * in each place's layout), a repeat of only the nodes from its first reader on, as {@link #klDivergenceAgain} runs
+     * them; then a whole pass again.
+     */
+    static float[][] emulateRepeat(Graph graph, Tensor input, String param, Tensor value, DevicePlan.HostLauncher launcher) {
+        CudaForward f = new CudaForward(graph, input.dim(0), null);
+        if (!Arrays.equals(input.shape(), f.shapes.get(graph.inputName()))) {
+            throw new IllegalArgumentException("input " + Arrays.toString(input.shape()));
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pool = f.plan.allocateHost(arena);
+            long in = f.plan.address(f.plan.planned(graph.inputName())) - pool.address();
+            MemorySegment.copy(input.data(), 0, pool, ValueLayout.JAVA_FLOAT, in, input.size());
+            Region out = f.plan.planned(graph.outputName());
+            int outSize = Math.toIntExact(Shapes.size(f.shapes.get(graph.outputName())));
+            float[][] results = new float[3][outSize];
+            int first = graph.firstReaders().getOrDefault(param, f.pendingByNode.size());
+            for (int pass = 0; pass < 3; pass++) {
+                if (pass == 1) {
+                    for (ParamUse u : f.plan.paramUses(param)) {
+                        float[] d = u.layout().apply(value.data());
+                        MemorySegment.copy(d, 0, pool, ValueLayout.JAVA_FLOAT, f.plan.address(u.region()) - pool.address(), d.length);
+                    }
+                }
+                for (int i = pass == 1 ? first : 0; i < f.pendingByNode.size(); i++) {
+                    for (DevicePlan.Pending q : f.pendingByNode.get(i)) launcher.launch(q.kernel(), q.grid(), q.block(), f.plan.resolved(q));
+                }
+                MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT, f.plan.address(out) - pool.address(), results[pass], 0, outSize);
+            }
+            return results;
+        }
     }
 
     /** Every launch {@link #dryPlan} plans, for tests. */

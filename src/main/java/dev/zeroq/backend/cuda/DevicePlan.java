@@ -393,6 +393,12 @@ final class DevicePlan {
         return pool;
     }
 
+    /** Runs one planned kernel launch on host memory: a CPU emulation of the kernels, for tests without a GPU. */
+    interface HostLauncher {
+        /** {@code args} as the device launch would take them, with addresses resolved to host addresses. */
+        void launch(String kernel, int[] grid, int[] block, Object[] args);
+    }
+
     /**
      * Lays the pool out in host memory from {@code arena} instead, with every region's initial data, for running the
      * planned launches through a CPU emulation of the kernels (tests without a GPU); {@link #address} then gives host

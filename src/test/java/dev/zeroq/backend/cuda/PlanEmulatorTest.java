@@ -3,9 +3,10 @@
 // kernel has barriers or warp shuffles, the rest thread by thread), into one shared library with a launcher generated
 // here from the kernels' signatures; the planned launches then run in order on a host copy of the pool
 // (CudaDistiller.emulateLossAndGradient). The loss and input gradient are checked against the CPU reference with the
-// GPU test's tolerances (CudaDistillerTest), and fused against separate kernels bit for bit. This checks what no
-// kernel-by-kernel test does: which buffers each launch reads and writes, the order of the launches, the accumulate
-// flags. Skipped without g++.
+// GPU test's tolerances (CudaDistillerTest), and fused against separate kernels bit for bit. The forward passes'
+// plan (CudaForward, what the sensitivity passes run) likewise: a pass repeated from the layer whose weights changed
+// gives the whole pass's bits (CudaForward.emulateRepeat). This checks what no kernel-by-kernel test does: which
+// buffers each launch reads and writes, the order of the launches, the accumulate flags. Skipped without g++.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.distill.DistillConfig;
@@ -70,7 +71,14 @@ class PlanEmulatorTest {
             if (was == null) System.clearProperty(CudaDistiller.FUSE_PROPERTY);
             else System.setProperty(CudaDistiller.FUSE_PROPERTY, was);
         }
+        for (Graph g : forwardNets()) all.addAll(CudaForward.dryLaunches(g, BATCH));
         return all;
+    }
+
+    /** What CudaForward runs in these tests: the test net as is, and as the paper scheme's sensitivity passes see it. */
+    private static List<Graph> forwardNets() {
+        Graph g = TestNets.smallCnn(SEED);
+        return List.of(g, dev.zeroq.pipeline.Simulation.workingGraph(g, dev.zeroq.quant.QuantPlan.Scheme.PAPER));
     }
 
     @BeforeAll
@@ -156,6 +164,53 @@ class PlanEmulatorTest {
         });
         assertTrue(planted[0], "no accumulating activation_batchnorm_backward launch to plant the mistake in");
         assertTrue(worstGradientError(ref, got) > 1, "the planted mistake went unnoticed");
+    }
+
+    @Test
+    void aForwardPassRepeatedFromTheChangedLayerIsTheWholePass() {
+        // CudaForward.klDivergenceAgain's premise, on the planned launches: after a weight changes, rerunning only the
+        // nodes from its first reader on gives the whole pass's bits (nothing before that node is overwritten later, the
+        // new weights land in every layout the plan keeps). On the graph the sensitivity passes run, for every third
+        // conv or gemm weight and the last one (each check is three emulated passes).
+        for (Graph g : List.of(forwardNets().getLast())) {
+            Tensor x = images(g);
+            List<dev.zeroq.graph.Node> layers = g.nodes().stream().filter(n -> (n.op() instanceof dev.zeroq.graph.Op.Conv
+                    || n.op() instanceof dev.zeroq.graph.Op.Gemm) && g.isParam(n.input(1))).toList();
+            Tensor expected = dev.zeroq.graph.Inference.compile(g, new RefBackend()).run(x);
+            int checked = 0;
+            for (int k = 0; k < layers.size(); k++) {
+                if (k % 3 != 0 && k != layers.size() - 1) continue;
+                dev.zeroq.graph.Node n = layers.get(k);
+                String w = n.input(1);
+                Tensor changed = perturbed(g.param(w));
+                float[][] r = CudaForward.emulateRepeat(g, x, w, changed, PlanEmulatorTest::run);
+                assertClose(expected.data(), r[0], g.name() + " whole pass");
+                assertArrayEquals(r[2], r[1], g.name() + ": the repeat from " + n.name() + " differs from a whole pass");
+                java.util.Map<String, Tensor> params = new java.util.LinkedHashMap<>(g.params());
+                params.put(w, changed);
+                Graph h = new Graph(g.name(), g.inputName(), g.inputShape(), g.outputName(), g.nodes(), params);
+                assertClose(dev.zeroq.graph.Inference.compile(h, new RefBackend()).run(x).data(), r[2],
+                        g.name() + " with " + w + " changed");
+                checked++;
+            }
+            assertTrue(layers.size() >= 8 && checked >= 4, g.name() + ": " + checked + " of " + layers.size() + " weights");
+        }
+    }
+
+    private static Tensor perturbed(Tensor t) {
+        float[] d = t.data().clone();
+        java.util.Random r = new java.util.Random(d.length);
+        for (int i = 0; i < d.length; i++) d[i] = d[i] * 0.75f + 0.05f * (float) r.nextGaussian();
+        return new Tensor(d, t.shape());
+    }
+
+    private static void assertClose(float[] ref, float[] got, String what) {
+        float max = 0;
+        for (float v : ref) max = Math.max(max, Math.abs(v));
+        for (int i = 0; i < ref.length; i++) {
+            double tol = 1e-5 * max + 1e-4 * Math.abs(ref[i]);
+            if (!(Math.abs(ref[i] - got[i]) <= tol)) fail(what + ": output " + i + " reference " + ref[i] + ", emulated " + got[i]);
+        }
     }
 
     /** Emulated loss and gradient against the reference backend's, within {@code slack} × the GPU test's tolerances. */
