@@ -111,6 +111,7 @@ class KernelSignatureTest {
         nets.put("smallCnn", TestNets.smallCnn(7));
         nets.put("residualOverBatchNormInput", TestNets.residualOverBatchNormInput(3));
         nets.put("largePlanes", TestNets.largePlanes(5));
+        nets.put("readerInsideAFusion", TestNets.readerInsideAFusion(5));
         for (String m : new String[] {"resnet_fmnist", "mobilenet_fmnist"}) {
             nets.put(m, OnnxImporter.parse(Bundled.model(m), m + ".onnx").graph());
         }

@@ -55,7 +55,8 @@ class PlanEmulatorTest {
     /** The plans' kernels: those of every option and net the tests below run. */
     private static List<DevicePlan.Pending> launches() {
         List<DevicePlan.Pending> all = new ArrayList<>();
-        for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED), TestNets.residualOverBatchNormInput(SEED))) {
+        for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED), TestNets.residualOverBatchNormInput(SEED),
+                TestNets.readerInsideAFusion(SEED))) {
             for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
                 for (boolean tf32 : new boolean[] {false, true}) {
                     all.addAll(CudaDistiller.dryLaunches(g, BATCH, new CudaDistiller.Options(a, false, tf32)));
@@ -127,6 +128,27 @@ class PlanEmulatorTest {
         CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
         check(TestNets.largePlanes(SEED), o, 1); // the block-per-plane statistics kernel (planes of 1,147 values)
         check(TestNets.residualOverBatchNormInput(SEED), o, 1);
+    }
+
+    @Test
+    void aReaderBetweenAFusionsNodesStillGivesTheReference() {
+        // The case where fused and separate kernels add a value's gradients in another order (CudaDistiller.Fusion):
+        // both within the reference's tolerance; whether their bits agree is printed, not required.
+        Graph g = TestNets.readerInsideAFusion(SEED);
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        assertTrue(CudaDistiller.dryPlan(g, BATCH, o).contains("Relu(BatchNormalization("), "the BatchNorm is fused");
+        check(g, o, 1);
+        Backprop.Result fused = CudaDistiller.emulateLossAndGradient(g, o, images(g), PlanEmulatorTest::run);
+        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+        try {
+            check(g, o, 1);
+            Backprop.Result separate = CudaDistiller.emulateLossAndGradient(g, o, images(g), PlanEmulatorTest::run);
+            System.out.println("reader inside a fusion: fused and separate input gradients "
+                    + (java.util.Arrays.equals(fused.inputGrad().data(), separate.inputGrad().data()) ? "agree" : "differ")
+                    + " bit for bit");
+        } finally {
+            System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+        }
     }
 
     @Test

@@ -75,6 +75,22 @@ final class TestNets {
         return new Graph("large-planes", "input", new int[] {3, 37, 31}, out, g.nodes, g.params);
     }
 
+    /**
+     * c = conv(input) read by BN(c), whose ReLU comes after another reader of c (a second conv) in node order: c gets
+     * three gradients (its BatchNorm-statistics term, the conv's, the fused BatchNorm's), and the fused backward adds
+     * them in another order than the separate kernels (CudaDistiller.Fusion).
+     */
+    static Graph readerInsideAFusion(long seed) {
+        TestNets g = new TestNets(seed);
+        String c = g.conv("input", 3, 4, 3, 1, 1, 1);
+        String y = g.bn(c, 4);
+        String m = g.conv(c, 4, 4, 1, 1, 0, 1);
+        String r = g.op(new Op.Unary(new Activation.Relu()), y);
+        String sum = g.op(new Op.Binary(Backend.BinaryOp.ADD), r, g.bn(m, 4));
+        String out = g.bn(g.conv(sum, 4, 4, 3, 1, 1, 1), 4);
+        return new Graph("reader-inside-a-fusion", "input", new int[] {3, 9, 8}, out, g.nodes, g.params);
+    }
+
     /** A graph with a Transpose between two BatchNorms: not supported on CUDA. */
     static Graph withTranspose(long seed) {
         TestNets g = new TestNets(seed);
