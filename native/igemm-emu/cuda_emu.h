@@ -42,8 +42,12 @@ template <class F> static void launchSerial(long long count, F body) {
     for (unsigned b = 0; b < gridDim.x; b++)
         for (unsigned t = 0; t < 256; t++) { blockIdx = {b, 0, 0}; threadIdx = {t, 0, 0}; body(); }
 }
-static void launch(dim3e grid, int threads, std::function<void()> body) {
-    gridDim = grid; blockDim = {(unsigned)threads, 1, 1};
+// The CUDA thread with linear index t of a block (x fastest, as the hardware numbers them; warps are 32 consecutive t).
+static inline dim3e emuThread(unsigned t, dim3e b) { return {t % b.x, t / b.x % b.y, t / (b.x * b.y)}; }
+// Blocks one after another, each with one OS thread per CUDA thread, a barrier per block and per warp.
+static void launch(dim3e grid, dim3e block, std::function<void()> body) {
+    gridDim = grid; blockDim = block;
+    const int threads = (int)(block.x * block.y * block.z);
     for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++) {
         std::barrier<> bar(threads);
         g_bar = &bar;
@@ -53,9 +57,17 @@ static void launch(dim3e grid, int threads, std::function<void()> body) {
             g_warpBar[w] = warpBars.back().get();
         }
         std::vector<std::thread> ts;
-        for (int t = 0; t < threads; t++) ts.emplace_back([&, t] { threadIdx = {(unsigned)t, 0, 0}; blockIdx = {x, y, z}; body(); });
+        for (int t = 0; t < threads; t++) ts.emplace_back([&, t] { threadIdx = emuThread((unsigned)t, block); blockIdx = {x, y, z}; body(); });
         for (auto& th : ts) th.join();
     }
+}
+static void launch(dim3e grid, int threads, std::function<void()> body) { launch(grid, dim3e{(unsigned)threads, 1, 1}, body); }
+// Kernels without barriers or warp-collective operations: every CUDA thread in turn on the calling OS thread.
+static void launchSerialGrid(dim3e grid, dim3e block, const std::function<void()>& body) {
+    gridDim = grid; blockDim = block;
+    const unsigned n = block.x * block.y * block.z;
+    for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++)
+        for (unsigned t = 0; t < n; t++) { blockIdx = {x, y, z}; threadIdx = emuThread(t, block); body(); }
 }
 
 // ---- TF32 ----

@@ -101,7 +101,7 @@ class KernelEmulatorTest {
         }
     }
 
-    private static boolean onPath(String tool) {
+    static boolean onPath(String tool) {
         String path = System.getenv("PATH");
         if (path == null) return false;
         for (String dir : path.split(java.io.File.pathSeparator)) {

@@ -84,7 +84,7 @@ class PlanEmulatorTest {
 
     @BeforeAll
     static void build() throws IOException, InterruptedException {
-        assumeTrue(onPath("g++"), "no g++ on the PATH: the kernels' host emulation is not built");
+        assumeTrue(KernelEmulatorTest.onPath("g++"), "no g++ on the PATH: the kernels' host emulation is not built");
         TreeSet<String> kernels = new TreeSet<>();
         for (DevicePlan.Pending q : launches()) kernels.add(q.kernel());
         Path out = Path.of("target/plan-emu").toAbsolutePath();
@@ -313,33 +313,6 @@ class PlanEmulatorTest {
         for (Path f : sources) s.append("#include \"").append(f.getFileName()).append("\"\n");
         s.append("""
                 #include <cstring>
-                static dim3e emuThread(unsigned t, dim3e b) { return {t % b.x, t / b.x % b.y, t / (b.x * b.y)}; }
-                // Kernels without barriers or warp-collective operations: every CUDA thread in turn on the calling thread.
-                static void runSerial(dim3e grid, dim3e block, const std::function<void()>& body) {
-                    gridDim = grid; blockDim = block;
-                    const unsigned n = block.x * block.y * block.z;
-                    for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++)
-                        for (unsigned t = 0; t < n; t++) { blockIdx = {x, y, z}; threadIdx = emuThread(t, block); body(); }
-                }
-                // The others: cuda_emu.h's launch (an OS thread per CUDA thread, a barrier per block and per warp of 32
-                // consecutive threads), with blocks of up to three dimensions.
-                static void runThreaded(dim3e grid, dim3e block, const std::function<void()>& body) {
-                    gridDim = grid; blockDim = block;
-                    const int n = (int)(block.x * block.y * block.z);
-                    for (unsigned z = 0; z < grid.z; z++) for (unsigned y = 0; y < grid.y; y++) for (unsigned x = 0; x < grid.x; x++) {
-                        std::barrier<> bar(n);
-                        g_bar = &bar;
-                        std::vector<std::unique_ptr<std::barrier<>>> warpBars;
-                        for (int w = 0; w * 32 < n; w++) {
-                            warpBars.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
-                            g_warpBar[w] = warpBars.back().get();
-                        }
-                        std::vector<std::thread> ts;
-                        for (int t = 0; t < n; t++)
-                            ts.emplace_back([&, t] { threadIdx = emuThread((unsigned)t, block); blockIdx = {x, y, z}; body(); });
-                        for (auto& th : ts) th.join();
-                    }
-                }
                 extern "C" int zq_emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                              unsigned bz, void** a) {
                     const dim3e g{gx, gy, gz}, b{bx, by, bz};
@@ -354,7 +327,7 @@ class PlanEmulatorTest {
             }
             call.append(')');
             s.append("    if (std::strcmp(name, \"").append(k).append("\") == 0) { ")
-                    .append(threaded ? "runThreaded(g, b, [&] { " : "runSerial(g, b, [&] { ")
+                    .append(threaded ? "launch(g, b, [&] { " : "launchSerialGrid(g, b, [&] { ")
                     .append(call).append("; }); return 0; }\n");
         }
         s.append("    return 1;\n}\n");
@@ -403,14 +376,5 @@ class PlanEmulatorTest {
             }
             out.put(k, types);
         }
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv("PATH");
-        if (path == null) return false;
-        for (String dir : path.split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, tool))) return true;
-        }
-        return false;
     }
 }
