@@ -203,7 +203,7 @@ bench() { # name, timeout seconds, log, DistillBench arguments...
   local rc=$?
   to_bench "DistillBench $*" "$PARTS/$log"
   local res
-  res=$(grep -E '^(RESULT|FULL|CPUCHECK)' "$PARTS/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
+  res=$(grep -E '^(RESULT|FULL|CPUCHECK|SETUP)' "$PARTS/$log" | sed -E 's/model=[^ ]+ //' | tr '\n' ';')
   [[ $rc != 0 && -z "$res" ]] && res=$(first_error "$PARTS/$log")
   row "$name" "$(state_of $rc)" "$(why $rc "$t")${res:+; $res} ($log)"
 }
