@@ -26,9 +26,19 @@ class KernelSignatureTest {
     /** What a kernel parameter is, as the launch's parameter block must hold it. */
     enum Kind { POINTER, INT, LONG, FLOAT, DOUBLE, SHAPE6 }
 
+    /** One kernel parameter: its kind and its C type as declared, without name and __restrict__ ("const float*"). */
+    record Param(Kind kind, String type) {}
+
+    /** A kernel's source file (under kernels/) and parameters. */
+    record Signature(String file, List<Param> params) {
+        List<Kind> kinds() {
+            return params.stream().map(Param::kind).toList();
+        }
+    }
+
     @Test
     void everyPlannedDistillationLaunchMatchesItsKernel() throws IOException {
-        Map<String, List<Kind>> kernels = kernelSignatures();
+        Map<String, List<Kind>> kernels = kinds(kernelSignatures());
         List<String> bad = new ArrayList<>();
         TreeSet<String> seen = new TreeSet<>();
         for (boolean fuse : new boolean[] {true, false}) {
@@ -62,7 +72,7 @@ class KernelSignatureTest {
 
     @Test
     void everyPlannedForwardLaunchMatchesItsKernel() throws IOException {
-        Map<String, List<Kind>> kernels = kernelSignatures();
+        Map<String, List<Kind>> kernels = kinds(kernelSignatures());
         List<String> bad = new ArrayList<>();
         TreeSet<String> seen = new TreeSet<>();
         for (Map.Entry<String, Graph> net : nets().entrySet()) {
@@ -87,9 +97,11 @@ class KernelSignatureTest {
                 }
                 #define MAKE(NAME) extern "C" __global__ void NAME(int a) {}
                 """;
-        Map<String, List<Kind>> k = new LinkedHashMap<>();
+        Map<String, Signature> k = new LinkedHashMap<>();
         parse(src, "test.cu", k);
-        assertEquals(Map.of("two_lines", List.of(Kind.POINTER, Kind.LONG, Kind.INT, Kind.DOUBLE, Kind.SHAPE6, Kind.FLOAT)), k);
+        assertEquals(Map.of("two_lines", List.of(Kind.POINTER, Kind.LONG, Kind.INT, Kind.DOUBLE, Kind.SHAPE6, Kind.FLOAT)), kinds(k));
+        assertEquals(List.of("const float*", "long long", "unsigned", "double", "Shape6", "float"),
+                k.get("two_lines").params().stream().map(Param::type).toList());
     }
 
     @Test
@@ -161,11 +173,17 @@ class KernelSignatureTest {
         };
     }
 
-    /** Name → parameter kinds of every {@code extern "C" __global__} kernel defined in kernels/*.cu. */
-    static Map<String, List<Kind>> kernelSignatures() throws IOException {
+    private static Map<String, List<Kind>> kinds(Map<String, Signature> signatures) {
+        Map<String, List<Kind>> out = new LinkedHashMap<>();
+        signatures.forEach((k, v) -> out.put(k, v.kinds()));
+        return out;
+    }
+
+    /** Name → signature of every {@code extern "C" __global__} kernel defined in kernels/*.cu. */
+    static Map<String, Signature> kernelSignatures() throws IOException {
         Path dir = Path.of("kernels");
         assertTrue(Files.isDirectory(dir), "run from the project root: kernels/ not found");
-        Map<String, List<Kind>> out = new LinkedHashMap<>();
+        Map<String, Signature> out = new LinkedHashMap<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".cu")).sorted().toList()) {
                 parse(Files.readString(f), f.getFileName().toString(), out);
@@ -177,7 +195,7 @@ class KernelSignatureTest {
     private static final String MARK = "extern \"C\" __global__ void";
 
     /** Adds the kernels defined in {@code src}; macro-generated ones (inside a #define) are skipped. */
-    static void parse(String src, String file, Map<String, List<Kind>> out) {
+    static void parse(String src, String file, Map<String, Signature> out) {
         String s = stripComments(src);
         for (int at = s.indexOf(MARK); at >= 0; at = s.indexOf(MARK, at + 1)) {
             int lineStart = s.lastIndexOf('\n', at) + 1;
@@ -190,21 +208,25 @@ class KernelSignatureTest {
             int open = skipSpace(s, nameEnd);
             if (s.charAt(open) != '(') throw new IllegalStateException(file + ": no parameter list after " + name);
             String params = s.substring(open + 1, closing(s, open));
-            List<Kind> kinds = new ArrayList<>();
+            List<Param> list = new ArrayList<>();
             for (String p : params.split(",")) {
-                if (!p.isBlank()) kinds.add(kind(p.trim(), file, name));
+                if (!p.isBlank()) list.add(param(p.trim(), file, name));
             }
-            if (out.put(name, kinds) != null) throw new IllegalStateException("kernel " + name + " is defined twice");
+            if (out.put(name, new Signature(file, list)) != null) {
+                throw new IllegalStateException("kernel " + name + " is defined twice");
+            }
         }
     }
 
-    private static Kind kind(String param, String file, String kernel) {
-        if (param.contains("*")) return Kind.POINTER;
-        List<String> words = new ArrayList<>(List.of(param.split("\\s+")));
+    private static Param param(String param, String file, String kernel) {
+        List<String> words = new ArrayList<>(List.of(param.replace("*", "* ").split("\\s+")));
         words.removeLast(); // the parameter's name
-        words.removeIf(w -> w.equals("const") || w.equals("__restrict__"));
+        words.removeIf(w -> w.equals("__restrict__"));
+        String declared = String.join(" ", words).replace(" *", "*");
+        if (declared.contains("*")) return new Param(Kind.POINTER, declared);
+        words.removeIf(w -> w.equals("const"));
         String type = String.join(" ", words);
-        return switch (type) {
+        Kind kind = switch (type) {
             case "int", "unsigned", "unsigned int" -> Kind.INT;
             case "long long", "unsigned long long" -> Kind.LONG;
             case "float" -> Kind.FLOAT;
@@ -213,6 +235,7 @@ class KernelSignatureTest {
             default -> throw new IllegalStateException(file + ": kernel " + kernel + " has a parameter of type '" + type
                     + "' this test does not know");
         };
+        return new Param(kind, declared);
     }
 
     private static boolean inMacro(String s, int lineStart) {
