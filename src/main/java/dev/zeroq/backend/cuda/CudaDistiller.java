@@ -220,15 +220,13 @@ public final class CudaDistiller implements AutoCloseable {
         }
         d.plan();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pool = d.p.allocateHost(arena);
-            long in = d.p.address(d.inputRegion) - pool.address();
-            MemorySegment.copy(images.data(), 0, pool, ValueLayout.JAVA_FLOAT, in, images.size());
+            d.p.allocateHost(arena);
+            MemorySegment.copy(images.data(), 0, d.p.hostRegion(d.inputRegion), ValueLayout.JAVA_FLOAT, 0, images.size());
             for (Pending q : d.p.pending) {
                 if (q.into() == null) launcher.launch(q.kernel(), q.grid(), q.block(), d.p.resolved(q));
             }
-            double loss = pool.get(ValueLayout.JAVA_DOUBLE, d.p.address(d.lossRegion) - pool.address());
-            float[] g = new float[images.size()];
-            MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT, d.p.address(d.inputGradRegion) - pool.address(), g, 0, g.length);
+            double loss = d.p.hostRegion(d.lossRegion).get(ValueLayout.JAVA_DOUBLE, 0);
+            float[] g = d.p.hostRegion(d.inputGradRegion).toArray(ValueLayout.JAVA_FLOAT);
             return new Backprop.Result(loss, new Tensor(g, images.shape()));
         }
     }

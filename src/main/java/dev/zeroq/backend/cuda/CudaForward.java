@@ -5,7 +5,6 @@
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
-import dev.zeroq.backend.cuda.DevicePlan.ParamUse;
 import dev.zeroq.backend.cuda.DevicePlan.Region;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
@@ -244,24 +243,20 @@ public final class CudaForward implements AutoCloseable {
             throw new IllegalArgumentException("input " + Arrays.toString(input.shape()));
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pool = f.plan.allocateHost(arena);
-            long in = f.plan.address(f.plan.planned(graph.inputName())) - pool.address();
-            MemorySegment.copy(input.data(), 0, pool, ValueLayout.JAVA_FLOAT, in, input.size());
-            Region out = f.plan.planned(graph.outputName());
-            int outSize = Math.toIntExact(Shapes.size(f.shapes.get(graph.outputName())));
-            float[][] results = new float[3][outSize];
-            int first = graph.firstReaders().getOrDefault(param, f.pendingByNode.size());
+            DevicePlan p = f.plan;
+            p.allocateHost(arena);
+            MemorySegment.copy(input.data(), 0, p.hostRegion(p.planned(graph.inputName())), ValueLayout.JAVA_FLOAT, 0,
+                    input.size());
+            float[][] results = new float[3][];
             for (int pass = 0; pass < 3; pass++) {
                 if (pass == 1) {
-                    for (ParamUse u : f.plan.paramUses(param)) {
-                        float[] d = u.layout().apply(value.data());
-                        MemorySegment.copy(d, 0, pool, ValueLayout.JAVA_FLOAT, f.plan.address(u.region()) - pool.address(), d.length);
-                    }
+                    p.paramCopies(param, value.data(),
+                            (r, d) -> MemorySegment.copy(d, 0, p.hostRegion(r), ValueLayout.JAVA_FLOAT, 0, d.length));
                 }
-                for (int i = pass == 1 ? first : 0; i < f.pendingByNode.size(); i++) {
-                    for (DevicePlan.Pending q : f.pendingByNode.get(i)) launcher.launch(q.kernel(), q.grid(), q.block(), f.plan.resolved(q));
+                for (int i = pass == 1 ? f.firstStepReading(param) : 0; i < f.pendingByNode.size(); i++) {
+                    for (DevicePlan.Pending q : f.pendingByNode.get(i)) launcher.launch(q.kernel(), q.grid(), q.block(), p.resolved(q));
                 }
-                MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT, f.plan.address(out) - pool.address(), results[pass], 0, outSize);
+                results[pass] = p.hostRegion(p.planned(graph.outputName())).toArray(ValueLayout.JAVA_FLOAT);
             }
             return results;
         }
@@ -602,14 +597,16 @@ public final class CudaForward implements AutoCloseable {
     }
 
     private void uploadParam(String name, float[] data) {
-        // Steps are the graph's nodes in order: the first that reads the parameter is the first to run again.
-        validSteps = Math.min(validSteps, graph.firstReaders().getOrDefault(name, steps.size()));
+        validSteps = Math.min(validSteps, firstStepReading(name));
         context.makeCurrent();
         stream.synchronize(); // no launch of an earlier run may still read the old values
-        for (ParamUse u : plan.paramUses(name)) {
-            DeviceBuffer.uploadFloats(plan.address(u.region()), u.layout().apply(data));
-        }
+        plan.paramCopies(name, data, (r, d) -> DeviceBuffer.uploadFloats(plan.address(r), d));
         context.synchronize();
+    }
+
+    /** The first step a change of parameter {@code name} reaches: steps are the graph's nodes in order. */
+    private int firstStepReading(String name) {
+        return graph.firstReaders().getOrDefault(name, pendingByNode.size());
     }
 
     private int checkInput(Tensor input) {

@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -92,6 +93,7 @@ final class DevicePlan {
     final List<Pending> pending = new ArrayList<>();
     private DeviceBuffer pool;
     private long base; // the pool's first byte: on the device (allocate), or in host memory (allocateHost, tests)
+    private MemorySegment host; // the pool in host memory (allocateHost), else null
 
     DevicePlan(Graph graph, Map<String, int[]> shapes, CudaDistiller.ConvAlgorithm conv, boolean privateViews) {
         this(graph, shapes, conv, false, privateViews);
@@ -323,9 +325,12 @@ final class DevicePlan {
         return r;
     }
 
-    /** Every device copy of a parameter (empty when no launch reads it). */
-    List<ParamUse> paramUses(String name) {
-        return paramUses.getOrDefault(name, List.of());
+    /**
+     * Hands {@code write} each place the plan keeps parameter {@code name} (none when no launch reads it) with
+     * {@code data} in that place's layout: what replacing the parameter's values writes.
+     */
+    void paramCopies(String name, float[] data, BiConsumer<Region, float[]> write) {
+        for (ParamUse u : paramUses.getOrDefault(name, List.of())) write.accept(u.region(), u.layout().apply(data));
     }
 
     int[] shapeOf(String name) {
@@ -404,15 +409,19 @@ final class DevicePlan {
      * planned launches through a CPU emulation of the kernels (tests without a GPU); {@link #address} then gives host
      * addresses. The regions keep their data.
      */
-    MemorySegment allocateHost(Arena arena) {
-        long total = Math.max(layout(), ALIGN);
-        MemorySegment host = arena.allocate(total, ALIGN);
+    void allocateHost(Arena arena) {
+        host = arena.allocate(Math.max(layout(), ALIGN), ALIGN);
         base = host.address();
         for (Region r : regions) {
             if (r.floats != null) MemorySegment.copy(r.floats, 0, host, ValueLayout.JAVA_FLOAT, r.offset, r.floats.length);
             if (r.ints != null) MemorySegment.copy(r.ints, 0, host, ValueLayout.JAVA_INT, r.offset, r.ints.length);
         }
-        return host;
+    }
+
+    /** Region {@code r} of the host pool ({@link #allocateHost}). */
+    MemorySegment hostRegion(Region r) {
+        if (host == null) throw new IllegalStateException("no host pool: allocateHost first");
+        return host.asSlice(r.offset, r.bytes);
     }
 
     long address(Region r) {
