@@ -278,8 +278,11 @@ public final class ZeroQ {
         return new SensitivityTable(names, params, bits, omega);
     }
 
-    /** Layer {@code l}'s weights fake-quantized at each of the config's bit widths, in the graph's layout. */
-    private static Tensor[] quantizedWeights(Graph working, WeightLayer l, QuantizeConfig cfg) {
+    /**
+     * Layer {@code l}'s weights fake-quantized at each of the config's bit widths, in the graph's layout: what the
+     * sensitivity passes try (computed on their weight thread; SensitivityWeightsBench times it).
+     */
+    public static Tensor[] quantizedWeights(Graph working, WeightLayer l, QuantizeConfig cfg) {
         int[] bits = cfg.bitChoices();
         Tensor outMajor = l.outputMajor(working);
         Tensor[] out = new Tensor[bits.length];

@@ -26,11 +26,6 @@ public final class Laps {
         nanos.merge(name, nanoseconds, Long::sum);
     }
 
-    /** Restarts the running part now (time since the last lap is not counted). */
-    public void skip() {
-        since = System.nanoTime();
-    }
-
     /** Seconds of part {@code name}, 0 when it never ran. */
     public double seconds(String name) {
         return nanos.getOrDefault(name, 0L) / 1e9;

@@ -1,17 +1,16 @@
-// How long the sensitivity stage's weight thread takes to quantize each layer at every bit width (ZeroQ.quantizedWeights:
-// the output-major weights, then FakeQuant.weight per bit width), on one core: what a device pass over a late layer,
-// short as it is, may wait for. Three rounds (the first includes the JIT's warm-up).
+// How long the sensitivity stage's weight thread takes to quantize each layer at every bit width
+// (ZeroQ.quantizedWeights), on one core: what a device pass over a late layer, short as it is, may wait for. Three
+// rounds (the first includes the JIT's warm-up).
 // Usage: java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes:CP
 //        dev.zeroq.bench.SensitivityWeightsBench MODEL.onnx
 package dev.zeroq.bench;
 
 import dev.zeroq.graph.Graph;
 import dev.zeroq.onnx.OnnxImporter;
-import dev.zeroq.pipeline.FakeQuant;
 import dev.zeroq.pipeline.QuantizeConfig;
 import dev.zeroq.pipeline.Simulation;
 import dev.zeroq.pipeline.WeightLayer;
-import dev.zeroq.tensor.Tensor;
+import dev.zeroq.pipeline.ZeroQ;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,8 +30,7 @@ public final class SensitivityWeightsBench {
             String largest = "";
             for (WeightLayer l : layers) {
                 long t0 = System.nanoTime();
-                Tensor outMajor = l.outputMajor(working);
-                for (int b : cfg.bitChoices()) FakeQuant.weight(cfg.scheme(), l, outMajor, b, cfg.clip()).dequantized();
+                ZeroQ.quantizedWeights(working, l, cfg);
                 long dt = System.nanoTime() - t0;
                 total += dt;
                 if (dt > max) {
