@@ -71,13 +71,7 @@ public final class ReducedPrecisionQualityBench {
                 + "backend %s%n", modelName, data.size(), iters, seed, strict.name());
         List<Outcome> out = new ArrayList<>();
         for (String v : variants) {
-            Backend distill = switch (v) {
-                case "strict" -> strict;
-                case "tf32-distill", "tf32-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32);
-                case "tf32t-distill", "tf32t-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32_TRUNCATED);
-                case "bf16-distill", "bf16-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.BF16);
-                default -> throw new IllegalArgumentException("unknown variant " + v);
-            };
+            Backend distill = backend(v, strict);
             Backend rest = v.endsWith("-all") ? distill : strict;
             out.add(run(v, m, sha, file, data, distill, rest, strict, iters, seed));
             Outcome o = out.getLast(), base = out.getFirst();
@@ -109,14 +103,11 @@ public final class ReducedPrecisionQualityBench {
         ZeroQ.Outcome base = null;
         for (String v : variants) {
             long t0 = System.nanoTime();
-            Backend b = switch (v) {
-                case "strict" -> strict;
-                case "tf32-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32);
-                case "tf32t-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32_TRUNCATED);
-                case "bf16-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.BF16);
-                default -> throw new IllegalArgumentException("variant " + v + " needs distillation; with --onnx use "
-                        + "strict, tf32-all, tf32t-all or bf16-all");
-            };
+            if (v.endsWith("-distill")) {
+                throw new IllegalArgumentException("variant " + v + " needs distillation; with --onnx use strict, "
+                        + "tf32-all, tf32t-all or bf16-all");
+            }
+            Backend b = backend(v, strict);
             ZeroQ.Outcome o = new ZeroQ(m.graph(), b).quantize(cfg, images, null, sha, file, ZeroQ.Listener.NONE);
             if (base == null) base = o;
             System.out.printf(Locale.ROOT, "RESULT model=%s variant=%s layers=%d mp4_bits_changed=%d sensitivity_spearman=%.4f "
@@ -124,6 +115,17 @@ public final class ReducedPrecisionQualityBench {
                     bitsChanged(base.plan(), o.plan()), spearman(flat(base.sensitivity()), flat(o.sensitivity())),
                     maxRelative(flat(base.sensitivity()), flat(o.sensitivity())), (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** The backend of a variant's reduced-precision stages: strict's, or its convolutions' operands rounded. */
+    private static Backend backend(String variant, Backend strict) {
+        return switch (variant) {
+            case "strict" -> strict;
+            case "tf32-distill", "tf32-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32);
+            case "tf32t-distill", "tf32t-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.TF32_TRUNCATED);
+            case "bf16-distill", "bf16-all" -> new ReducedPrecisionBackend(strict, ReducedPrecisionBackend.Format.BF16);
+            default -> throw new IllegalArgumentException("unknown variant " + variant);
+        };
     }
 
     private static Outcome run(String name, OnnxModel m, String sha, String file, Dataset data, Backend distill,
