@@ -20,8 +20,9 @@ final class CommonOptions {
     /** Checked while parsing; whether cuDNN loads is checked when the backend opens (the error gives the reason). */
     @Option(names = "--conv", paramLabel = "IMPL", defaultValue = "auto",
             description = "Convolution kernels of the CUDA backend: auto, zeroq or cudnn (default: ${DEFAULT-VALUE}: in "
-                    + "the device-resident distillation each convolution on zeroq's kernel or cuDNN's, whichever the "
-                    + "device timed faster at setup, elsewhere zeroq's; cudnn: cuDNN wherever it can). cuDNN is "
+                    + "the device-resident passes (distillation, calibration, sensitivity) each convolution on zeroq's "
+                    + "kernel or cuDNN's, whichever the device timed faster at setup, elsewhere zeroq's; cudnn: cuDNN "
+                    + "wherever it can). cuDNN is "
                     + "libcudnn.so.9, found on the library path, in a Python environment, or via ZEROQ_CUDNN_PATH; "
                     + "auto without it uses zeroq's kernels.")
     void conv(String c) {

@@ -54,7 +54,7 @@ final class DemoCommand implements Callable<Integer> {
     Path report;
 
     @Option(names = "--tf32", description = "Allow TF32 tensor cores (sm_80+) for the CUDA backend's convolutions: faster, products "
-                    + "rounded to a 10-bit mantissa (about 1e-3 relative); with --conv cudnn, cuDNN's TF32 math. "
+                    + "rounded to a 10-bit mantissa (about 1e-3 relative); the convolutions --conv puts on cuDNN in cuDNN's TF32 math. "
                     + "Accepted and without effect on the CPU backends. Default: strict FP32.")
     boolean tf32;
 

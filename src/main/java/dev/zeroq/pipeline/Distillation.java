@@ -26,13 +26,9 @@ public final class Distillation {
         if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaDistiller.unsupported(graph);
             if (unsupported.isEmpty()) {
-                CudaDistiller.Cudnn use = switch (cuda.convKernels()) {
-                    case ZEROQ -> CudaDistiller.Cudnn.OFF;
-                    case CUDNN -> CudaDistiller.Cudnn.ALWAYS;
-                    case AUTO -> CudaDistiller.Cudnn.FASTEST;
-                };
                 // One iteration captured as a CUDA graph and replayed (launch by launch where capture fails).
-                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true, cuda.tf32(), use);
+                CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true, cuda.tf32(),
+                        cuda.cudnnUse());
                 try (CudaDistiller d = new CudaDistiller(graph, cfg.batch(), cuda.ordinal(), o)) {
                     note.accept(new Note(cuda.name() + " (device-resident" + (cuda.tf32() ? ", TF32" : "") + "; "
                             + d.convSummary() + "; " + d.setupSummary() + ")", null));

@@ -98,7 +98,8 @@ interface ForwardRunner extends AutoCloseable {
         if (backend instanceof CudaBackend cuda) {
             List<String> unsupported = CudaForward.unsupported(graph);
             if (unsupported.isEmpty()) {
-                return new OnCuda(new CudaForward(graph, maxBatch, cuda.ordinal(), cuda.tf32()), cuda.name());
+                return new OnCuda(new CudaForward(graph, maxBatch, cuda.ordinal(), cuda.tf32(), cuda.cudnnUse()),
+                        cuda.name());
             }
             return new OnExecutor(graph, backend, "the device-resident forward pass lacks " + unsupported);
         }
@@ -263,7 +264,7 @@ interface ForwardRunner extends AutoCloseable {
 
         @Override
         public String description() {
-            return device + " (device-resident)";
+            return device + " (device-resident; " + forward.convSummary() + ")";
         }
 
         @Override

@@ -5,6 +5,7 @@ package dev.zeroq.pipeline;
 
 import dev.zeroq.backend.cpu.CpuBackend;
 import dev.zeroq.backend.cuda.CudaBackend;
+import dev.zeroq.backend.cuda.CudnnConv;
 import dev.zeroq.backend.cuda.GpuTests;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.io.Bundled;
@@ -14,6 +15,7 @@ import dev.zeroq.quant.QuantPlan;
 import dev.zeroq.quant.Sensitivity;
 import dev.zeroq.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -116,6 +118,40 @@ class SensitivityCudaTest {
 
     @Test
     void repeatedPassesMatchWholeDevicePassesBitForBit() {
+        checkRepeats(cuda);
+    }
+
+    /**
+     * With --conv auto the forward convolutions may run on cuDNN (each where it was the faster at setup): cuDNN's
+     * forward algorithms are deterministic, so repeats still give the whole passes' doubles, and the table still
+     * matches the CPU's as zeroq's kernels do.
+     */
+    @Test
+    void passesWithConvolutionsOnCudnnRepeatBitForBitAndMatchTheCpu() {
+        CudnnConv.Availability a = CudnnConv.available();
+        Assumptions.assumeTrue(a.usable(), "cuDNN not usable: " + a.reason());
+        try (CudaBackend auto = new CudaBackend(0, CudaBackend.ConvKernels.AUTO);
+             CudaBackend always = new CudaBackend(0, CudaBackend.ConvKernels.CUDNN)) {
+            for (CudaBackend b : List.of(auto, always)) {
+                Stages stages = new Stages();
+                ZeroQ.SensitivityTable onDevice = new ZeroQ(graph, b).sensitivity(config(), images(IMAGES), stages);
+                assertTrue(stages.lines.stream().anyMatch(l -> l.startsWith("sensitivity passes on")
+                        && l.contains("convolutions on cuDNN (STRICT_FP32)")), b.convKernels() + ": " + stages.lines);
+                ZeroQ.SensitivityTable onCpu = new ZeroQ(graph, new CpuBackend()).sensitivity(config(), images(IMAGES),
+                        ZeroQ.Listener.NONE);
+                for (int i = 0; i < onCpu.omega().length; i++) {
+                    for (int j = 0; j < onCpu.omega()[i].length; j++) {
+                        double want = onCpu.omega()[i][j], got = onDevice.omega()[i][j];
+                        assertTrue(Math.abs(got - want) <= 1e-2 * want, b.convKernels() + " " + onCpu.layers().get(i)
+                                + " column " + j + ": cpu " + want + ", cuda " + got);
+                    }
+                }
+                checkRepeats(b);
+            }
+        }
+    }
+
+    private void checkRepeats(CudaBackend backend) {
         // CudaForward.klDivergenceAgain reruns only the steps from the changed layer on, reading the earlier values
         // left in the pool; the kernels are deterministic (the KL reduction too), so the answer is the same double.
         QuantizeConfig cfg = config();
@@ -123,7 +159,7 @@ class SensitivityCudaTest {
         Graph working = Simulation.workingGraph(graph, cfg.scheme());
         List<WeightLayer> layers = new java.util.ArrayList<>(WeightLayer.of(working));
         java.util.Collections.shuffle(layers, new java.util.Random(5)); // any order is right; backwards is fastest
-        try (ForwardRunner f = ForwardRunner.open(working, cuda, IMAGES)) {
+        try (ForwardRunner f = ForwardRunner.open(working, backend, IMAGES)) {
             Tensor reference = f.reference(images);
             assertEquals(0.0, f.klDivergenceAgain(reference), 0.0, "nothing changed");
             for (WeightLayer l : layers) {

@@ -146,6 +146,18 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return conv;
     }
 
+    /**
+     * What the device-resident passes (CudaDistiller, CudaForward) make of {@link #convKernels()}: ZEROQ none on
+     * cuDNN, CUDNN every step it can run, AUTO each where it is the faster at setup.
+     */
+    public CudaDistiller.Cudnn cudnnUse() {
+        return switch (conv) {
+            case ZEROQ -> CudaDistiller.Cudnn.OFF;
+            case CUDNN -> CudaDistiller.Cudnn.ALWAYS;
+            case AUTO -> CudaDistiller.Cudnn.FASTEST;
+        };
+    }
+
     @Override
     public String name() {
         return "cuda:" + context.ordinal();

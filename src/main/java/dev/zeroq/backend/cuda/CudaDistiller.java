@@ -35,7 +35,6 @@ import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -124,7 +123,7 @@ public final class CudaDistiller implements AutoCloseable {
     private final List<DeviceStep> lossSteps = new ArrayList<>();
     private final List<DeviceStep> resetSteps = new ArrayList<>();
     private CudaModule.Prepared adamStep;
-    private CudnnConv cudnn; // null unless options.cudnn() is not OFF and cuDNN loaded
+    private ConvChoice convs; // the cuDNN handle, if any, and the choice of each convolution step
     private String convSummary = "convolutions on zeroq's kernels";
     private final Laps setup = new Laps(); // the constructor's wall time, by part (setupSummary)
     private final int inputSize;
@@ -154,10 +153,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.shapes = ShapeInference.infer(graph, batch);
         this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
         p.cudnnAlternatives = options.cudnn() != Cudnn.OFF;
-        if (options.cudnn() == Cudnn.ALWAYS && !CudnnConv.available().usable()) {
-            throw ZeroqException.badInput("convolutions on cuDNN were asked for, but cuDNN is not usable: "
-                    + CudnnConv.available().reason() + "; use --conv zeroq or --conv auto");
-        }
+        ConvChoice.checkUsable(options.cudnn());
         int[] in = shapes.get(graph.inputName());
         this.inputSize = Math.toIntExact(Shapes.size(in));
         collectTargets();
@@ -780,84 +776,6 @@ public final class CudaDistiller implements AutoCloseable {
         return k;
     }
 
-    private CudnnConv.Call call(DevicePlan.ConvCall c) {
-        return new CudnnConv.Call(cudnn, c.forward(), p.address(c.x()), c.xs(), p.address(c.w()), c.ws(),
-                c.bias() == null ? 0 : p.address(c.bias()), c.spec(), p.address(c.y()), c.accumulate());
-    }
-
-    /**
-     * Picks zeroq's kernel or the cuDNN call for each convolution step at setup (Cudnn.FASTEST by device timing,
-     * ALWAYS cuDNN), running every cuDNN call once first so its algorithm and workspace exist before the loop.
-     */
-    private final class ConvChooser {
-        private record Times(double zeroqMs, double cudnnMs) {}
-
-        private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
-        private final Map<String, Times> byShape = new HashMap<>();
-        private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn;
-        private String firstRefusal;
-        private double zeroqMs, chosenMs;
-
-        DeviceStep choose(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
-            try {
-                lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
-            } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
-                // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
-                // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
-                boolean refused = !(e instanceof CudaException c) || c.result() == CUDA_ERROR_OUT_OF_MEMORY;
-                if (options.cudnn() == Cudnn.ALWAYS || !refused) throw e;
-                refusedByCudnn++;
-                if (firstRefusal == null) firstRefusal = e.getMessage();
-                if (lib.forward()) forward++;
-                else backward++;
-                return zeroq;
-            }
-            ConvSpec s = lib.spec();
-            String key = lib.forward() + " " + Arrays.toString(lib.xs()) + Arrays.toString(lib.ws())
-                    + Arrays.toString(s.strides()) + Arrays.toString(s.pads()) + Arrays.toString(s.dilations()) + s.group()
-                    + " " + lib.accumulate() + (lib.bias() != 0) + " " + zeroq.name() + Arrays.toString(zeroq.grid());
-            boolean always = options.cudnn() == Cudnn.ALWAYS;
-            Times t = always ? new Times(0, 0) : byShape.computeIfAbsent(key, k -> new Times(timeMs(zeroq), timeMs(lib)));
-            boolean onCudnn = always || t.cudnnMs() < t.zeroqMs();
-            if (lib.forward()) {
-                forward++;
-                if (onCudnn) forwardOnCudnn++;
-            } else {
-                backward++;
-                if (onCudnn) backwardOnCudnn++;
-            }
-            zeroqMs += t.zeroqMs();
-            chosenMs += Math.min(t.zeroqMs(), t.cudnnMs());
-            return onCudnn ? lib : zeroq;
-        }
-
-        /** Device milliseconds of one run of {@code step}: after one warm-up run, the best of 3 rounds of 3 runs. */
-        private double timeMs(DeviceStep step) {
-            step.run(stream);
-            double best = Double.POSITIVE_INFINITY;
-            try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-                for (int round = 0; round < 3; round++) {
-                    start.record(stream);
-                    for (int i = 0; i < 3; i++) step.run(stream);
-                    end.record(stream);
-                    end.synchronize();
-                    best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 3.0);
-                }
-            }
-            return best;
-        }
-
-        String summary() {
-            String steps = "convolutions on cuDNN (" + cudnn.mathMode() + "): " + forwardOnCudnn + " of " + forward
-                    + " forward and " + backwardOnCudnn + " of " + backward + " backward-data steps";
-            if (options.cudnn() == Cudnn.ALWAYS) return steps + " (every one cuDNN can run)";
-            String refused = refusedByCudnn == 0 ? "" : "; " + refusedByCudnn + " step(s) cuDNN could not run stay on "
-                    + "zeroq's kernels (first: " + firstRefusal + ")";
-            return steps + String.format(Locale.ROOT, ", the faster at setup (convolution steps %.2f ms per iteration "
-                    + "on zeroq's kernels alone, %.2f ms as chosen)", zeroqMs, chosenMs) + refused;
-        }
-    }
-
     private Pending adamPending;
     private Region inputRegion, inputGradRegion, lossRegion, hpRegion;
 
@@ -869,30 +787,15 @@ public final class CudaDistiller implements AutoCloseable {
             pinned = Cuda.readPointer(pp).reinterpret(32);
         }
         setup.lap("pool and weights");
-        if (options.cudnn() != Cudnn.OFF) {
-            CudnnConv.Availability a = CudnnConv.available();
-            if (a.usable()) {
-                try {
-                    cudnn = CudnnConv.open(stream, options.tf32() ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32);
-                } catch (CudnnConv.CudnnException | IllegalStateException e) {
-                    if (options.cudnn() == Cudnn.ALWAYS) throw e;
-                    // FASTEST: a library that loads but cannot make a handle (e.g. too old a driver) is no reason to fail.
-                    convSummary = "convolutions on zeroq's kernels (cuDNN could not start: " + e.getMessage() + ")";
-                }
-            } else {
-                convSummary = "convolutions on zeroq's kernels (cuDNN not usable: " + a.reason() + ")";
-            }
-        }
+        convs = ConvChoice.open(options.cudnn(), options.tf32(), context, stream, "iteration");
         if (options.cudnn() != Cudnn.OFF) setup.lap("cuDNN start");
-        ConvChooser chooser = cudnn != null ? new ConvChooser() : null;
         for (Pending q : p.pending) {
-            CudaModule.Prepared launch = p.prepare(module, arena, q);
-            DeviceStep step = q.cudnn() != null && chooser != null ? chooser.choose(launch, call(q.cudnn())) : launch;
+            DeviceStep step = convs.step(p.prepare(module, arena, q), q.cudnn(), p);
             (q.into() == null ? lossSteps : q.into()).add(step);
         }
-        if (chooser != null) convSummary = chooser.summary();
+        convSummary = convs.summary();
         adamStep = p.prepare(module, arena, adamPending);
-        setup.lap(chooser != null ? "convolution choice" : "launches");
+        setup.lap(convs.active() ? "convolution choice" : "launches");
         inputAddr = p.address(inputRegion);
         inputGradAddr = p.address(inputGradRegion);
         lossAddr = p.address(lossRegion);
@@ -1188,8 +1091,8 @@ public final class CudaDistiller implements AutoCloseable {
             MemorySegment g = graphHandle;
             steps.add(() -> Cuda.check("cuGraphDestroy", cuda_h.cuGraphDestroy(g)));
         }
-        if (cudnn != null) {
-            steps.add(cudnn::close); // before the stream it is bound to
+        if (convs != null) {
+            steps.add(convs::close); // before the stream its cuDNN handle is bound to
         }
         steps.add(() -> { if (stream != null) stream.close(); });
         if (pinned != null) {
@@ -1203,7 +1106,7 @@ public final class CudaDistiller implements AutoCloseable {
         graphExec = null;
         graphHandle = null;
         pinned = null;
-        cudnn = null;
+        convs = null;
         for (Runnable r : steps) {
             try {
                 r.run();

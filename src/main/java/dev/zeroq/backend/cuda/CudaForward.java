@@ -88,8 +88,8 @@ public final class CudaForward implements AutoCloseable {
         FakeQuantSpec at(SiteValue value);
     }
 
-    /** One node's launches and the value it produces, in run order. */
-    private record Step(String output, List<CudaModule.Prepared> launches) {}
+    /** One node's launches (kernels, or a convolution on cuDNN) and the value it produces, in run order. */
+    private record Step(String output, List<DeviceStep> launches) {}
 
     private final Graph graph;
     private final int maxBatch;
@@ -102,6 +102,7 @@ public final class CudaForward implements AutoCloseable {
     private final CudaModule module;
     private final CudaStream stream;
     private final Arena arena = Arena.ofShared(); // prepared kernel arguments, alive as long as this object
+    private ConvChoice convs; // the cuDNN handle, if any, and the choice of each convolution step
     private DeviceBuffer pool;
     private Region reductionScratch; // DeviceReductions' scratch
     private Region reference; // reference logits of klDivergence, uploaded by setReference
@@ -125,12 +126,23 @@ public final class CudaForward implements AutoCloseable {
      * run on its TF32 tensor-core twin (opt-in, --tf32; strict FP32 otherwise).
      */
     public CudaForward(Graph graph, int maxBatch, int ordinal, boolean tf32) {
-        this(graph, maxBatch, tf32, () -> DeviceHandles.open(ordinal, "CUDA forward", true));
+        this(graph, maxBatch, ordinal, tf32, CudaDistiller.Cudnn.OFF);
+    }
+
+    /**
+     * As {@link #CudaForward(Graph, int, int, boolean)}, with the convolutions that cuDNN can run on it as
+     * {@code cudnn} says: OFF none, FASTEST each where it was faster when timed at setup (timings and cuDNN's
+     * algorithm choices are kept for the process, so a second pass over the same shapes times nothing), ALWAYS all
+     * (a ZeroqException when cuDNN cannot load). cuDNN runs in the same math as the rest: strict FP32, or TF32 with
+     * {@code tf32}. {@link #convSummary()} says what was chosen.
+     */
+    public CudaForward(Graph graph, int maxBatch, int ordinal, boolean tf32, CudaDistiller.Cudnn cudnn) {
+        this(graph, maxBatch, tf32, cudnn, () -> DeviceHandles.open(ordinal, "CUDA forward", true));
     }
 
     /** Strict FP32 on the given handles (JCudaInterop's borrowed context and stream), or plan only when null. */
     CudaForward(Graph graph, int maxBatch, Supplier<DeviceHandles> handles) {
-        this(graph, maxBatch, false, handles);
+        this(graph, maxBatch, false, CudaDistiller.Cudnn.OFF, handles);
     }
 
     /**
@@ -138,8 +150,10 @@ public final class CudaForward implements AutoCloseable {
      * The handles are opened only once planning has succeeded; close() closes them as each says (a borrowed context
      * or stream, JCudaInterop's, is only forgotten).
      */
-    private CudaForward(Graph graph, int maxBatch, boolean tf32, Supplier<DeviceHandles> handles) {
+    private CudaForward(Graph graph, int maxBatch, boolean tf32, CudaDistiller.Cudnn cudnn,
+                        Supplier<DeviceHandles> handles) {
         if (maxBatch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + maxBatch);
+        if (cudnn == null) throw new IllegalArgumentException("cudnn use is null");
         List<String> bad = unsupported(graph);
         if (!bad.isEmpty()) {
             throw ZeroqException.badInput("the CUDA forward pass does not support " + String.join(", ", bad)
@@ -147,9 +161,11 @@ public final class CudaForward implements AutoCloseable {
         }
         this.graph = graph;
         this.maxBatch = maxBatch;
+        ConvChoice.checkUsable(cudnn);
         try {
             this.shapes = ShapeInference.infer(graph, maxBatch);
             this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
+            plan.cudnnAlternatives = cudnn != CudaDistiller.Cudnn.OFF;
             this.batchMajor = batchMajor(graph, shapes, maxBatch);
             planAll();
         } catch (ArithmeticException e) {
@@ -171,9 +187,12 @@ public final class CudaForward implements AutoCloseable {
         this.stream = h.stream();
         try {
             pool = plan.allocate(context);
+            convs = ConvChoice.open(cudnn, tf32, context, stream, "pass");
             for (int i = 0; i < pendingByNode.size(); i++) {
-                List<CudaModule.Prepared> launches = new ArrayList<>();
-                for (DevicePlan.Pending p : pendingByNode.get(i)) launches.add(plan.prepare(module, arena, p));
+                List<DeviceStep> launches = new ArrayList<>();
+                for (DevicePlan.Pending p : pendingByNode.get(i)) {
+                    launches.add(convs.step(plan.prepare(module, arena, p), p.cudnn(), plan));
+                }
                 steps.add(new Step(graph.nodes().get(i).output(), launches));
             }
             reductions = new DeviceReductions(module, stream, plan.address(reductionScratch), maxRows());
@@ -262,6 +281,11 @@ public final class CudaForward implements AutoCloseable {
         }
     }
 
+    /** The plan of a pass whose convolutions may go to cuDNN ({@code cudnn}), made without a device: for tests. */
+    static DevicePlan dryPlan(Graph graph, int maxBatch, CudaDistiller.Cudnn cudnn) {
+        return new CudaForward(graph, maxBatch, false, cudnn, null).plan;
+    }
+
     /** Every launch {@link #dryPlan} plans, for tests. */
     static List<DevicePlan.Pending> dryLaunches(Graph graph, int maxBatch) {
         return List.copyOf(new CudaForward(graph, maxBatch, null).plan.pending);
@@ -341,6 +365,14 @@ public final class CudaForward implements AutoCloseable {
         return maxBatch;
     }
 
+    /**
+     * Where the convolutions run: "convolutions on zeroq's kernels" (and why not on cuDNN, where it was asked for), or
+     * "convolutions on cuDNN (STRICT_FP32): 40 of 53 forward steps, the faster at setup (…)".
+     */
+    public String convSummary() {
+        return convs == null ? "convolutions on zeroq's kernels" : convs.summary();
+    }
+
     /** Bytes of the one device allocation holding parameters, values and scratch. */
     public long poolBytes() {
         return pool.bytes();
@@ -412,7 +444,7 @@ public final class CudaForward implements AutoCloseable {
         context.synchronize();
         boolean plain = !(sites.contains(graph.inputName()) && site(graph.inputName(), n, handler));
         for (Step s : steps) {
-            for (CudaModule.Prepared p : s.launches()) p.run(stream);
+            for (DeviceStep p : s.launches()) p.run(stream);
             if (sites.contains(s.output()) && site(s.output(), n, handler)) plain = false;
         }
         held(plain ? n : 0);
@@ -422,7 +454,7 @@ public final class CudaForward implements AutoCloseable {
     /** Enqueues the launches of steps {@code first} onwards. */
     private void runSteps(int first) {
         for (int i = first; i < steps.size(); i++) {
-            for (CudaModule.Prepared p : steps.get(i).launches()) p.run(stream);
+            for (DeviceStep p : steps.get(i).launches()) p.run(stream);
         }
     }
 
@@ -700,6 +732,10 @@ public final class CudaForward implements AutoCloseable {
         context.makeCurrent();
         RuntimeException first = null;
         List<Runnable> closers = new ArrayList<>();
+        if (convs != null) {
+            ConvChoice c = convs;
+            closers.add(c::close); // before the stream its cuDNN handle is bound to
+        }
         closers.add(() -> { if (stream != null) stream.close(); });
         if (reductions != null) {
             DeviceReductions r = reductions;
@@ -713,6 +749,7 @@ public final class CudaForward implements AutoCloseable {
         closers.add(arena::close);
         closers.add(context::close);
         reductions = null;
+        convs = null;
         pool = null;
         for (Runnable r : closers) {
             try {

@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Convolutions on cuDNN, on device memory, on a stream the caller owns. Not thread-safe; one per backend.
@@ -69,8 +71,19 @@ public final class CudnnConv implements AutoCloseable {
             PERF_MATH = 28;
     private static final int FIND_COUNT = 8; // more than cuDNN has algorithms of either kind
 
+    /** What cudnnFind* chose for one shape: the algorithm, the math type it was timed with, its workspace. */
+    private record Found(int algo, int mathType, long workspaceBytes) {}
+
+    /**
+     * Choices of handles opened with a device name, kept for the process by device, math mode and shape: the next
+     * handle on the same device (the sensitivity passes after the distillation, a second distiller) finds nothing again.
+     */
+    private static final Map<String, Found> FOUND = new ConcurrentHashMap<>();
+    private static final AtomicLong finds = new AtomicLong();
+
     private final CudaStream stream; // the caller's; not destroyed here
     private final MathMode mode;
+    private final String device; // the key of this handle's choices in FOUND; null: not shared
     private final Map<Key, Plan> plans = new HashMap<>();
     private final Arena constants = Arena.ofShared(); // alpha/beta scalars, read by cuDNN on the host at each call
     private final MemorySegment one = constants.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
@@ -78,10 +91,11 @@ public final class CudnnConv implements AutoCloseable {
     private MemorySegment handle;
     private DeviceBuffer workspace;
 
-    private CudnnConv(MemorySegment handle, CudaStream stream, MathMode mode) {
+    private CudnnConv(MemorySegment handle, CudaStream stream, MathMode mode, String device) {
         this.handle = handle;
         this.stream = stream;
         this.mode = mode;
+        this.device = device;
     }
 
     /** Checks the library and its version; never throws. Does not need a GPU. */
@@ -114,6 +128,14 @@ public final class CudnnConv implements AutoCloseable {
 
     /** cudnnCreate on the current context's device, bound to {@code stream}; destroyed by {@link #close()}. */
     static CudnnConv open(CudaStream stream, MathMode mode) {
+        return open(stream, mode, null);
+    }
+
+    /**
+     * As {@link #open(CudaStream, MathMode)}, sharing the algorithm choices with every handle opened in this process
+     * with the same {@code device} (a name that identifies the current context's device, e.g. "0 NVIDIA H100").
+     */
+    static CudnnConv open(CudaStream stream, MathMode mode, String device) {
         Availability a = available();
         if (!a.usable()) {
             throw new IllegalStateException("cuDNN unavailable: " + a.reason());
@@ -124,7 +146,7 @@ public final class CudnnConv implements AutoCloseable {
             check("cudnnCreate", cudnn_h.cudnnCreate(out));
             h = out.get(ValueLayout.ADDRESS, 0);
         }
-        CudnnConv c = new CudnnConv(h, stream, mode);
+        CudnnConv c = new CudnnConv(h, stream, mode, device);
         try {
             check("cudnnSetStream", cudnn_h.cudnnSetStream(h, stream.handle()));
         } catch (RuntimeException e) {
@@ -333,10 +355,36 @@ public final class CudnnConv implements AutoCloseable {
     }
 
     /**
-     * cudnnFind* times every algorithm on the device (it allocates its own scratch) and returns them fastest first;
-     * we take the fastest that succeeded and, in strict mode, does not use tensor-op math. Done once per shape.
+     * The algorithm of a new plan: found once per shape by this handle, or once per process for handles that share
+     * their device's choices ({@link #open(CudaStream, MathMode, String)}).
      */
     private void choose(Arena arena, Plan p, boolean forward, int requestedMath) {
+        String shared = device == null ? null : device + " " + mode + " " + p.key;
+        Found known = shared == null ? null : FOUND.get(shared);
+        if (known == null) {
+            known = find(arena, p, forward, requestedMath);
+            if (shared != null) FOUND.put(shared, known);
+        }
+        p.algo = known.algo();
+        p.mathType = known.mathType();
+        p.workspaceBytes = known.workspaceBytes();
+        if (mode == MathMode.TF32 && known.mathType() != requestedMath) {
+            // cuDNN's documented contract: run a found algorithm with the math type it was timed with.
+            check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, known.mathType()));
+        }
+    }
+
+    /** cudnnFind* calls made so far by this process (for tests: a second handle on the same device makes none). */
+    static long finds() {
+        return finds.get();
+    }
+
+    /**
+     * cudnnFind* times every algorithm on the device (it allocates its own scratch) and returns them fastest first;
+     * we take the fastest that succeeded and, in strict mode, does not use tensor-op math.
+     */
+    private Found find(Arena arena, Plan p, boolean forward, int requestedMath) {
+        finds.incrementAndGet();
         MemorySegment perf = arena.allocate(PERF_BYTES * FIND_COUNT, 8);
         MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
         if (forward) {
@@ -358,10 +406,8 @@ public final class CudnnConv implements AutoCloseable {
             if (status != CUDNN_STATUS_SUCCESS || (mode == MathMode.STRICT_FP32 && tensorOps)) {
                 continue;
             }
-            p.algo = algo;
-            p.mathType = math;
             if (mode == MathMode.TF32 && math != requestedMath) {
-                // cuDNN's documented contract: run a found algorithm with the math type it was timed with.
+                // The workspace size below depends on the math type the algorithm runs with.
                 check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, math));
             }
             MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
@@ -372,8 +418,7 @@ public final class CudnnConv implements AutoCloseable {
                 check("cudnnGetConvolutionBackwardDataWorkspaceSize", cudnn_h.cudnnGetConvolutionBackwardDataWorkspaceSize(
                         live(), p.w, p.y, p.conv, p.x, algo, size));
             }
-            p.workspaceBytes = size.get(ValueLayout.JAVA_LONG, 0);
-            return;
+            return new Found(algo, math, size.get(ValueLayout.JAVA_LONG, 0));
         }
         throw new IllegalStateException("cuDNN conv " + p.key + ": no usable " + mode + " algorithm among " + returned
                 + " found (algo:status/math):" + seen);

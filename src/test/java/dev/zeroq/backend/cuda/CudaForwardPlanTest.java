@@ -4,13 +4,20 @@ package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
 import dev.zeroq.graph.Graph;
+import dev.zeroq.graph.Node;
+import dev.zeroq.graph.Op;
 import dev.zeroq.io.Bundled;
 import dev.zeroq.onnx.OnnxImporter;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,5 +55,54 @@ class CudaForwardPlanTest {
         assertTrue(e.badInput() && e.getMessage().contains("for a batch of " + huge + " image(s) is too large for the "
                 + "CUDA kernels") && e.getMessage().endsWith("use a smaller batch") && !e.getMessage().contains("\n"),
                 e.getMessage());
+    }
+
+    /**
+     * With convolutions allowed on cuDNN (--conv auto), every convolution cuDNN can run gets its cuDNN call beside
+     * zeroq's launch: reading the same input, writing the same output, with the bias zeroq's launch adds, and weights in
+     * a place that replacing the parameter writes (the sensitivity passes swap weights under both). Without, none.
+     */
+    @Test
+    void cudnnAlternativesUseTheKernelsPlacesAndReplacedWeightsReachThem() {
+        for (Graph g : List.of(OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph(),
+                OnnxImporter.parse(Bundled.model("mobilenet_fmnist"), "mobilenet_fmnist.onnx").graph(),
+                TestNets.smallCnn(7))) {
+            assertTrue(CudaForward.dryPlan(g, 3, CudaDistiller.Cudnn.OFF).pending.stream().allMatch(q -> q.cudnn() == null));
+            DevicePlan p = CudaForward.dryPlan(g, 3, CudaDistiller.Cudnn.FASTEST);
+            List<Node> convs = g.nodesOf(Op.Conv.class).stream()
+                    .filter(n -> CudnnConv.unsupported(((Op.Conv) n.op()).spec()) == null).toList();
+            List<DevicePlan.Pending> calls = p.pending.stream().filter(q -> q.cudnn() != null).toList();
+            assertEquals(convs.size(), calls.size(), g.name());
+            assertTrue(!calls.isEmpty(), g.name());
+            for (int i = 0; i < convs.size(); i++) {
+                Node n = convs.get(i);
+                DevicePlan.Pending q = calls.get(i);
+                DevicePlan.ConvCall c = q.cudnn();
+                String what = g.name() + " conv '" + n.name() + "'";
+                assertTrue(c.forward() && !c.accumulate(), what);
+                assertSame(p.planned(n.input(0)), c.x().region(), what + ": input");
+                assertSame(p.planned(n.output()), c.y().region(), what + ": output");
+                assertArrayEquals(p.shapes.get(n.input(0)), c.xs(), what);
+                assertArrayEquals(g.param(n.input(1)).shape(), c.ws(), what);
+                List<Object> regions = new ArrayList<>();
+                for (Object arg : q.args()) if (arg instanceof DevicePlan.At at) regions.add(at.region());
+                assertTrue(regions.contains(c.x().region()) && regions.contains(c.y().region()), what + ": zeroq's launch "
+                        + q.kernel() + " reads and writes the same values");
+                boolean bias = n.inputs().size() > 2 && !n.input(2).isEmpty();
+                if (bias) {
+                    assertSame(p.operand(n.input(2)).region(), c.bias().region(), what + ": bias");
+                } else {
+                    assertNull(c.bias(), what);
+                }
+                List<DevicePlan.Region> copies = new ArrayList<>();
+                float[] w = g.param(n.input(1)).data();
+                p.paramCopies(n.input(1), w, (r, d) -> {
+                    copies.add(r);
+                    if (r == c.w().region()) assertArrayEquals(w, d, 0f, what + ": cuDNN's copy is in the graph's layout");
+                });
+                assertTrue(copies.stream().anyMatch(r -> r == c.w().region()), what + ": replacing the weights writes "
+                        + "cuDNN's copy (" + copies.size() + " places, " + Arrays.toString(c.ws()) + ")");
+            }
+        }
     }
 }

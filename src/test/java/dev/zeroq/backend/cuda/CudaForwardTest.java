@@ -459,6 +459,54 @@ class CudaForwardTest {
         }
     }
 
+    /**
+     * Forward convolutions on cuDNN, every one (ALWAYS) and each where it was the faster at setup (FASTEST): the
+     * Executor's outputs, repeats bit for bit as whole passes, no device allocation in a run; and a second FASTEST pass
+     * over the same shapes neither times a step nor calls cudnnFind again (the choices are kept for the process).
+     */
+    @Test
+    void convolutionsOnCudnnMatchTheExecutorAndRepeatBitForBit() {
+        CudnnConv.Availability a = CudnnConv.available();
+        org.junit.jupiter.api.Assumptions.assumeTrue(a.usable(), "cuDNN not usable: " + a.reason());
+        CpuBackend cpu = new CpuBackend();
+        CudaDistiller.Cudnn[] uses = {CudaDistiller.Cudnn.ALWAYS, CudaDistiller.Cudnn.FASTEST, CudaDistiller.Cudnn.FASTEST};
+        for (Graph g : bundledModels()) {
+            for (int k = 0; k < uses.length; k++) {
+                long timings = ConvChoice.timings(), finds = CudnnConv.finds();
+                try (CudaForward f = new CudaForward(g, 6, 0, false, uses[k])) {
+                    String s = f.convSummary(), what = g.name() + " " + uses[k] + " #" + k;
+                    if (k == 0) {
+                        assertTrue(s.matches("convolutions on cuDNN \\(STRICT_FP32\\): (\\d+) of \\1 forward steps "
+                                + "\\(every one cuDNN can run\\)") && !s.contains(": 0 of"), what + ": " + s);
+                    } else {
+                        assertTrue(s.startsWith("convolutions on cuDNN (STRICT_FP32): ") && s.contains("the faster at setup"),
+                                what + ": " + s);
+                    }
+                    if (k == 2) {
+                        assertEquals(timings, ConvChoice.timings(), what + ": steps timed again");
+                        assertEquals(finds, CudnnConv.finds(), what + ": cudnnFind called again");
+                        assertTrue(s.contains("timed earlier in this process"), what + ": " + s);
+                    }
+                    Tensor x = gaussian(g.inputShape(), 6, SEED + 7);
+                    long allocs = CudaForward.deviceAllocations();
+                    Tensor logits = f.run(x);
+                    assertClose(new Executor(g, cpu).run(x), logits, what);
+                    f.setReference(logits);
+                    Node last = g.nodesOf(Op.Conv.class).getLast();
+                    Tensor w = g.param(last.input(1));
+                    float[] q = w.data().clone();
+                    for (int i = 0; i < q.length; i++) q[i] = Math.round(q[i] * 4) / 4f;
+                    f.replaceParam(last.input(1), new Tensor(q, w.shape()));
+                    double again = f.klDivergenceAgain();
+                    assertEquals(f.klDivergence(x), again, 0.0, what + ": repeat vs whole pass");
+                    assertTrue(again > 0, what + ": the rounded weights change the logits");
+                    assertEquals(allocs, CudaForward.deviceAllocations(), what + ": device allocations during runs");
+                    System.out.println("CudaForward " + what + ": " + s);
+                }
+            }
+        }
+    }
+
     @Test
     void klDivergenceAgainRerunsFromTheFirstChangedStep() {
         for (Graph g : bundledModels()) {

@@ -1,0 +1,184 @@
+// Which way each convolution step of a planned device pass runs: zeroq's kernel, or the same convolution on cuDNN
+// (CudaDistiller, CudaForward). Chosen at setup by device timing (FASTEST) or always cuDNN (ALWAYS). Timings are kept
+// for the process by device, math and step, as cuDNN's algorithm choices are (CudnnConv), so a pass planned over
+// shapes already timed (the sensitivity and calibration passes after the distillation) times nothing again.
+package dev.zeroq.backend.cuda;
+
+import dev.zeroq.ZeroqException;
+import dev.zeroq.backend.ConvSpec;
+import dev.zeroq.backend.cuda.CudaDistiller.Cudnn;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The cuDNN handle of one planned pass (or the reason there is none) and the choice for each convolution step. */
+final class ConvChoice implements AutoCloseable {
+    private record Times(double zeroqMs, double cudnnMs) {}
+
+    private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+    private static final Map<String, Times> TIMES = new ConcurrentHashMap<>();
+    private static final AtomicLong timings = new AtomicLong();
+
+    private final Cudnn use;
+    private final CudaStream stream;
+    private final String device;
+    private final String unit; // what the summary's per-step times add up to: "iteration", "pass"
+    private CudnnConv cudnn; // null: OFF, or cuDNN could not start (summary says why)
+    private String summary;
+    private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn, timedHere;
+    private String firstRefusal;
+    private double zeroqMs, chosenMs;
+
+    private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
+        this.use = use;
+        this.stream = stream;
+        this.device = device;
+        this.unit = unit;
+    }
+
+    /**
+     * Refuses ALWAYS where cuDNN cannot load, before any device work: the caller asked for it ({@code --conv cudnn}).
+     */
+    static void checkUsable(Cudnn use) {
+        if (use == Cudnn.ALWAYS && !CudnnConv.available().usable()) {
+            throw ZeroqException.badInput("convolutions on cuDNN were asked for, but cuDNN is not usable: "
+                    + CudnnConv.available().reason() + "; use --conv zeroq or --conv auto");
+        }
+    }
+
+    /**
+     * Opens cuDNN on {@code stream} (the current context's, on device {@code context}) unless {@code use} is OFF.
+     * FASTEST: a library that is missing or cannot make a handle leaves every step on zeroq's kernels, and
+     * {@link #summary()} says why. ALWAYS: that throws. {@code unit} names what one run of all the steps is, for the
+     * summary ("iteration").
+     */
+    static ConvChoice open(Cudnn use, boolean tf32, CudaContext context, CudaStream stream, String unit) {
+        ConvChoice c = new ConvChoice(use, stream, context.ordinal() + " " + context.name(), unit);
+        c.summary = "convolutions on zeroq's kernels";
+        if (use == Cudnn.OFF) return c;
+        CudnnConv.Availability a = CudnnConv.available();
+        if (!a.usable()) {
+            checkUsable(use);
+            c.summary += " (cuDNN not usable: " + a.reason() + ")";
+            return c;
+        }
+        try {
+            c.cudnn = CudnnConv.open(stream, tf32 ? CudnnConv.MathMode.TF32 : CudnnConv.MathMode.STRICT_FP32, c.device);
+        } catch (CudnnConv.CudnnException | IllegalStateException e) {
+            if (use == Cudnn.ALWAYS) throw e;
+            // FASTEST: a library that loads but cannot make a handle (e.g. too old a driver) is no reason to fail.
+            c.summary += " (cuDNN could not start: " + e.getMessage() + ")";
+        }
+        return c;
+    }
+
+    /** Whether steps can go to cuDNN at all (its handle is open). */
+    boolean active() {
+        return cudnn != null;
+    }
+
+    /**
+     * The step to run for {@code zeroq}, a planned launch, whose convolution as a cuDNN call is {@code call} (null when
+     * cuDNN cannot run it): the launch itself, or the call. The call runs once here either way, so its algorithm and
+     * workspace exist before a loop that must not allocate, or a graph capture.
+     */
+    DeviceStep step(CudaModule.Prepared zeroq, DevicePlan.ConvCall call, DevicePlan p) {
+        if (call == null || cudnn == null) return zeroq;
+        CudnnConv.Call lib = new CudnnConv.Call(cudnn, call.forward(), p.address(call.x()), call.xs(),
+                p.address(call.w()), call.ws(), call.bias() == null ? 0 : p.address(call.bias()), call.spec(),
+                p.address(call.y()), call.accumulate());
+        try {
+            lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
+        } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
+            // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
+            // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
+            boolean refused = !(e instanceof CudaException c) || c.result() == CUDA_ERROR_OUT_OF_MEMORY;
+            if (use == Cudnn.ALWAYS || !refused) throw e;
+            refusedByCudnn++;
+            if (firstRefusal == null) firstRefusal = e.getMessage();
+            count(lib.forward(), false);
+            return zeroq;
+        }
+        boolean always = use == Cudnn.ALWAYS;
+        Times t = always ? new Times(0, 0) : TIMES.computeIfAbsent(key(zeroq, lib), k -> {
+            timedHere++;
+            timings.incrementAndGet();
+            return new Times(timeMs(zeroq), timeMs(lib));
+        });
+        boolean onCudnn = always || t.cudnnMs() < t.zeroqMs();
+        count(lib.forward(), onCudnn);
+        zeroqMs += t.zeroqMs();
+        chosenMs += Math.min(t.zeroqMs(), t.cudnnMs());
+        return onCudnn ? lib : zeroq;
+    }
+
+    private void count(boolean isForward, boolean onCudnn) {
+        if (isForward) {
+            forward++;
+            if (onCudnn) forwardOnCudnn++;
+        } else {
+            backward++;
+            if (onCudnn) backwardOnCudnn++;
+        }
+    }
+
+    /** The step's identity for the timings: device, math, the convolution and zeroq's launch of it. */
+    private String key(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
+        ConvSpec s = lib.spec();
+        return device + " " + cudnn.mathMode() + " " + lib.forward() + " " + Arrays.toString(lib.xs())
+                + Arrays.toString(lib.ws()) + Arrays.toString(s.strides()) + Arrays.toString(s.pads())
+                + Arrays.toString(s.dilations()) + s.group() + " " + lib.accumulate() + (lib.bias() != 0) + " "
+                + zeroq.name() + Arrays.toString(zeroq.grid());
+    }
+
+    /** Device milliseconds of one run of {@code step}: after one warm-up run, the best of 3 rounds of 3 runs. */
+    private double timeMs(DeviceStep step) {
+        step.run(stream);
+        double best = Double.POSITIVE_INFINITY;
+        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
+            for (int round = 0; round < 3; round++) {
+                start.record(stream);
+                for (int i = 0; i < 3; i++) step.run(stream);
+                end.record(stream);
+                end.synchronize();
+                best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 3.0);
+            }
+        }
+        return best;
+    }
+
+    /** Step timings made so far by this process (for tests: a second pass over timed shapes makes none). */
+    static long timings() {
+        return timings.get();
+    }
+
+    /**
+     * "convolutions on cuDNN (STRICT_FP32): 43 of 53 forward and 0 of 0 backward-data steps, the faster at setup
+     * (…)", or why every step is on zeroq's kernels.
+     */
+    String summary() {
+        if (cudnn == null || forward + backward == 0) return summary;
+        String steps = "convolutions on cuDNN (" + cudnn.mathMode() + "): " + forwardOnCudnn + " of " + forward
+                + " forward" + (backward == 0 ? "" : " and " + backwardOnCudnn + " of " + backward + " backward-data")
+                + " steps";
+        if (use == Cudnn.ALWAYS) return steps + " (every one cuDNN can run)";
+        String refused = refusedByCudnn == 0 ? "" : "; " + refusedByCudnn + " step(s) cuDNN could not run stay on "
+                + "zeroq's kernels (first: " + firstRefusal + ")";
+        String timed = timedHere == 0 ? ", timed earlier in this process" : "";
+        return steps + String.format(Locale.ROOT, ", the faster at setup (convolution steps %.2f ms per %s on "
+                + "zeroq's kernels alone, %.2f ms as chosen%s)", zeroqMs, unit, chosenMs, timed) + refused;
+    }
+
+    /** Closes the cuDNN handle (before the stream it is bound to). */
+    @Override
+    public void close() {
+        if (cudnn != null) {
+            CudnnConv c = cudnn;
+            cudnn = null;
+            c.close();
+        }
+    }
+}
