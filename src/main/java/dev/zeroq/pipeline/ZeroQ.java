@@ -36,6 +36,11 @@ import java.util.concurrent.Future;
 public final class ZeroQ {
     private final Graph graph;
     private final Backend backend;
+    /**
+     * Threads computing the sensitivity passes' quantized weights, each one layer ahead: up to three, leaving a core
+     * to the thread that drives the passes.
+     */
+    private int weightThreads = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 3);
 
     /** Progress of a long run; every method has a no-op default. */
     public interface Listener {
@@ -213,6 +218,13 @@ public final class ZeroQ {
         return FakeQuant.activation(scheme, name, r, cfg.activationBits());
     }
 
+    /** Sets the threads that quantize the sensitivity passes' weights ahead of them (tests; at least 1). */
+    ZeroQ weightThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("weight threads " + threads);
+        weightThreads = threads;
+        return this;
+    }
+
     /** Ω_i(k) for every weight layer and width of the config, on the scheme's working graph. */
     public SensitivityTable sensitivity(QuantizeConfig cfg, Tensor images, Listener listener) {
         Graph working = Simulation.workingGraph(graph, cfg.scheme());
@@ -238,27 +250,33 @@ public final class ZeroQ {
         for (int i = 0; i < layers.size(); i++) order.add(i);
         order.sort(Comparator.comparingInt(i -> -firstReaders.getOrDefault(layers.get(i).weight(), 0)));
         // One plan for every pass: only the layer under test's weights change (and change back) between them. The next
-        // layer's quantized weights are computed on another thread while this layer's passes run.
-        ExecutorService weights = Executors.newSingleThreadExecutor(r -> {
+        // layers' quantized weights are computed on other threads while this layer's passes run, one layer ahead per
+        // thread (the last layers have the largest weights and the shortest repeats).
+        int ahead = weightThreads;
+        ExecutorService weights = Executors.newFixedThreadPool(ahead, r -> {
             Thread t = new Thread(r, "zeroq-sensitivity-weights");
             t.setDaemon(true);
             return t;
         });
+        java.util.ArrayDeque<Future<Tensor[]>> queued = new java.util.ArrayDeque<>();
         Laps laps = new Laps(); // where the stage's time goes, printed at its end
         try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
             laps.lap("setup");
             listener.stage("sensitivity passes on " + f.description());
-            Future<Tensor[]> next = weights.submit(() -> quantizedWeights(working, layers.get(order.getFirst()), cfg));
+            for (int k = 0; k < Math.min(ahead, order.size()); k++) {
+                WeightLayer l = layers.get(order.get(k));
+                queued.add(weights.submit(() -> quantizedWeights(working, l, cfg)));
+            }
             Tensor reference = f.reference(images);
             laps.lap("reference pass");
             for (int k = 0; k < order.size(); k++) {
                 int i = order.get(k);
                 WeightLayer l = layers.get(i);
-                Tensor[] quantized = result(next);
+                Tensor[] quantized = result(queued.removeFirst());
                 laps.lap("waiting for quantized weights");
-                if (k + 1 < order.size()) {
-                    WeightLayer after = layers.get(order.get(k + 1));
-                    next = weights.submit(() -> quantizedWeights(working, after, cfg));
+                if (k + ahead < order.size()) {
+                    WeightLayer later = layers.get(order.get(k + ahead));
+                    queued.add(weights.submit(() -> quantizedWeights(working, later, cfg)));
                 }
                 for (int j = 0; j < bits.length; j++) {
                     f.replaceParam(l.weight(), quantized[j]);

@@ -152,6 +152,16 @@ class SensitivityRepeatTest {
 
     @Test
     void theTableGoingBackwardsIsTheTableOfWholePasses() {
+        checkTable(1);
+    }
+
+    /** Weights quantized three layers ahead, on three threads: still each layer's own, in the passes' order. */
+    @Test
+    void weightsQuantizedSeveralLayersAheadGiveTheSameTable() {
+        checkTable(3);
+    }
+
+    private void checkTable(int weightThreads) {
         CpuBackend cpu = new CpuBackend();
         int[] bits = cfg.bitChoices();
         List<Integer> steps = new ArrayList<>();
@@ -167,7 +177,8 @@ class SensitivityRepeatTest {
                 stages.add(description);
             }
         };
-        ZeroQ.SensitivityTable table = new ZeroQ(working, cpu).sensitivity(cfg, images, listener);
+        ZeroQ.SensitivityTable table = new ZeroQ(working, cpu).weightThreads(weightThreads).sensitivity(cfg, images,
+                listener);
         assertEquals(layers.size() * bits.length, steps.size());
         assertEquals(steps.size(), (int) steps.getLast(), "progress counts every pass once, in order");
         // The stage ends with where its time went.

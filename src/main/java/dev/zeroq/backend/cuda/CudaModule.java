@@ -27,13 +27,23 @@ final class CudaModule implements AutoCloseable {
         this.module = module;
     }
 
-    /** The bundled kernels fatbin, or null when the jar was built without nvcc. */
+    private static volatile byte[] bundled; // read from the jar once per process (12 MB; each pass loads it)
+
+    /**
+     * The bundled kernels fatbin, or null when the jar was built without nvcc. Read once per process: every
+     * device-resident pass (distillation, calibration, sensitivity) loads it into its context. Not to be modified.
+     */
     static byte[] bundledKernels() {
+        byte[] b = bundled;
+        if (b != null) return b;
         try (InputStream in = CudaModule.class.getResourceAsStream(KERNELS_RESOURCE)) {
-            return in == null ? null : in.readAllBytes();
+            if (in == null) return null;
+            b = in.readAllBytes();
         } catch (IOException e) {
             return null;
         }
+        bundled = b;
+        return b;
     }
 
     /** Loads a fatbin, cubin or PTX image into the context current on this thread. */
