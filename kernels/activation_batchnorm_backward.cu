@@ -5,16 +5,22 @@
 // as that kernel pair.
 // Launch: block (256), grid (min(ceil(total/256), 65535)), grid-stride.
 // z, dz, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
+// x, coef: null, or the BatchNorm's input and its planes' deferred statistics-loss coefficients (bn_stat.cuh): then each
+// value's statistics gradient is added first (zq_bn_grad_stat).
 #include "common.cuh"
 #include "activation_ops.cuh"
 #include "batchnorm_ops.cuh"
+#include "bn_stat.cuh"
 
 extern "C" __global__ void activation_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
                                                          const float* __restrict__ k, float* __restrict__ dx, int total,
-                                                         int c, int hw, int op, float a, float b, int accumulate) {
+                                                         int c, int hw, int op, float a, float b, int accumulate,
+                                                         const float* __restrict__ x, const double* __restrict__ coef) {
     ZQ_FOR_EACH(i, total) {
         const float d = zq_activation_derivative(z[i], op, a, b);
         const float g = dz[i] * d;                  // activation_backward's dy
-        dx[i] = zq_bn_grad(g, k[((int)i / hw) % c], dx, i, accumulate); // batchnorm_backward's
+        const int plane = (int)i / hw;
+        dx[i] = coef == nullptr ? zq_bn_grad(g, k[plane % c], dx, i, accumulate) // batchnorm_backward's
+                                : zq_bn_grad_stat(g, k[plane % c], dx, i, accumulate, bn_stat_term(coef, plane, x[i]));
     }
 }

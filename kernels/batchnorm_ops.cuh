@@ -13,3 +13,10 @@ __device__ __forceinline__ float zq_bn_affine(float x, float scale, float mean, 
 __device__ __forceinline__ float zq_bn_grad(float g, float k, const float* dx, long long i, int accumulate) {
     return accumulate ? __fmaf_rn(g, k, dx[i]) : __fmul_rn(g, k);
 }
+
+// As zq_bn_grad, with the BatchNorm-statistics gradient of the input value, st (bn_stat.cuh's deferred gradients), in
+// the place the forward pass would have stored it: first, so k·g is added to st (or to what dx[i] holds plus st). With
+// nothing else written to dx, the same float as storing st then adding k·g.
+__device__ __forceinline__ float zq_bn_grad_stat(float g, float k, const float* dx, long long i, int accumulate, float st) {
+    return __fmaf_rn(g, k, accumulate ? __fadd_rn(dx[i], st) : st);
+}

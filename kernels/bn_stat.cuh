@@ -33,11 +33,33 @@ __device__ __forceinline__ BnStatPlane bn_stat_plane(double sum, double sumSq, i
     return p;
 }
 
+// gm + gs·(x − m) rounded to float: one value's gradient. The product and the sum are one fused multiply-add, spelled
+// out so that the kernels that store it now (bn_stat_gradient) and those that add it in the backward pass
+// (bn_stat_term) round alike, whatever nvcc contracts elsewhere.
+__device__ __forceinline__ float bn_stat_value_gradient(double m, double gm, double gs, float x) {
+    return __double2float_rn(__fma_rn(gs, __dsub_rn((double)x, m), gm));
+}
+
 // dx[i] = gm + gs·(x[i] − m) for i = first, first + step, … < hw; stored, or added to dx when accumulate.
 __device__ __forceinline__ void bn_stat_gradient(const float* __restrict__ xp, float* __restrict__ dp, int hw, int first,
                                                  int step, const BnStatPlane& p, int accumulate) {
     for (int i = first; i < hw; i += step) {
-        const float g = (float)(p.gm + p.gs * ((double)xp[i] - p.m));
-        dp[i] = accumulate ? dp[i] + g : g;
+        const float g = bn_stat_value_gradient(p.m, p.gm, p.gs, xp[i]);
+        dp[i] = accumulate ? __fadd_rn(dp[i], g) : g;
     }
+}
+
+// Deferred gradients: instead of storing the gradient of every value of its plane during the forward pass, a kernel
+// stores the plane's three coefficients (m, gm, gs: coef[3·plane …]) and the backward kernel that first writes the
+// value's gradient adds bn_stat_term of each value there (or bn_stat_apply does). One pass over the values fewer, and
+// the gradient is neither stored early nor read back: the same floats, as the term is the one bn_stat_gradient stores.
+__device__ __forceinline__ void bn_stat_store(double* __restrict__ coef, long long plane, const BnStatPlane& p) {
+    coef[3 * plane] = p.m;
+    coef[3 * plane + 1] = p.gm;
+    coef[3 * plane + 2] = p.gs;
+}
+
+// The gradient bn_stat_gradient would have stored for value x of plane `plane`, from the stored coefficients.
+__device__ __forceinline__ float bn_stat_term(const double* __restrict__ coef, long long plane, float x) {
+    return bn_stat_value_gradient(coef[3 * plane], coef[3 * plane + 1], coef[3 * plane + 2], x);
 }

@@ -7,7 +7,8 @@
 // Launch: block (256), grid (N·C): one block per plane, shared-memory tree reduction over the block. Planes of up to
 // BNSTAT_WARP_MAX_HW values run on bn_stat_loss_warp instead (bn_stat_loss_warp.cu).
 // x: (N, C, HW)   mean, std: (C) targets μ, σ   dx: (N, C, HW) written (accumulate 0) or added to (1)
-// partial: (N·C) doubles
+// partial: (N·C) doubles   coef: null, or (N·C, 3) doubles: then the plane's coefficients go there instead of any
+// gradient to dx (bn_stat.cuh: deferred gradients; dx is not touched and may be null)
 #include "common.cuh"
 #include "bn_stat.cuh"
 
@@ -15,7 +16,8 @@
 
 extern "C" __global__ void __launch_bounds__(BNSTAT_THREADS)
 bn_stat_loss(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ std,
-             float* __restrict__ dx, double* __restrict__ partial, int n, int c, int hw, float eps, int accumulate) {
+             float* __restrict__ dx, double* __restrict__ partial, int n, int c, int hw, float eps, int accumulate,
+             double* __restrict__ coef) {
     __shared__ double s1[BNSTAT_THREADS];
     __shared__ double s2[BNSTAT_THREADS];
     const int plane = blockIdx.x;
@@ -40,5 +42,9 @@ bn_stat_loss(const float* __restrict__ x, const float* __restrict__ mean, const 
     }
     const BnStatPlane p = bn_stat_plane(s1[0], s2[0], hw, n, mean + ch, std + ch, eps);
     if (threadIdx.x == 0) partial[plane] = p.term();
+    if (coef != nullptr) {
+        if (threadIdx.x == 0) bn_stat_store(coef, plane, p);
+        return;
+    }
     bn_stat_gradient(xp, dx + (long long)plane * hw, hw, threadIdx.x, BNSTAT_THREADS, p, accumulate);
 }

@@ -5,7 +5,7 @@
 // same total (each step adds the same two values in either order), the same every run (no atomics).
 // Launch: block (256) = 8 planes, grid (⌈N·C/8⌉).
 // x: (N, C, HW)   mean, std: (C) targets μ, σ   dx: (N, C, HW) written (accumulate 0) or added to (1)
-// partial: (N·C) doubles
+// partial: (N·C) doubles   coef: null, or (N·C, 3) doubles for deferred gradients, as bn_stat_loss
 #include "common.cuh"
 #include "bn_stat.cuh"
 
@@ -15,7 +15,7 @@
 extern "C" __global__ void __launch_bounds__(BNSTAT_WARP_THREADS)
 bn_stat_loss_warp(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ std,
                   float* __restrict__ dx, double* __restrict__ partial, int n, int c, int hw, float eps,
-                  int accumulate) {
+                  int accumulate, double* __restrict__ coef) {
     const int lane = threadIdx.x & 31;
     const long long plane = (long long)blockIdx.x * (BNSTAT_WARP_THREADS / 32) + (threadIdx.x >> 5);
     if (plane >= (long long)n * c) return; // the whole warp leaves together: the shuffles below see full warps
@@ -33,5 +33,9 @@ bn_stat_loss_warp(const float* __restrict__ x, const float* __restrict__ mean, c
     }
     const BnStatPlane p = bn_stat_plane(a, q, hw, n, mean + ch, std + ch, eps);
     if (lane == 0) partial[plane] = p.term();
+    if (coef != nullptr) {
+        if (lane == 0) bn_stat_store(coef, plane, p);
+        return;
+    }
     bn_stat_gradient(xp, dx + plane * hw, hw, lane, 32, p, accumulate);
 }

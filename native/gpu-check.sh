@@ -10,7 +10,7 @@
 #        runs only the steps whose row names match (a short rerun after a fix); the others get "skip" rows.
 #        GPU_CHECK_DISTILL='--graph on --cudnn fastest' narrows the two distillation benchmarks (default: graph replay,
 #        with zeroq's kernels alone and with cuDNN where faster, each with the fused BatchNorm+activation kernels and
-#        with the separate ones).
+#        deferred statistics gradients, and with the separate kernels and stored gradients).
 # OUTDIR receives few files (a GPU host returns at most 8): summary.txt (also printed last), doctor.log (host, java,
 # python and `zeroq doctor`), gpu-tests.log, junit-jupiter.xml, bench.log (every benchmark's output, one after
 # another), bench-infer.json (`zeroq bench --device cuda --json` on ResNet-50) and details.tgz (each step's own log,
@@ -212,7 +212,8 @@ for m in "${MODELS[@]}"; do
     row "bench-$m" skip "no bundle"
   elif [[ -f "$B/models/$m.onnx" ]]; then
     # GPU_CHECK_DISTILL: other DistillBench settings for these two runs (a short rerun, e.g. '--graph on --cudnn fastest').
-    # --fuse both: the fused BatchNorm+activation kernels and the separate ones in the same run (fuse=on, fuse=off).
+    # --fuse both: the fused BatchNorm+activation kernels with deferred statistics gradients, and the separate kernels
+    # with stored ones, in the same run (fuse=on, fuse=off).
     # --profile-steps 3: each setting's device time per kernel / cuDNN call (STEP lines in the log), without ncu.
     # shellcheck disable=SC2086
     bench "bench-$m" 150 "distill-bench-$m.log" "$B/models/$m.onnx" --batch 32 --warmup 20 --iters 100 \

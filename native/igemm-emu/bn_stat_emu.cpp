@@ -4,6 +4,9 @@
 // The two kernels sum in different orders, so their doubles may differ in the last bits: partials are compared to
 // 1e-13 relative, gradients to one float ulp (almost all are identical; the count is printed).
 // Each block runs 256 OS threads (cuda_emu.h's launch), warps synchronize through their per-warp barriers.
+// Deferred gradients (bn_stat.cuh): both kernels' coefficients, then bn_stat_apply, give the block kernel's gradient
+// bit for bit in both accumulate modes; and batchnorm_backward adding the term itself gives what storing the gradient
+// and then adding the BatchNorm's gives.
 // Usage: native/igemm-emu/run.sh bnstat
 #include "int8_emu.h"
 #include <cmath>
@@ -15,6 +18,8 @@
 
 #include "bn_stat_loss.cu"
 #include "bn_stat_loss_warp.cu"
+#include "bn_stat_apply.cu"
+#include "batchnorm_backward.cu"
 
 static int32_t ordered(float f) { // float bits as an integer that orders like the float (ulp distance = difference)
     int32_t i;
@@ -50,10 +55,10 @@ int main() {
             std::vector<float> dxBlock = old, dxWarp = old;
             std::vector<double> pBlock(planes, -1.0), pWarp(planes, -1.0);
             launch({(unsigned)planes, 1, 1}, 256, [&] {
-                bn_stat_loss(x.data(), mu.data(), sigma.data(), dxBlock.data(), pBlock.data(), n, c, hw, eps, acc);
+                bn_stat_loss(x.data(), mu.data(), sigma.data(), dxBlock.data(), pBlock.data(), n, c, hw, eps, acc, nullptr);
             });
             launch({(unsigned)((planes + 7) / 8), 1, 1}, 256, [&] {
-                bn_stat_loss_warp(x.data(), mu.data(), sigma.data(), dxWarp.data(), pWarp.data(), n, c, hw, eps, acc);
+                bn_stat_loss_warp(x.data(), mu.data(), sigma.data(), dxWarp.data(), pWarp.data(), n, c, hw, eps, acc, nullptr);
             });
             double worstPartial = 0, worstRef = 0;
             int maxUlp = 0;
@@ -78,12 +83,47 @@ int main() {
                     differ += d != 0;
                 }
             }
-            const bool bad = worstPartial > 1e-13 || worstRef > 1e-9 || maxUlp > 1;
+            // Deferred: coefficients instead of a gradient (dx untouched: null), then the gradient later.
+            std::vector<double> cBlock((size_t)planes * 3, -1.0), cWarp((size_t)planes * 3, -1.0);
+            std::vector<double> qBlock(planes, -1.0), qWarp(planes, -1.0);
+            launch({(unsigned)planes, 1, 1}, 256, [&] {
+                bn_stat_loss(x.data(), mu.data(), sigma.data(), nullptr, qBlock.data(), n, c, hw, eps, 0, cBlock.data());
+            });
+            launch({(unsigned)((planes + 7) / 8), 1, 1}, 256, [&] {
+                bn_stat_loss_warp(x.data(), mu.data(), sigma.data(), nullptr, qWarp.data(), n, c, hw, eps, 0, cWarp.data());
+            });
+            const int total = planes * hw;
+            std::vector<float> applied = old, appliedWarp = old;
+            launchSerial(total, [&] { bn_stat_apply(x.data(), cBlock.data(), applied.data(), total, hw, acc); });
+            launchSerial(total, [&] { bn_stat_apply(x.data(), cWarp.data(), appliedWarp.data(), total, hw, acc); });
+            size_t deferredDiffer = 0;
+            for (int i = 0; i < total; i++) {
+                deferredDiffer += std::memcmp(&applied[i], &dxBlock[i], 4) != 0;
+                deferredDiffer += std::abs(ordered(appliedWarp[i]) - ordered(dxWarp[i])) != 0;
+            }
+            const bool samePartials = std::memcmp(qBlock.data(), pBlock.data(), planes * 8) == 0
+                    && std::memcmp(qWarp.data(), pWarp.data(), planes * 8) == 0;
+            // batchnorm_backward with the term: as storing the gradient (accumulate 0 above) then adding k·dy, or, with
+            // something already in dx (accumulate 1), as that plus the gradient then plus k·dy.
+            std::vector<float> dy((size_t)total), k(c);
+            for (auto& v : dy) v = g(rng);
+            for (auto& v : k) v = u(rng);
+            std::vector<float> twoStep = dxBlock, oneStep = old;
+            launchSerial(total, [&] { batchnorm_backward(dy.data(), k.data(), twoStep.data(), total, c, hw, 1, nullptr, nullptr); });
+            launchSerial(total, [&] {
+                batchnorm_backward(dy.data(), k.data(), oneStep.data(), total, c, hw, acc, x.data(), cBlock.data());
+            });
+            size_t backwardDiffer = 0;
+            for (int i = 0; i < total; i++) backwardDiffer += std::memcmp(&twoStep[i], &oneStep[i], 4) != 0;
+            const bool bad = worstPartial > 1e-13 || worstRef > 1e-9 || maxUlp > 1 || deferredDiffer != 0
+                    || !samePartials || backwardDiffer != 0;
             cases++;
             if (bad) failures++;
             printf("%s bn_stat_loss_warp n=%d c=%d hw=%d accumulate=%d: partials vs block %.1e, vs formula %.1e; "
-                   "gradient: %zu of %zu floats differ from the block kernel's, by at most %d ulp\n",
-                   bad ? "FAIL" : "ok  ", n, c, hw, acc, worstPartial, worstRef, differ, x.size(), maxUlp);
+                   "gradient: %zu of %zu floats differ from the block kernel's, by at most %d ulp; deferred: partials %s, "
+                   "%zu floats differ applied, %zu added by batchnorm_backward\n",
+                   bad ? "FAIL" : "ok  ", n, c, hw, acc, worstPartial, worstRef, differ, x.size(), maxUlp,
+                   samePartials ? "same" : "DIFFER", deferredDiffer, backwardDiffer);
         }
     }
     if (g_i8Faults) { printf("FAIL %lld shuffles with a partial mask\n", (long long)g_i8Faults); failures++; }

@@ -126,8 +126,8 @@ int main() {
             for (int acc = 0; acc < 2; acc++) {
                 std::vector<float> dy(total), want = old, got = old;
                 launchSerial(total, [&] { activation_backward(yb.data(), dz.data(), dy.data(), total, op, a, b, 0); });
-                launchSerial(total, [&] { batchnorm_backward(dy.data(), k.data(), want.data(), total, c, hw, acc); });
-                launchSerial(total, [&] { activation_batchnorm_backward(zb.data(), dz.data(), k.data(), got.data(), total, c, hw, op, a, b, acc); });
+                launchSerial(total, [&] { batchnorm_backward(dy.data(), k.data(), want.data(), total, c, hw, acc, nullptr, nullptr); });
+                launchSerial(total, [&] { activation_batchnorm_backward(zb.data(), dz.data(), k.data(), got.data(), total, c, hw, op, a, b, acc, nullptr, nullptr); });
                 bad = differing(want, got);
                 cases++;
                 if (bad) failures++;
@@ -209,8 +209,8 @@ int main() {
                 const int accO = acc & 1, accX = acc >> 1;
                 std::vector<float> dy(total), wantO = oldO, wantX = oldX, gotO = oldO, gotX = oldX;
                 launchSerial((total + 3) / 4, [&] { activation_add_backward(zPair.data(), dz.data(), dy.data(), wantO.data(), total, op, lo, hi, 0, accO); });
-                launchSerial(total, [&] { batchnorm_backward(dy.data(), bn.k.data(), wantX.data(), total, c, hw, accX); });
-                launchSerial(total, [&] { activation_add_batchnorm_backward(zPair.data(), dz.data(), bn.k.data(), gotO.data(), gotX.data(), total, c, hw, op, lo, hi, accO, accX); });
+                launchSerial(total, [&] { batchnorm_backward(dy.data(), bn.k.data(), wantX.data(), total, c, hw, accX, nullptr, nullptr); });
+                launchSerial(total, [&] { activation_add_batchnorm_backward(zPair.data(), dz.data(), bn.k.data(), gotO.data(), gotX.data(), total, c, hw, op, lo, hi, accO, accX, nullptr, nullptr); });
                 bad = differing(wantO, gotO) + differing(wantX, gotX);
                 cases++;
                 if (bad) failures++;

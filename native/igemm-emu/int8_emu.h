@@ -1,7 +1,7 @@
 // Host emulation of what the int8 kernels (conv2d_int8_igemm.cu, int8_pack_weights.cu) use on top of cuda_emu.h:
 // cp.async (an immediate 16-byte copy; commit/wait are no-ops, see the kernel's #else branch), ldmatrix.x4 and
 // mma.sync m16n8k32 s8 (warp-collective), __shfl_down_sync, __shfl_xor_sync on doubles, __cvta_generic_to_shared, the IEEE float intrinsics
-// __f{add,sub,mul,div}_rn / __fmaf_rn / __d{add,div}_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
+// __f{add,sub,mul,div}_rn / __fmaf_rn / __d{add,sub,div}_rn / __fma_rn / __double2float_rn / __float2int_rn / __int2float_rn, the bit
 // casts __int_as_float / __float_as_int, __vmaxs4, int min/max, uint4 and int2
 // (the int8 engine's elementwise kernels, int8_ops_emu.cpp, use the same).
 //
@@ -38,6 +38,8 @@ static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fdiv_rn(float a, float b) { return a / b; }
 static inline double __dadd_rn(double a, double b) { return a + b; }
 static inline double __ddiv_rn(double a, double b) { return a / b; }
+static inline double __dsub_rn(double a, double b) { return a - b; }
+static inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); } // one rounding, as DFMA
 static inline float __double2float_rn(double d) { return (float)d; }
 static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); } // one rounding, as FFMA
 static inline float __int2float_rn(int v) { return (float)v; }                           // to nearest even, as I2F

@@ -6,7 +6,9 @@
 //                                runs each in turn; default fastest)
 //        [--tf32 off|on|both]   (on: the 128×128 layers on the TF32 tensor-core kernels; both: strict, then TF32, and
 //                                with --full the two loss curves' largest relative difference)
-//        [--fuse on|off|both]   (off: every BatchNorm and activation as its own kernel each way, CudaDistiller.FUSE_PROPERTY;
+//        [--fuse on|off|both]   (off: the plan before the fused kernels and deferred statistics gradients: every BatchNorm
+//                                and activation as its own kernel each way, CudaDistiller.FUSE_PROPERTY, and each
+//                                statistics gradient stored in the forward pass, CudaDistiller.DEFER_PROPERTY;
 //                                both: fused, then separate, in this process)
 //        [--profile-steps K]    (after the timing, K eager iterations with a CUDA event after every step: device time
 //                                per kernel or cuDNN call, one STEP line each, largest first; no profiler needed)
@@ -91,11 +93,16 @@ public final class DistillBench {
             long t0 = System.nanoTime();
             String cudnnName = cudnn.name().toLowerCase(java.util.Locale.ROOT);
             String fuseName = fuse ? "on" : "off";
-            if (fuse) System.clearProperty(CudaDistiller.FUSE_PROPERTY);
-            else System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+            if (fuse) {
+                System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+                System.clearProperty(CudaDistiller.DEFER_PROPERTY);
+            } else {
+                System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
+                System.setProperty(CudaDistiller.DEFER_PROPERTY, "false");
+            }
             try (CudaDistiller d = new CudaDistiller(g, batch, 0, new CudaDistiller.Options(algo, useGraph, tf32, cudnn))) {
                 double setup = (System.nanoTime() - t0) / 1e9;
-                System.out.printf("DistillBench %s on %s: input %dx%dx%d, batch %d, conv %s, cudnn %s, tf32 %s, fused BN+activation %s, "
+                System.out.printf("DistillBench %s on %s: input %dx%dx%d, batch %d, conv %s, cudnn %s, tf32 %s, fused BN+activation and deferred statistics gradients %s, "
                                 + "cuda graph %s, %d BN terms, %d steps/iteration, pool %.1f MiB, setup %.2f s; %s%n",
                         model.getFileName(), d.describe(), chw[0], chw[1], chw[2], batch, algo, cudnnName, tf32, fuseName,
                         useGraph, d.bnTerms(),
@@ -133,6 +140,7 @@ public final class DistillBench {
                 }
             } finally {
                 System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+                System.clearProperty(CudaDistiller.DEFER_PROPERTY);
             }
         }
         if (fullCurves[0] != null && fullCurves[1] != null) {

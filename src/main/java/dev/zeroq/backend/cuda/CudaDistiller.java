@@ -178,8 +178,10 @@ public final class CudaDistiller implements AutoCloseable {
     /**
      * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
      * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), Relu(Add(y)),
-     * Relu(Add(BatchNormalization(z))), …]" (what is planned as one launch each way, with an Add's first operand or the
-     * BatchNorm folded into it); throws as the constructor would for unsupported graphs.
+     * Relu(Add(BatchNormalization(z))), …], deferred statistics gradients D of T taps (K added by BatchNorm backward
+     * launches)" (what is planned as one launch each way, with an Add's first operand or the BatchNorm folded into it;
+     * the statistics-loss gradients left to the backward pass, kernels/bn_stat.cuh), then ", cudnn alternatives A" with
+     * cuDNN; throws as the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
@@ -190,7 +192,9 @@ public final class CudaDistiller implements AutoCloseable {
         for (Fusion f : new HashSet<>(d.fusions.values())) fused.add(f.describe());
         fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
-                + ", fused " + fused + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
+                + ", fused " + fused + ", deferred statistics gradients " + d.deferredTaps + " of " + d.taps + " taps ("
+                + (d.deferredTaps - d.deferredApplied) + " added by BatchNorm backward launches)"
+                + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
 
     /** Every launch {@link #dryPlan} plans (the iteration's, the Adam step and the batch reset), for tests. */
@@ -586,6 +590,7 @@ public final class CudaDistiller implements AutoCloseable {
         }
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
+            flushDeferred(n.output()); // every reader's gradient is in: the last chance before n reads it
             Fusion f = fusions.get(n);
             if (f != null && n != f.act()) continue; // their gradients come with the activation's
             if (!written.contains(grad(n.output()))) continue; // no gradient reaches it (Backprop skips it too)
@@ -595,6 +600,8 @@ public final class CudaDistiller implements AutoCloseable {
                 backward(n);
             }
         }
+        flushDeferred(input);
+        if (!deferred.isEmpty()) throw new IllegalStateException("statistics gradients never added: " + deferred.values());
         Region gx = grad(input);
         if (!written.contains(gx)) {
             launch("fill", grid1d(inputSize), block(), At.of(gx), (long) inputSize, 0f);
@@ -740,9 +747,10 @@ public final class CudaDistiller implements AutoCloseable {
         Node bn = f.bn();
         if (f.add() == null) {
             Region gx = grad(bn.input(0));
+            At[] stat = takeDeferred(gx);
             launch("activation_batchnorm_backward", grid1d(total), block(), z, dz,
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
-                    writeFlag(gx));
+                    writeFlag(gx), stat[0], stat[1]);
         } else if (bn == null) {
             Region ga = grad(f.add().input(0)), gb = grad(f.add().input(1));
             int accA = writeFlag(ga), accB = writeFlag(gb);
@@ -751,9 +759,10 @@ public final class CudaDistiller implements AutoCloseable {
         } else {
             Region gOther = grad(f.other()), gx = grad(bn.input(0));
             int accOther = writeFlag(gOther), accX = writeFlag(gx);
+            At[] stat = takeDeferred(gx);
             launch("activation_add_batchnorm_backward", grid1d(total), block(), z, dz,
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gOther), At.of(gx), total, ch, hw, (int) ab[2],
-                    ab[0], ab[1], accOther, accX);
+                    ab[0], ab[1], accOther, accX, stat[0], stat[1]);
         }
     }
 
@@ -901,16 +910,59 @@ public final class CudaDistiller implements AutoCloseable {
             if (mu[0].length != c) {
                 throw ZeroqException.badInput("BatchNorm statistics of '" + name + "' have " + mu[0].length + " channels, the value has " + c);
             }
-            int acc = writeFlag(gr);
             long planes = Math.multiplyExact((long) nb, c);
+            taps++;
+            // One tap of a value with no gradient yet: its gradient waits for the backward pass (kernels/bn_stat.cuh).
+            boolean defer = t.size() == 1 && !written.contains(gr) && !"false".equals(System.getProperty(DEFER_PROPERTY));
+            Region coef = defer ? region(Math.multiplyExact(planes, 3L * Double.BYTES)) : null;
+            int acc = defer ? 0 : writeFlag(gr);
             // Small planes: a warp each (8 to a block) instead of a block of 256 threads each (kernels/bn_stat.cuh).
             boolean warp = hw <= BN_STAT_WARP_MAX_HW;
             launch(warp ? "bn_stat_loss_warp" : "bn_stat_loss",
                     new int[] {gridX(warp ? Math.ceilDiv(planes, DevicePlan.THREADS / 32) : planes), 1, 1}, block(),
-                    operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), At.of(gr),
-                    new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc);
+                    operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), defer ? null : At.of(gr),
+                    new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc,
+                    defer ? At.of(coef) : null);
+            if (defer) {
+                deferred.put(gr, new Deferred(operand(name), coef, size(xs), hw));
+                deferredTaps++;
+            }
             partialCount = Math.addExact(partialCount, (long) nb * c);
         }
+    }
+
+    /**
+     * System property {@value}, read when a distiller is planned: {@code false} stores each BatchNorm-statistics
+     * gradient during the forward pass (as before deferred gradients), for comparing the two on a device (the same
+     * results where nothing else reads the BatchNorm's input, as in ResNets).
+     */
+    public static final String DEFER_PROPERTY = "zeroq.distill.deferStats";
+
+    /**
+     * A statistics-loss gradient not yet added to the gradient of the value {@code x} it belongs to: the planes'
+     * coefficients (kernels/bn_stat.cuh). The first BatchNorm backward launch that writes that gradient adds it, or,
+     * where none does before the value's producer reads its gradient, bn_stat_apply.
+     */
+    private record Deferred(At x, Region coef, int total, int hw) {}
+
+    /** Deferred statistics gradients, by the gradient they belong to, in tap order. */
+    private final Map<Region, Deferred> deferred = new LinkedHashMap<>();
+    private int taps, deferredTaps, deferredApplied; // for dry plans: taps, those deferred, those added by bn_stat_apply
+
+    /** The BatchNorm input and coefficients the backward launch writing {@code gx} adds (both null: none). */
+    private At[] takeDeferred(Region gx) {
+        Deferred d = deferred.remove(gx);
+        return d == null ? new At[2] : new At[] {d.x(), At.of(d.coef())};
+    }
+
+    /** Adds the deferred statistics gradient of {@code value}, if one is still pending, to its gradient. */
+    private void flushDeferred(String value) {
+        Region gr = grads.get(root(value));
+        Deferred d = gr == null ? null : deferred.remove(gr);
+        if (d == null) return;
+        launch("bn_stat_apply", grid1d(d.total()), block(), d.x(), At.of(d.coef()), At.of(gr), d.total(), d.hw(),
+                writeFlag(gr));
+        deferredApplied++;
     }
 
     // ---- backward ----
@@ -928,8 +980,9 @@ public final class CudaDistiller implements AutoCloseable {
                 if (!isValue(n.input(0))) return;
                 int total = size(os), ch = os[1], hw = total / (os[0] * ch);
                 Region gx = grad(n.input(0));
+                At[] stat = takeDeferred(gx);
                 launch("batchnorm_backward", grid1d(total), block(), At.of(gy), At.of(uploadFloats(batchNormGradientScale(n))),
-                        At.of(gx), total, ch, hw, writeFlag(gx));
+                        At.of(gx), total, ch, hw, writeFlag(gx), stat[0], stat[1]);
             }
             case Op.Unary u -> {
                 if (!isValue(n.input(0))) return;

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static dev.zeroq.backend.cuda.KernelHarness.down;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -228,7 +229,7 @@ class CudaDistillKernelsTest {
         float[] k = new float[7];
         for (int c = 0; c < 7; c++) k[c] = (float) (scale.data()[c] / Math.sqrt((double) var.data()[c] + 1e-5f));
         DeviceBuffer dx = gpu.poisoned(ref.size());
-        gpu.run("batchnorm_backward", grid(ref.size()), gpu.up(dy.data()), gpu.up(k), dx, ref.size(), 7, 35, 0);
+        gpu.run("batchnorm_backward", grid(ref.size()), gpu.up(dy.data()), gpu.up(k), dx, ref.size(), 7, 35, 0, null, null);
         check("batchnorm_backward", ref.data(), down(dx, ref.size()));
     }
 
@@ -291,7 +292,7 @@ class CudaDistillKernelsTest {
                 float[] prior = rand(3, 7, 7, 5).data();
                 DeviceBuffer dx = acc == 0 ? gpu.poisoned(want.size()) : gpu.up(prior);
                 gpu.run("activation_batchnorm_backward", grid(want.size()), gpu.up(z.data()), gpu.up(dz.data()), gpu.up(k),
-                        dx, want.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], acc);
+                        dx, want.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], acc, null, null);
                 check("activation_batchnorm_backward " + fn + " accumulate=" + acc, plus(want.data(), acc == 1 ? prior : null),
                         down(dx, want.size()));
             }
@@ -359,7 +360,7 @@ class CudaDistillKernelsTest {
                 float[] priorO = rand(n).data(), priorX = rand(n).data();
                 DeviceBuffer dOther = accO == 0 ? gpu.poisoned(n) : gpu.up(priorO), dX = accX == 0 ? gpu.poisoned(n) : gpu.up(priorX);
                 gpu.run("activation_add_batchnorm_backward", grid(n), gpu.up(z.data()), gpu.up(dz.data()), gpu.up(k), dOther,
-                        dX, n, 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], accO, accX);
+                        dX, n, 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], accO, accX, null, null);
                 check("activation_add_batchnorm_backward " + fn + " other, accumulate " + accO,
                         plus(ds.data(), accO == 1 ? priorO : null), down(dOther, n));
                 check("activation_add_batchnorm_backward " + fn + " x, accumulate " + accX, plus(dx, accX == 1 ? priorX : null),
@@ -510,10 +511,23 @@ class CudaDistillKernelsTest {
                 DeviceBuffer partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
                 gpu.keep(partial);
                 partial.fill32(DeviceBuffer.NAN_BITS);
-                gpu.run(kernel, new int[] {warp ? Math.ceilDiv(n * c, 8) : n * c, 1, 1}, gpu.up(x.data()), gpu.up(mean),
-                        gpu.up(std), dx, partial, n, c, hw, 1e-6f, acc);
+                DeviceBuffer xd = gpu.up(x.data());
+                gpu.run(kernel, new int[] {warp ? Math.ceilDiv(n * c, 8) : n * c, 1, 1}, xd, gpu.up(mean),
+                        gpu.up(std), dx, partial, n, c, hw, 1e-6f, acc, null);
+                float[] immediate = down(dx, x.size());
                 check(kernel + " grad " + Arrays.toString(shape) + " accumulate=" + acc, plus(ref.grad().data(),
-                        acc == 1 ? prior : null), down(dx, x.size()));
+                        acc == 1 ? prior : null), immediate);
+                // Deferred (bn_stat.cuh): the planes' coefficients instead, then bn_stat_apply: the same floats.
+                DeviceBuffer coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES), later = acc == 0
+                        ? gpu.poisoned(x.size()) : gpu.up(prior), partial2 = DeviceBuffer.allocate((long) n * c * Double.BYTES);
+                gpu.keep(coef);
+                gpu.keep(partial2);
+                gpu.run(kernel, new int[] {warp ? Math.ceilDiv(n * c, 8) : n * c, 1, 1}, xd, gpu.up(mean),
+                        gpu.up(std), null, partial2, n, c, hw, 1e-6f, 0, coef);
+                gpu.run("bn_stat_apply", grid(x.size()), xd, coef, later, x.size(), hw, acc);
+                assertArrayEquals(immediate, down(later, x.size()), kernel + " deferred then bn_stat_apply "
+                        + Arrays.toString(shape) + " accumulate=" + acc);
+                assertArrayEquals(downDoubles(partial, n * c), downDoubles(partial2, n * c), kernel + " deferred partials");
                 // Two-stage reduction with 2 blocks (chunk ⌈n·c/2⌉) so both stages do real work.
                 long count = (long) n * c;
                 int blocks = 2;
@@ -570,10 +584,14 @@ class CudaDistillKernelsTest {
     }
 
     private static double downDouble(DeviceBuffer b) {
+        return downDoubles(b, 1)[0];
+    }
+
+    private static double[] downDoubles(DeviceBuffer b, int count) {
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            var s = arena.allocate(8);
-            Cuda.check("cuMemcpyDtoH_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyDtoH_v2(s, b.address(), 8));
-            return s.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0);
+            var s = arena.allocate(8L * count);
+            Cuda.check("cuMemcpyDtoH_v2", dev.zeroq.bindings.cuda.cuda_h.cuMemcpyDtoH_v2(s, b.address(), 8L * count));
+            return s.toArray(java.lang.foreign.ValueLayout.JAVA_DOUBLE);
         }
     }
 

@@ -63,6 +63,34 @@ class CudaDistillerPlanTest {
         assertTrue(poolBytes(fused) < poolBytes(separate), fused + " | " + separate);
     }
 
+    /**
+     * Every statistics-loss gradient of a value tapped once waits for the backward pass; the BatchNorm backward launch
+     * adds it where it writes that gradient first, bn_stat_apply elsewhere (the last BatchNorm, whose output no loss
+     * reaches). With -Dzeroq.distill.deferStats=false every one is stored in the forward pass, as before.
+     */
+    @Test
+    void statisticsGradientsWaitForTheBackwardPass() {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        String deferred = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
+        String stored;
+        System.setProperty(CudaDistiller.DEFER_PROPERTY, "false");
+        try {
+            stored = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
+        } finally {
+            System.clearProperty(CudaDistiller.DEFER_PROPERTY);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("deferred statistics gradients (\\d+) of (\\d+) taps \\((\\d+) added by BatchNorm backward launches\\)")
+                .matcher(deferred);
+        assertTrue(m.find(), deferred);
+        int taps = Integer.parseInt(m.group(2)), byBackward = Integer.parseInt(m.group(3));
+        assertEquals(taps, Integer.parseInt(m.group(1)), deferred);
+        assertTrue(taps >= 8 && byBackward >= taps - 2, deferred);
+        assertTrue(stored.contains("deferred statistics gradients 0 of " + taps + " taps (0 added"), stored);
+        // One bn_stat_apply launch for each deferred gradient no BatchNorm backward adds.
+        assertEquals(launches(stored) + taps - byBackward, launches(deferred), deferred + " | " + stored);
+    }
+
     @Test
     void aBatchNormWhoseInputIsTheAddsOtherOperandStaysOutOfTheAdd() {
         String plan = CudaDistiller.dryPlan(TestNets.residualOverBatchNormInput(3), 2,

@@ -168,22 +168,71 @@ class PlanEmulatorTest {
 
     @Test
     void aPlantedMistakeInTheEmulatedPlanIsCaught() {
-        // A launch that drops its accumulate flag (stores where it should add): the reference check must fail.
+        // A launch that drops its accumulate flag (stores where it should add), with gradients stored as they come
+        // (deferred, the BatchNorm backward launches of smallCnn store first); and a BatchNorm backward that drops the
+        // deferred statistics gradient it should add. The reference check must fail on each.
         Graph g = TestNets.smallCnn(SEED);
         Tensor x = images(g);
         Backprop.Result ref = new Distiller(g, new RefBackend()).lossAndGradient(x);
-        boolean[] planted = {false};
-        Backprop.Result got = CudaDistiller.emulateLossAndGradient(g, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO,
-                false), x, (kernel, grid, block, args) -> {
-            if (!planted[0] && kernel.equals("activation_batchnorm_backward") && args[args.length - 1].equals(1)) {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        boolean[] planted = {false, false};
+        System.setProperty(CudaDistiller.DEFER_PROPERTY, "false");
+        Backprop.Result dropped;
+        try {
+            dropped = CudaDistiller.emulateLossAndGradient(g, o, x, (kernel, grid, block, args) -> {
+                if (!planted[0] && kernel.equals("activation_batchnorm_backward") && args[args.length - 3].equals(1)) {
+                    args = args.clone();
+                    args[args.length - 3] = 0;
+                    planted[0] = true;
+                }
+                run(kernel, grid, block, args);
+            });
+        } finally {
+            System.clearProperty(CudaDistiller.DEFER_PROPERTY);
+        }
+        assertTrue(planted[0], "no accumulating activation_batchnorm_backward launch to plant the mistake in");
+        assertTrue(worstGradientError(ref, dropped) > 1, "the dropped accumulate flag went unnoticed");
+        Backprop.Result lost = CudaDistiller.emulateLossAndGradient(g, o, x, (kernel, grid, block, args) -> {
+            if (!planted[1] && kernel.endsWith("batchnorm_backward") && args[args.length - 1] != null) {
                 args = args.clone();
-                args[args.length - 1] = 0;
-                planted[0] = true;
+                args[args.length - 1] = null;
+                args[args.length - 2] = null;
+                planted[1] = true;
             }
             run(kernel, grid, block, args);
         });
-        assertTrue(planted[0], "no accumulating activation_batchnorm_backward launch to plant the mistake in");
-        assertTrue(worstGradientError(ref, got) > 1, "the planted mistake went unnoticed");
+        assertTrue(planted[1], "no BatchNorm backward launch adds a deferred statistics gradient");
+        assertTrue(worstGradientError(ref, lost) > 1, "the lost statistics gradient went unnoticed");
+    }
+
+    /**
+     * Statistics-loss gradients deferred to the backward pass (the default) against stored during the forward pass: the
+     * same bits where only the BatchNorm reads its input, with fused and with separate kernels; and the reference
+     * where a BatchNorm input has another reader (a residual over it).
+     */
+    @Test
+    void deferredStatisticsGradientsGiveTheStoredOnesBits() {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED))) {
+            for (String fuse : new String[] {"true", "false"}) {
+                System.setProperty(CudaDistiller.FUSE_PROPERTY, fuse);
+                try {
+                    assertTrue(CudaDistiller.dryPlan(g, BATCH, o).contains("deferred statistics gradients "),
+                            CudaDistiller.dryPlan(g, BATCH, o));
+                    Tensor x = images(g);
+                    Backprop.Result deferred = CudaDistiller.emulateLossAndGradient(g, o, x, PlanEmulatorTest::run);
+                    System.setProperty(CudaDistiller.DEFER_PROPERTY, "false");
+                    Backprop.Result stored = CudaDistiller.emulateLossAndGradient(g, o, x, PlanEmulatorTest::run);
+                    String what = g.name() + ", fuse " + fuse;
+                    assertEquals(stored.loss(), deferred.loss(), 0.0, "loss, " + what);
+                    assertArrayEquals(stored.inputGrad().data(), deferred.inputGrad().data(), "input gradient, " + what);
+                } finally {
+                    System.clearProperty(CudaDistiller.DEFER_PROPERTY);
+                    System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+                }
+            }
+        }
+        check(TestNets.residualOverBatchNormInput(SEED), o, 1);
     }
 
     @Test
