@@ -38,15 +38,7 @@ class CudaDistillerPlanTest {
 
     @Test
     void batchNormsAndAddsReadOnlyByAReluOrClipRunFusedWithIt() {
-        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
-        String fused = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
-        String separate;
-        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
-        try {
-            separate = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
-        } finally {
-            System.clearProperty(CudaDistiller.FUSE_PROPERTY);
-        }
+        String fused = smallCnnPlan(null), separate = smallCnnPlan(CudaDistiller.FUSE_PROPERTY);
         // smallCnn: conv-BN-ReLU three times, conv-BN-Clip(0, 6), the depthwise conv's BN then ReLU, and the residual
         // BN, Add, ReLU (the BN read by the Add alone). Not fused: the BN both the global pool and the Mul read, the one
         // before HardSwish, and the last BN (the graph's output).
@@ -70,15 +62,7 @@ class CudaDistillerPlanTest {
      */
     @Test
     void statisticsGradientsWaitForTheBackwardPass() {
-        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
-        String deferred = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
-        String stored;
-        System.setProperty(CudaDistiller.DEFER_PROPERTY, "false");
-        try {
-            stored = CudaDistiller.dryPlan(TestNets.smallCnn(7), 3, o);
-        } finally {
-            System.clearProperty(CudaDistiller.DEFER_PROPERTY);
-        }
+        String deferred = smallCnnPlan(null), stored = smallCnnPlan(CudaDistiller.DEFER_PROPERTY);
         java.util.regex.Matcher m = java.util.regex.Pattern
                 .compile("deferred statistics gradients (\\d+) of (\\d+) taps \\((\\d+) added by BatchNorm backward launches\\)")
                 .matcher(deferred);
@@ -98,6 +82,17 @@ class CudaDistillerPlanTest {
         List<String> pairs = pairs(plan);
         assertEquals(1, pairs.size(), plan);
         assertTrue(pairs.getFirst().startsWith("Relu(Add(") && !pairs.getFirst().contains("BatchNormalization"), plan);
+    }
+
+    /** smallCnn's dry plan for a batch of 3, with system property {@code off} set to false (none when null). */
+    private static String smallCnnPlan(String off) {
+        if (off != null) System.setProperty(off, "false");
+        try {
+            return CudaDistiller.dryPlan(TestNets.smallCnn(7), 3,
+                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false));
+        } finally {
+            if (off != null) System.clearProperty(off);
+        }
     }
 
     private static List<String> pairs(String plan) {
