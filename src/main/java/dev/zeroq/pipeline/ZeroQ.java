@@ -251,33 +251,22 @@ public final class ZeroQ {
         order.sort(Comparator.comparingInt(i -> -firstReaders.getOrDefault(layers.get(i).weight(), 0)));
         // One plan for every pass: only the layer under test's weights change (and change back) between them. The next
         // layers' quantized weights are computed on other threads while this layer's passes run, one layer ahead per
-        // thread (the last layers have the largest weights and the shortest repeats).
-        int ahead = weightThreads;
-        ExecutorService weights = Executors.newFixedThreadPool(ahead, r -> {
-            Thread t = new Thread(r, "zeroq-sensitivity-weights");
-            t.setDaemon(true);
-            return t;
-        });
-        java.util.ArrayDeque<Future<Tensor[]>> queued = new java.util.ArrayDeque<>();
+        // thread (the last layers have the largest weights and the shortest repeats), as far as an eighth of the heap
+        // holds them (always the next layer's).
+        List<WeightLayer> inOrder = order.stream().map(layers::get).toList();
         Laps laps = new Laps(); // where the stage's time goes, printed at its end
-        try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
+        try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0));
+             WeightsAhead ahead = new WeightsAhead(working, inOrder, cfg, weightThreads,
+                     Runtime.getRuntime().maxMemory() / 8)) {
             laps.lap("setup");
             listener.stage("sensitivity passes on " + f.description());
-            for (int k = 0; k < Math.min(ahead, order.size()); k++) {
-                WeightLayer l = layers.get(order.get(k));
-                queued.add(weights.submit(() -> quantizedWeights(working, l, cfg)));
-            }
             Tensor reference = f.reference(images);
             laps.lap("reference pass");
             for (int k = 0; k < order.size(); k++) {
                 int i = order.get(k);
                 WeightLayer l = layers.get(i);
-                Tensor[] quantized = result(queued.removeFirst());
+                Tensor[] quantized = ahead.next();
                 laps.lap("waiting for quantized weights");
-                if (k + ahead < order.size()) {
-                    WeightLayer later = layers.get(order.get(k + ahead));
-                    queued.add(weights.submit(() -> quantizedWeights(working, later, cfg)));
-                }
                 for (int j = 0; j < bits.length; j++) {
                     f.replaceParam(l.weight(), quantized[j]);
                     laps.lap("weight swaps");
@@ -289,11 +278,72 @@ public final class ZeroQ {
                 f.restoreParam(l.weight());
                 laps.lap("weight swaps");
             }
-        } finally {
-            weights.shutdownNow();
         }
         listener.stage("sensitivity took " + laps);
         return new SensitivityTable(names, params, bits, omega);
+    }
+
+    /**
+     * The sensitivity passes' quantized weights, layer after layer in the passes' order, each computed ahead on one of
+     * {@code threads} threads while earlier layers' passes run: as many layers ahead as there are threads, as far as
+     * {@code budget} bytes hold them (always the next layer's). Closing stops the threads.
+     */
+    static final class WeightsAhead implements AutoCloseable {
+        private final Graph working;
+        private final List<WeightLayer> layers;
+        private final QuantizeConfig cfg;
+        private final int threads;
+        private final long budget;
+        private final ExecutorService pool;
+        private final java.util.ArrayDeque<Future<Tensor[]>> queued = new java.util.ArrayDeque<>();
+        private final java.util.ArrayDeque<Long> queuedBytes = new java.util.ArrayDeque<>();
+        private long bytes; // of the layers queued
+        private int submitted;
+
+        WeightsAhead(Graph working, List<WeightLayer> layers, QuantizeConfig cfg, int threads, long budget) {
+            this.working = working;
+            this.layers = layers;
+            this.cfg = cfg;
+            this.threads = threads;
+            this.budget = budget;
+            this.pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "zeroq-sensitivity-weights");
+                t.setDaemon(true);
+                return t;
+            });
+            submitMore();
+        }
+
+        /** The next layer's quantized weights (waiting for them if need be); its failure rethrown as thrown. */
+        Tensor[] next() {
+            if (queued.isEmpty()) throw new IllegalStateException("all " + layers.size() + " layers were taken");
+            Tensor[] t = result(queued.removeFirst());
+            bytes -= queuedBytes.removeFirst();
+            submitMore();
+            return t;
+        }
+
+        /** Layers queued now (for tests). */
+        int queued() {
+            return queued.size();
+        }
+
+        private void submitMore() {
+            while (submitted < layers.size() && queued.size() < threads) {
+                WeightLayer l = layers.get(submitted);
+                long b = (long) cfg.bitChoices().length * l.parameters(working) * Float.BYTES;
+                if (!queued.isEmpty() && bytes + b > budget) return;
+                queued.add(pool.submit(() -> quantizedWeights(working, l, cfg)));
+                queuedBytes.add(b);
+                bytes += b;
+                submitted++;
+            }
+        }
+
+        @Override
+        public void close() {
+            pool.shutdownNow();
+        }
     }
 
     /**

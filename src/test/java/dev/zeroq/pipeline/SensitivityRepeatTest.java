@@ -161,6 +161,27 @@ class SensitivityRepeatTest {
         checkTable(3);
     }
 
+    /** The weights ahead come in the layers' order; as many are queued as threads, or as the byte budget holds. */
+    @Test
+    void weightsAheadComeInOrderWithinTheirBudget() {
+        List<WeightLayer> reversed = new ArrayList<>(layers);
+        Collections.reverse(reversed);
+        try (ZeroQ.WeightsAhead wide = new ZeroQ.WeightsAhead(working, reversed, cfg, 3, Long.MAX_VALUE);
+             ZeroQ.WeightsAhead tight = new ZeroQ.WeightsAhead(working, reversed, cfg, 3, 1)) {
+            assertEquals(3, wide.queued());
+            assertEquals(1, tight.queued(), "a budget below two layers: only the next one (always that one)");
+            for (WeightLayer l : reversed) {
+                Tensor[] a = wide.next(), b = tight.next();
+                int[] bits = cfg.bitChoices();
+                for (int j = 0; j < bits.length; j++) {
+                    assertArrayEquals(quantized(l, bits[j]).data(), a[j].data(), l.name() + " at " + bits[j]);
+                    assertArrayEquals(a[j].data(), b[j].data(), l.name() + " at " + bits[j]);
+                }
+            }
+            assertThrows(IllegalStateException.class, wide::next);
+        }
+    }
+
     private void checkTable(int weightThreads) {
         CpuBackend cpu = new CpuBackend();
         int[] bits = cfg.bitChoices();

@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ConvChoice implements AutoCloseable {
     private record Times(double zeroqMs, double cudnnMs) {}
 
-    private static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
     private static final Map<String, Times> TIMES = new ConcurrentHashMap<>();
     private static final AtomicLong timings = new AtomicLong();
 
@@ -95,7 +94,7 @@ final class ConvChoice implements AutoCloseable {
         } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
             // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
             // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
-            boolean refused = !(e instanceof CudaException c) || c.result() == CUDA_ERROR_OUT_OF_MEMORY;
+            boolean refused = !(e instanceof CudaException c) || c.outOfMemory();
             if (use == Cudnn.ALWAYS || !refused) throw e;
             refusedByCudnn++;
             if (firstRefusal == null) firstRefusal = e.getMessage();

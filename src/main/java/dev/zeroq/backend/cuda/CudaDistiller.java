@@ -152,7 +152,8 @@ public final class CudaDistiller implements AutoCloseable {
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
         this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
-        p.cudnnAlternatives = options.cudnn() != Cudnn.OFF;
+        // Only when cuDNN loads: each alternative keeps a copy of its weights in the graph's layout.
+        p.cudnnAlternatives = options.cudnn() != Cudnn.OFF && CudnnConv.available().usable();
         ConvChoice.checkUsable(options.cudnn());
         int[] in = shapes.get(graph.inputName());
         this.inputSize = Math.toIntExact(Shapes.size(in));
@@ -747,7 +748,7 @@ public final class CudaDistiller implements AutoCloseable {
         Node bn = f.bn();
         if (f.add() == null) {
             Region gx = grad(bn.input(0));
-            At[] stat = takeDeferred(gx);
+            At[] stat = takeDeferred(bn.input(0));
             launch("activation_batchnorm_backward", grid1d(total), block(), z, dz,
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
                     writeFlag(gx), stat[0], stat[1]);
@@ -759,7 +760,7 @@ public final class CudaDistiller implements AutoCloseable {
         } else {
             Region gOther = grad(f.other()), gx = grad(bn.input(0));
             int accOther = writeFlag(gOther), accX = writeFlag(gx);
-            At[] stat = takeDeferred(gx);
+            At[] stat = takeDeferred(bn.input(0));
             launch("activation_add_batchnorm_backward", grid1d(total), block(), z, dz,
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gOther), At.of(gx), total, ch, hw, (int) ab[2],
                     ab[0], ab[1], accOther, accX, stat[0], stat[1]);
@@ -913,7 +914,9 @@ public final class CudaDistiller implements AutoCloseable {
             long planes = Math.multiplyExact((long) nb, c);
             taps++;
             // One tap of a value with no gradient yet: its gradient waits for the backward pass (kernels/bn_stat.cuh).
-            boolean defer = t.size() == 1 && !written.contains(gr) && !"false".equals(System.getProperty(DEFER_PROPERTY));
+            // Not a second one on the same gradient (a tapped alias, e.g. Identity or Flatten of a tapped value).
+            boolean defer = t.size() == 1 && !written.contains(gr) && !deferred.containsKey(gr)
+                    && !"false".equals(System.getProperty(DEFER_PROPERTY));
             Region coef = defer ? region(Math.multiplyExact(planes, 3L * Double.BYTES)) : null;
             int acc = defer ? 0 : writeFlag(gr);
             // Small planes: a warp each (8 to a block) instead of a block of 256 threads each (kernels/bn_stat.cuh).
@@ -924,7 +927,7 @@ public final class CudaDistiller implements AutoCloseable {
                     new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc,
                     defer ? At.of(coef) : null);
             if (defer) {
-                deferred.put(gr, new Deferred(operand(name), coef, size(xs), hw));
+                deferred.put(gr, new Deferred(name, operand(name), coef, size(xs), hw));
                 deferredTaps++;
             }
             partialCount = Math.addExact(partialCount, (long) nb * c);
@@ -943,16 +946,23 @@ public final class CudaDistiller implements AutoCloseable {
      * coefficients (kernels/bn_stat.cuh). The first BatchNorm backward launch that writes that gradient adds it, or,
      * where none does before the value's producer reads its gradient, bn_stat_apply.
      */
-    private record Deferred(At x, Region coef, int total, int hw) {}
+    private record Deferred(String value, At x, Region coef, int total, int hw) {}
 
     /** Deferred statistics gradients, by the gradient they belong to, in tap order. */
     private final Map<Region, Deferred> deferred = new LinkedHashMap<>();
     private int taps, deferredTaps, deferredApplied; // for dry plans: taps, those deferred, those added by bn_stat_apply
 
-    /** The BatchNorm input and coefficients the backward launch writing {@code gx} adds (both null: none). */
-    private At[] takeDeferred(Region gx) {
-        Deferred d = deferred.remove(gx);
-        return d == null ? new At[2] : new At[] {d.x(), At.of(d.coef())};
+    /**
+     * The BatchNorm input and coefficients that the backward launch of the BatchNorm reading {@code input} adds to its
+     * gradient (both null: none): the deferred gradient of that gradient region, when it was tapped with the same
+     * shape (its planes are the BatchNorm's); one tapped through an alias of another shape waits for bn_stat_apply.
+     */
+    private At[] takeDeferred(String input) {
+        Region gx = grad(input);
+        Deferred d = deferred.get(gx);
+        if (d == null || !Arrays.equals(shapeOf(d.value()), shapeOf(input))) return new At[2];
+        deferred.remove(gx);
+        return new At[] {d.x(), At.of(d.coef())};
     }
 
     /** Adds the deferred statistics gradient of {@code value}, if one is still pending, to its gradient. */
@@ -980,7 +990,7 @@ public final class CudaDistiller implements AutoCloseable {
                 if (!isValue(n.input(0))) return;
                 int total = size(os), ch = os[1], hw = total / (os[0] * ch);
                 Region gx = grad(n.input(0));
-                At[] stat = takeDeferred(gx);
+                At[] stat = takeDeferred(n.input(0));
                 launch("batchnorm_backward", grid1d(total), block(), At.of(gy), At.of(uploadFloats(batchNormGradientScale(n))),
                         At.of(gx), total, ch, hw, writeFlag(gx), stat[0], stat[1]);
             }

@@ -15,4 +15,9 @@ public final class CudaException extends RuntimeException {
     public int result() {
         return result;
     }
+
+    /** Whether the call failed for want of device memory (CUDA_ERROR_OUT_OF_MEMORY). */
+    public boolean outOfMemory() {
+        return result == 2;
+    }
 }

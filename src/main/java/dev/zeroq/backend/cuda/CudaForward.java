@@ -165,7 +165,9 @@ public final class CudaForward implements AutoCloseable {
         try {
             this.shapes = ShapeInference.infer(graph, maxBatch);
             this.plan = new DevicePlan(graph, shapes, CudaDistiller.ConvAlgorithm.AUTO, tf32, true);
-            plan.cudnnAlternatives = cudnn != CudaDistiller.Cudnn.OFF;
+            // On a device, only when cuDNN loads: each alternative keeps a copy of its weights in the graph's layout.
+            plan.cudnnAlternatives = cudnn != CudaDistiller.Cudnn.OFF
+                    && (handles == null || CudnnConv.available().usable());
             this.batchMajor = batchMajor(graph, shapes, maxBatch);
             planAll();
         } catch (ArithmeticException e) {

@@ -183,7 +183,7 @@ public final class CudnnConv implements AutoCloseable {
      * Device addresses; y is overwritten (beta 0, so it is never read). Enqueued on the stream, not waited for.
      */
     void forward(long x, int[] xs, long w, int[] ws, long bias, ConvSpec s, long y) {
-        Plan p = plan(true, xs, ws, s);
+        Plan p = planWithWorkspace(true, xs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
         check("cudnnConvolutionForward(" + p.key + ")", cudnn_h.cudnnConvolutionForward(live(), one, p.x, ptr(x), p.w,
                 ptr(w), p.conv, p.algo, wsPtr, p.workspaceBytes, zero, p.y, ptr(y)));
@@ -203,7 +203,7 @@ public final class CudnnConv implements AutoCloseable {
 
     /** As {@link #backwardData(long, long, int[], ConvSpec, long, int[])}; {@code accumulate}: dx += the gradient (beta 1). */
     void backwardData(long dy, long w, int[] ws, ConvSpec s, long dx, int[] dxs, boolean accumulate) {
-        Plan p = plan(false, dxs, ws, s);
+        Plan p = planWithWorkspace(false, dxs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
         check("cudnnConvolutionBackwardData(" + p.key + ")", cudnn_h.cudnnConvolutionBackwardData(live(), one, p.w,
                 ptr(w), p.y, ptr(dy), p.conv, p.algo, wsPtr, p.workspaceBytes, accumulate ? one : zero, p.x, ptr(dx)));
@@ -267,6 +267,7 @@ public final class CudnnConv implements AutoCloseable {
         MemorySegment x, w, conv, y, bias; // null until created
         int algo, mathType;
         long workspaceBytes;
+        String reused; // the FOUND key when the algorithm came from another handle's cudnnFind, else null
 
         Plan(Key key) {
             this.key = key;
@@ -364,6 +365,8 @@ public final class CudnnConv implements AutoCloseable {
         if (known == null) {
             known = find(arena, p, forward, requestedMath);
             if (shared != null) FOUND.put(shared, known);
+        } else {
+            p.reused = shared;
         }
         p.algo = known.algo();
         p.mathType = known.mathType();
@@ -422,6 +425,26 @@ public final class CudnnConv implements AutoCloseable {
         }
         throw new IllegalStateException("cuDNN conv " + p.key + ": no usable " + mode + " algorithm among " + returned
                 + " found (algo:status/math):" + seen);
+    }
+
+    /**
+     * The plan of a shape with the workspace grown for it. An algorithm another handle found may need more workspace
+     * than is free now (cudnnFind only considers what it can allocate): then it is forgotten and found again here.
+     */
+    private Plan planWithWorkspace(boolean forward, int[] xs, int[] ws, ConvSpec s) {
+        Plan p = plan(forward, xs, ws, s);
+        try {
+            ensureWorkspace(p.workspaceBytes);
+            return p;
+        } catch (CudaException e) {
+            if (p.reused == null || !e.outOfMemory()) throw e;
+            FOUND.remove(p.reused);
+            plans.remove(p.key);
+            p.close();
+            Plan again = plan(forward, xs, ws, s);
+            ensureWorkspace(again.workspaceBytes);
+            return again;
+        }
     }
 
     /** The workspace, grown (never shrunk) to at least {@code bytes}; NULL when none is needed. */

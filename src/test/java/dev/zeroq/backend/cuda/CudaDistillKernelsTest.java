@@ -233,6 +233,49 @@ class CudaDistillKernelsTest {
         check("batchnorm_backward", ref.data(), down(dx, ref.size()));
     }
 
+    /**
+     * The three BatchNorm backward kernels adding a deferred statistics gradient (coefficients from bn_stat_loss) give
+     * the floats of the gradient stored by bn_stat_loss first and the BatchNorm's added after, in both accumulate modes.
+     */
+    @Test
+    void batchNormBackwardKernelsAddTheDeferredStatisticsGradient() {
+        int n = 3, c = 7, hw = 35, total = n * c * hw;
+        Tensor x = rand(n, c, 7, 5), dy = rand(n, c, 7, 5), other = rand(n, c, 7, 5);
+        float[] mean = rand(c).data(), std = rand(c).data(), k = rand(c).data();
+        for (int i = 0; i < c; i++) std[i] = Math.abs(std[i]) + 0.2f;
+        DeviceBuffer xd = gpu.up(x.data()), coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES),
+                partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
+        gpu.keep(coef);
+        gpu.keep(partial);
+        gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, xd, gpu.up(mean), gpu.up(std), null, partial, n, c, hw, 1e-6f, 0,
+                coef);
+        String[] kernels = {"batchnorm_backward", "activation_batchnorm_backward", "activation_add_batchnorm_backward"};
+        for (String kernel : kernels) {
+            for (int acc = 0; acc < 2; acc++) {
+                float[] prior = rand(n, c, 7, 5).data();
+                // Stored: the statistics gradient written (or added) first, then the kernel adds the BatchNorm's.
+                DeviceBuffer stored = acc == 0 ? gpu.poisoned(total) : gpu.up(prior);
+                gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, xd, gpu.up(mean), gpu.up(std), stored, partial, n, c, hw,
+                        1e-6f, acc, null);
+                DeviceBuffer deferred = acc == 0 ? gpu.poisoned(total) : gpu.up(prior);
+                for (int pass = 0; pass < 2; pass++) {
+                    DeviceBuffer dx = pass == 0 ? stored : deferred;
+                    int flag = pass == 0 ? 1 : acc;
+                    DeviceBuffer xs = pass == 0 ? null : xd, cs = pass == 0 ? null : coef;
+                    switch (kernel) {
+                        case "batchnorm_backward" -> gpu.run(kernel, grid(total), gpu.up(dy.data()), gpu.up(k), dx, total,
+                                c, hw, flag, xs, cs);
+                        case "activation_batchnorm_backward" -> gpu.run(kernel, grid(total), gpu.up(other.data()),
+                                gpu.up(dy.data()), gpu.up(k), dx, total, c, hw, 0, 0f, 0f, flag, xs, cs);
+                        default -> gpu.run(kernel, grid(total), gpu.up(other.data()), gpu.up(dy.data()), gpu.up(k),
+                                gpu.poisoned(total), dx, total, c, hw, 0, 0f, 0f, 0, flag, xs, cs);
+                    }
+                }
+                assertArrayEquals(down(stored, total), down(deferred, total), kernel + " accumulate=" + acc);
+            }
+        }
+    }
+
     @Test
     void activationBackward() {
         Tensor x = rand(3, 7, 7, 5), dy = rand(3, 7, 7, 5);

@@ -54,7 +54,7 @@ class PlanEmulatorTest {
     private static List<DevicePlan.Pending> launches() {
         List<DevicePlan.Pending> all = new ArrayList<>();
         for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED), TestNets.residualOverBatchNormInput(SEED),
-                TestNets.readerInsideAFusion(SEED))) {
+                TestNets.readerInsideAFusion(SEED), TestNets.identityOverInput(SEED), TestNets.twoTapsOneRoot(SEED))) {
             for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
                 for (boolean tf32 : new boolean[] {false, true}) {
                     all.addAll(CudaDistiller.dryLaunches(g, BATCH, new CudaDistiller.Options(a, false, tf32)));
@@ -233,6 +233,21 @@ class PlanEmulatorTest {
             }
         }
         check(TestNets.residualOverBatchNormInput(SEED), o, 1);
+    }
+
+    /**
+     * Two taps on one gradient (the input and an Identity of it; a value and its Flatten, planes of another shape): the
+     * first is deferred, the second stored, and each BatchNorm adds only a deferred gradient of its own planes.
+     */
+    @Test
+    void tapsOfAliasedValuesGiveTheReference() {
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false);
+        for (Graph g : List.of(TestNets.identityOverInput(SEED), TestNets.twoTapsOneRoot(SEED))) {
+            String plan = CudaDistiller.dryPlan(g, BATCH, o);
+            java.util.regex.Matcher m = Pattern.compile("deferred statistics gradients (\\d+) of (\\d+) taps").matcher(plan);
+            assertTrue(m.find() && Integer.parseInt(m.group(1)) < Integer.parseInt(m.group(2)), plan);
+            check(g, o, 1);
+        }
     }
 
     @Test

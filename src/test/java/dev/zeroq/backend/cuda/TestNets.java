@@ -100,6 +100,27 @@ final class TestNets {
         return new Graph("transpose", "input", new int[] {3, 7, 7}, out, g.nodes, g.params);
     }
 
+    /** The input read by a BatchNorm through an Identity: the input and its alias are both tapped, one gradient. */
+    static Graph identityOverInput(long seed) {
+        TestNets g = new TestNets(seed);
+        String a = g.bn(g.op(new Op.Identity(), "input"), 3);
+        String out = g.bn(g.conv(a, 3, 4, 3, 1, 1, 1), 4);
+        return new Graph("identity-over-input", "input", new int[] {3, 9, 8}, out, g.nodes, g.params);
+    }
+
+    /**
+     * A conv output read by a BatchNorm (then ReLU) and, flattened, by a BatchNorm over its 288 features: two taps of
+     * different plane shapes on one gradient.
+     */
+    static Graph twoTapsOneRoot(long seed) {
+        TestNets g = new TestNets(seed);
+        String c = g.conv("input", 3, 4, 3, 1, 1, 1);
+        String r = g.op(new Op.Unary(new Activation.Relu()), g.bn(c, 4));
+        g.bn(g.conv(r, 4, 4, 3, 1, 1, 1), 4);
+        String out = g.bn(g.op(new Op.Flatten(1), c), 4 * 9 * 8);
+        return new Graph("two-taps-one-root", "input", new int[] {3, 9, 8}, out, g.nodes, g.params);
+    }
+
     private String cbr(String x, int cin, int cout, int k, int s, int p, Activation f) {
         return op(new Op.Unary(f), bn(conv(x, cin, cout, k, s, p, 1), cout));
     }
