@@ -17,6 +17,26 @@ struct BnStatPlane {
     __device__ __forceinline__ double term() const { return (dm * dm + (hw > 1 ? ds * ds : 0.0)) / n; }
 };
 
+// Hands nothing on: the statistics-only kernels' visitor of bn_stat_partial_sums.
+struct BnStatNoVisit {
+    __device__ __forceinline__ void operator()(int, float) const {}
+};
+
+// One thread's (or lane's) Σx and Σx² in double over the plane's values first, first + step, … < hw, adding to a and q;
+// each value is also handed to visit(i, x) (the kernels that compute the BatchNorm forward while they read the plane).
+// The sums are spelled out (__dadd_rn, __fma_rn) so that every kernel computing them rounds alike.
+template <class Visit>
+__device__ __forceinline__ void bn_stat_partial_sums(const float* __restrict__ xp, int hw, int first, int step, double& a,
+                                                     double& q, const Visit& visit) {
+    for (int i = first; i < hw; i += step) {
+        const float v = xp[i];
+        visit(i, v);
+        const double d = v;
+        a = __dadd_rn(a, d);
+        q = __fma_rn(d, d, q);
+    }
+}
+
 __device__ __forceinline__ BnStatPlane bn_stat_plane(double sum, double sumSq, int hw, int n, const float* __restrict__ mu,
                                                      const float* __restrict__ sigma, float eps) {
     BnStatPlane p;

@@ -10,9 +10,7 @@
 // partial: (N·C) doubles   coef: null, or (N·C, 3) doubles: then the plane's coefficients go there instead of any
 // gradient to dx (bn_stat.cuh: deferred gradients; dx is not touched and may be null)
 #include "common.cuh"
-#include "bn_stat.cuh"
-
-#define BNSTAT_THREADS 256
+#include "bn_stat_reduce.cuh"
 
 extern "C" __global__ void __launch_bounds__(BNSTAT_THREADS)
 bn_stat_loss(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ std,
@@ -24,23 +22,9 @@ bn_stat_loss(const float* __restrict__ x, const float* __restrict__ mean, const 
     const int ch = plane % c;
     const float* xp = x + (long long)plane * hw;
     double a = 0.0, q = 0.0;
-    for (int i = threadIdx.x; i < hw; i += BNSTAT_THREADS) {
-        const double v = xp[i];
-        a += v;
-        q += v * v;
-    }
-    s1[threadIdx.x] = a;
-    s2[threadIdx.x] = q;
-    __syncthreads();
-    // Fixed-shape tree: the same order every run, so the loss is bit-reproducible.
-    for (int off = BNSTAT_THREADS / 2; off > 0; off >>= 1) {
-        if (threadIdx.x < off) {
-            s1[threadIdx.x] += s1[threadIdx.x + off];
-            s2[threadIdx.x] += s2[threadIdx.x + off];
-        }
-        __syncthreads();
-    }
-    const BnStatPlane p = bn_stat_plane(s1[0], s2[0], hw, n, mean + ch, std + ch, eps);
+    bn_stat_partial_sums(xp, hw, threadIdx.x, BNSTAT_THREADS, a, q, BnStatNoVisit());
+    bn_stat_block_sums<BNSTAT_THREADS>(a, q, s1, s2);
+    const BnStatPlane p = bn_stat_plane(a, q, hw, n, mean + ch, std + ch, eps);
     if (threadIdx.x == 0) partial[plane] = p.term();
     if (coef != nullptr) {
         if (threadIdx.x == 0) bn_stat_store(coef, plane, p);

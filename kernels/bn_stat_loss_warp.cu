@@ -7,10 +7,7 @@
 // x: (N, C, HW)   mean, std: (C) targets μ, σ   dx: (N, C, HW) written (accumulate 0) or added to (1)
 // partial: (N·C) doubles   coef: null, or (N·C, 3) doubles for deferred gradients, as bn_stat_loss
 #include "common.cuh"
-#include "bn_stat.cuh"
-
-#define BNSTAT_WARP_THREADS 256
-#define BNSTAT_WARP_MAX_HW 1024
+#include "bn_stat_reduce.cuh"
 
 extern "C" __global__ void __launch_bounds__(BNSTAT_WARP_THREADS)
 bn_stat_loss_warp(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ std,
@@ -22,15 +19,8 @@ bn_stat_loss_warp(const float* __restrict__ x, const float* __restrict__ mean, c
     const int ch = (int)(plane % c);
     const float* xp = x + plane * hw;
     double a = 0.0, q = 0.0;
-    for (int i = lane; i < hw; i += 32) {
-        const double v = xp[i];
-        a += v;
-        q += v * v;
-    }
-    for (int off = 16; off > 0; off >>= 1) {
-        a += __shfl_xor_sync(0xffffffffu, a, off);
-        q += __shfl_xor_sync(0xffffffffu, q, off);
-    }
+    bn_stat_partial_sums(xp, hw, lane, 32, a, q, BnStatNoVisit());
+    bn_stat_warp_sums(a, q);
     const BnStatPlane p = bn_stat_plane(a, q, hw, n, mean + ch, std + ch, eps);
     if (lane == 0) partial[plane] = p.term();
     if (coef != nullptr) {

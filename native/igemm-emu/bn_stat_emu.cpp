@@ -6,7 +6,8 @@
 // Each block runs 256 OS threads (cuda_emu.h's launch), warps synchronize through their per-warp barriers.
 // Deferred gradients (bn_stat.cuh): both kernels' coefficients, then bn_stat_apply, give the block kernel's gradient
 // bit for bit in both accumulate modes; and batchnorm_backward adding the term itself gives what storing the gradient
-// and then adding the BatchNorm's gives.
+// and then adding the BatchNorm's gives. bn_stat_batchnorm_activation(_warp): the statistics kernels' partials and
+// coefficients and batchnorm_activation's / batchnorm_add_activation's outputs, bit for bit, in one pass.
 // Usage: native/igemm-emu/run.sh bnstat
 #include "int8_emu.h"
 #include <cmath>
@@ -20,6 +21,10 @@
 #include "bn_stat_loss_warp.cu"
 #include "bn_stat_apply.cu"
 #include "batchnorm_backward.cu"
+#include "batchnorm_activation.cu"
+#include "batchnorm_add_activation.cu"
+#include "bn_stat_batchnorm_activation.cu"
+#include "bn_stat_batchnorm_activation_warp.cu"
 
 static int32_t ordered(float f) { // float bits as an integer that orders like the float (ulp distance = difference)
     int32_t i;
@@ -115,15 +120,49 @@ int main() {
             });
             size_t backwardDiffer = 0;
             for (int i = 0; i < total; i++) backwardDiffer += std::memcmp(&twoStep[i], &oneStep[i], 4) != 0;
+            // The statistics with the BatchNorm+activation forward in the same pass (acc 0: relu; acc 1: clip and a
+            // residual): the statistics kernels' doubles and the forward kernels' floats.
+            std::vector<float> scale(c), bias(c), bnMean(c), inv(c), other((size_t)total);
+            for (int ch = 0; ch < c; ch++) { scale[ch] = g(rng); bias[ch] = g(rng); bnMean[ch] = g(rng); inv[ch] = u(rng); }
+            for (auto& v : other) v = g(rng);
+            const int op = acc == 0 ? 0 : 1;
+            const float lo = acc == 0 ? 0.0f : -0.5f, hi = acc == 0 ? 0.0f : 1.5f;
+            const float* res = acc == 0 ? nullptr : other.data();
+            std::vector<float> wantOut((size_t)total), outBlock((size_t)total, NAN), outWarp((size_t)total, NAN);
+            if (res == nullptr) {
+                launchSerial(total, [&] { batchnorm_activation(x.data(), scale.data(), bias.data(), bnMean.data(), inv.data(),
+                                                               wantOut.data(), total, c, hw, op, lo, hi); });
+            } else {
+                launchSerial(total, [&] { batchnorm_add_activation(x.data(), scale.data(), bias.data(), bnMean.data(),
+                                                                   inv.data(), res, wantOut.data(), total, c, hw, op, lo, hi); });
+            }
+            std::vector<double> cFusedBlock((size_t)planes * 3, -1.0), cFusedWarp((size_t)planes * 3, -1.0);
+            std::vector<double> qFusedBlock(planes, -1.0), qFusedWarp(planes, -1.0);
+            launch({(unsigned)planes, 1, 1}, 256, [&] {
+                bn_stat_batchnorm_activation(x.data(), mu.data(), sigma.data(), qFusedBlock.data(), cFusedBlock.data(), n, c,
+                                             hw, eps, scale.data(), bias.data(), bnMean.data(), inv.data(), res,
+                                             outBlock.data(), op, lo, hi);
+            });
+            launch({(unsigned)((planes + 7) / 8), 1, 1}, 256, [&] {
+                bn_stat_batchnorm_activation_warp(x.data(), mu.data(), sigma.data(), qFusedWarp.data(), cFusedWarp.data(), n,
+                                                  c, hw, eps, scale.data(), bias.data(), bnMean.data(), inv.data(), res,
+                                                  outWarp.data(), op, lo, hi);
+            });
+            const bool sameFused = std::memcmp(qFusedBlock.data(), qBlock.data(), planes * 8) == 0
+                    && std::memcmp(qFusedWarp.data(), qWarp.data(), planes * 8) == 0
+                    && std::memcmp(cFusedBlock.data(), cBlock.data(), planes * 24) == 0
+                    && std::memcmp(cFusedWarp.data(), cWarp.data(), planes * 24) == 0
+                    && std::memcmp(outBlock.data(), wantOut.data(), (size_t)total * 4) == 0
+                    && std::memcmp(outWarp.data(), wantOut.data(), (size_t)total * 4) == 0;
             const bool bad = worstPartial > 1e-13 || worstRef > 1e-9 || maxUlp > 1 || deferredDiffer != 0
-                    || !samePartials || backwardDiffer != 0;
+                    || !samePartials || backwardDiffer != 0 || !sameFused;
             cases++;
             if (bad) failures++;
             printf("%s bn_stat_loss_warp n=%d c=%d hw=%d accumulate=%d: partials vs block %.1e, vs formula %.1e; "
                    "gradient: %zu of %zu floats differ from the block kernel's, by at most %d ulp; deferred: partials %s, "
-                   "%zu floats differ applied, %zu added by batchnorm_backward\n",
+                   "%zu floats differ applied, %zu added by batchnorm_backward; with the forward: %s\n",
                    bad ? "FAIL" : "ok  ", n, c, hw, acc, worstPartial, worstRef, differ, x.size(), maxUlp,
-                   samePartials ? "same" : "DIFFER", deferredDiffer, backwardDiffer);
+                   samePartials ? "same" : "DIFFER", deferredDiffer, backwardDiffer, sameFused ? "same" : "DIFFER");
         }
     }
     if (g_i8Faults) { printf("FAIL %lld shuffles with a partial mask\n", (long long)g_i8Faults); failures++; }

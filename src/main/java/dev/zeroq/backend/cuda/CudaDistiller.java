@@ -180,9 +180,10 @@ public final class CudaDistiller implements AutoCloseable {
      * Plans without a device (tests on machines with no GPU): builds every launch and the pool layout and returns
      * "launches L, pool B bytes, regions R, fused [Relu(BatchNormalization(x)), Relu(Add(y)),
      * Relu(Add(BatchNormalization(z))), …], deferred statistics gradients D of T taps (K added by BatchNorm backward
-     * launches)" (what is planned as one launch each way, with an Add's first operand or the BatchNorm folded into it;
-     * the statistics-loss gradients left to the backward pass, kernels/bn_stat.cuh), then ", cudnn alternatives A" with
-     * cuDNN; throws as the constructor would for unsupported graphs.
+     * launches), F with the fused BatchNorm forward" (what is planned as one launch each way, with an Add's first operand
+     * or the BatchNorm folded into it; the statistics-loss gradients left to the backward pass, kernels/bn_stat.cuh; the
+     * taps whose launch also computes the fused forward that reads the value), then ", cudnn alternatives A" with cuDNN;
+     * throws as the constructor would for unsupported graphs.
      */
     static String dryPlan(Graph graph, int batch, Options options) {
         CudaDistiller d = new CudaDistiller(graph, batch, options);
@@ -194,7 +195,8 @@ public final class CudaDistiller implements AutoCloseable {
         fused.sort(null);
         return "launches " + (d.p.pending.size() - 1) + ", pool " + total + " bytes, regions " + d.p.regions.size()
                 + ", fused " + fused + ", deferred statistics gradients " + d.deferredTaps + " of " + d.taps + " taps ("
-                + (d.deferredTaps - d.deferredApplied) + " added by BatchNorm backward launches)"
+                + (d.deferredTaps - d.deferredApplied) + " added by BatchNorm backward launches), "
+                + d.forwardWithStatistics.size() + " with the fused BatchNorm forward"
                 + (options.cudnn() != Cudnn.OFF ? ", cudnn alternatives " + alternatives : "");
     }
 
@@ -584,7 +586,7 @@ public final class CudaDistiller implements AutoCloseable {
             Fusion f = fusions.get(n);
             if (f == null) {
                 forward(n);
-            } else if (n == f.producer()) {
+            } else if (n == f.producer() && !forwardWithStatistics.contains(f)) {
                 fusedForward(f); // at the producer's place; the other nodes of the fusion plan nothing forward
             }
             tap(n.output());
@@ -921,11 +923,24 @@ public final class CudaDistiller implements AutoCloseable {
             int acc = defer ? 0 : writeFlag(gr);
             // Small planes: a warp each (8 to a block) instead of a block of 256 threads each (kernels/bn_stat.cuh).
             boolean warp = hw <= BN_STAT_WARP_MAX_HW;
-            launch(warp ? "bn_stat_loss_warp" : "bn_stat_loss",
-                    new int[] {gridX(warp ? Math.ceilDiv(planes, DevicePlan.THREADS / 32) : planes), 1, 1}, block(),
-                    operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), defer ? null : At.of(gr),
-                    new At(partials, Math.multiplyExact(partialCount, Double.BYTES)), nb, c, hw, Distiller.EPS, acc,
-                    defer ? At.of(coef) : null);
+            int[] grid = {gridX(warp ? Math.ceilDiv(planes, DevicePlan.THREADS / 32) : planes), 1, 1};
+            At partial = new At(partials, Math.multiplyExact(partialCount, Double.BYTES));
+            Fusion f = defer ? fusedForwardOf(name) : null;
+            if (f != null) {
+                // The fused BatchNorm forward that reads this value, in the same pass over it (its operands exist).
+                Node bn = f.bn();
+                float[] ab = DevicePlan.activationArgs(((Op.Unary) f.act().op()).fn());
+                launch(warp ? "bn_stat_batchnorm_activation_warp" : "bn_stat_batchnorm_activation", grid, block(),
+                        operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), partial, At.of(coef), nb, c,
+                        hw, Distiller.EPS, operand(bn.input(1)), operand(bn.input(2)), operand(bn.input(3)),
+                        At.of(uploadFloats(batchNormInverseStd(bn))), f.add() == null ? null : operand(f.other()),
+                        At.of(value(f.act().output())), (int) ab[2], ab[0], ab[1]);
+                forwardWithStatistics.add(f);
+            } else {
+                launch(warp ? "bn_stat_loss_warp" : "bn_stat_loss", grid, block(), operand(name),
+                        At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), defer ? null : At.of(gr), partial, nb, c,
+                        hw, Distiller.EPS, acc, defer ? At.of(coef) : null);
+            }
             if (defer) {
                 deferred.put(gr, new Deferred(name, operand(name), coef, size(xs), hw));
                 deferredTaps++;
@@ -947,6 +962,23 @@ public final class CudaDistiller implements AutoCloseable {
      * where none does before the value's producer reads its gradient, bn_stat_apply.
      */
     private record Deferred(String value, At x, Region coef, int total, int hw) {}
+
+    /**
+     * The fusion whose BatchNorm reads {@code value} and whose other operands are already produced, so that its forward
+     * can run in the statistics kernel's pass over the value (kernels/bn_stat_batchnorm_activation.cu); else null.
+     */
+    private Fusion fusedForwardOf(String value) {
+        for (Fusion f : new java.util.LinkedHashSet<>(fusions.values())) {
+            if (f.bn() != null && f.bn().input(0).equals(value) && !forwardWithStatistics.contains(f)
+                    && (f.add() == null || p.produced(f.other()))) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** Fusions whose forward a statistics launch computes (kernels/bn_stat_batchnorm_activation.cu). */
+    private final Set<Fusion> forwardWithStatistics = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
 
     /** Deferred statistics gradients, by the gradient they belong to, in tap order. */
     private final Map<Region, Deferred> deferred = new LinkedHashMap<>();

@@ -293,6 +293,11 @@ final class DevicePlan {
         return values.computeIfAbsent(root(name), r -> floats(size(shapes.get(r))));
     }
 
+    /** Whether a launch planned so far produces value {@code name} (or the value it is a view of). */
+    boolean produced(String name) {
+        return values.containsKey(root(name));
+    }
+
     /** The region of a value planned earlier (after planning: a new value would have no place in the pool). */
     Region planned(String name) {
         Region r = values.get(root(name));

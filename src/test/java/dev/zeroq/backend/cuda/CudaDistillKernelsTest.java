@@ -276,6 +276,51 @@ class CudaDistillKernelsTest {
         }
     }
 
+    /**
+     * The statistics with the fused BatchNorm forward in one pass (bn_stat_batchnorm_activation and its warp twin):
+     * the partials and coefficients of bn_stat_loss, and the outputs of batchnorm_activation / batchnorm_add_activation,
+     * bit for bit.
+     */
+    @Test
+    void statisticsWithTheFusedBatchNormForwardInOnePass() {
+        for (int[] shape : new int[][] {{3, 7, 7, 5}, {2, 5, 37, 29}}) {
+            int n = shape[0], c = shape[1], hw = shape[2] * shape[3], total = n * c * hw;
+            boolean warp = hw <= CudaDistiller.BN_STAT_WARP_MAX_HW;
+            int[] statGrid = {warp ? Math.ceilDiv(n * c, 8) : n * c, 1, 1};
+            Tensor x = rand(shape), other = rand(shape);
+            float[] mean = rand(c).data(), std = rand(c).data(), scale = rand(c).data(), bias = rand(c).data(),
+                    bnMean = rand(c).data(), inv = rand(c).data();
+            for (int i = 0; i < c; i++) {
+                std[i] = Math.abs(std[i]) + 0.2f;
+                inv[i] = Math.abs(inv[i]) + 0.1f;
+            }
+            DeviceBuffer xd = gpu.up(x.data());
+            for (boolean residual : new boolean[] {false, true}) {
+                DeviceBuffer p1 = DeviceBuffer.allocate((long) n * c * Double.BYTES), p2 = DeviceBuffer.allocate((long) n * c * Double.BYTES),
+                        c1 = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES), c2 = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES);
+                for (DeviceBuffer b : List.of(p1, p2, c1, c2)) gpu.keep(b);
+                DeviceBuffer want = gpu.poisoned(total), got = gpu.poisoned(total);
+                gpu.run(warp ? "bn_stat_loss_warp" : "bn_stat_loss", statGrid, xd, gpu.up(mean), gpu.up(std), null, p1, n, c,
+                        hw, 1e-6f, 0, c1);
+                if (residual) {
+                    gpu.run("batchnorm_add_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean),
+                            gpu.up(inv), gpu.up(other.data()), want, total, c, hw, 1, -0.5f, 1.5f);
+                } else {
+                    gpu.run("batchnorm_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean),
+                            gpu.up(inv), want, total, c, hw, 0, 0f, 0f);
+                }
+                String kernel = warp ? "bn_stat_batchnorm_activation_warp" : "bn_stat_batchnorm_activation";
+                gpu.run(kernel, statGrid, xd, gpu.up(mean), gpu.up(std), p2, c2, n, c, hw, 1e-6f, gpu.up(scale),
+                        gpu.up(bias), gpu.up(bnMean), gpu.up(inv), residual ? gpu.up(other.data()) : null, got,
+                        residual ? 1 : 0, residual ? -0.5f : 0f, residual ? 1.5f : 0f);
+                String what = kernel + " " + Arrays.toString(shape) + (residual ? " with a residual" : "");
+                assertArrayEquals(down(want, total), down(got, total), what + ": outputs");
+                assertArrayEquals(downDoubles(p1, n * c), downDoubles(p2, n * c), what + ": partials");
+                assertArrayEquals(downDoubles(c1, 3 * n * c), downDoubles(c2, 3 * n * c), what + ": coefficients");
+            }
+        }
+    }
+
     @Test
     void activationBackward() {
         Tensor x = rand(3, 7, 7, 5), dy = rand(3, 7, 7, 5);

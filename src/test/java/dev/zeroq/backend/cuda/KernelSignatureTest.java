@@ -41,15 +41,18 @@ class KernelSignatureTest {
         Map<String, List<Kind>> kernels = kinds(kernelSignatures());
         List<String> bad = new ArrayList<>();
         TreeSet<String> seen = new TreeSet<>();
-        for (boolean fuse : new boolean[] {true, false}) {
-            String was = System.getProperty(CudaDistiller.FUSE_PROPERTY);
+        // Fused kernels with deferred statistics gradients (the default), fused with stored ones, separate kernels.
+        for (boolean[] fuseDefer : new boolean[][] {{true, true}, {true, false}, {false, true}}) {
+            boolean fuse = fuseDefer[0];
             System.setProperty(CudaDistiller.FUSE_PROPERTY, Boolean.toString(fuse));
+            System.setProperty(CudaDistiller.DEFER_PROPERTY, Boolean.toString(fuseDefer[1]));
             try {
                 for (Map.Entry<String, Graph> net : nets().entrySet()) {
                     for (CudaDistiller.ConvAlgorithm a : CudaDistiller.ConvAlgorithm.values()) {
                         for (boolean tf32 : new boolean[] {false, true}) {
                             CudaDistiller.Options o = new CudaDistiller.Options(a, false, tf32, CudaDistiller.Cudnn.FASTEST);
-                            String where = "distill " + net.getKey() + " " + a + (tf32 ? " tf32" : "") + " fuse " + fuse;
+                            String where = "distill " + net.getKey() + " " + a + (tf32 ? " tf32" : "") + " fuse " + fuse
+                                    + " defer " + fuseDefer[1];
                             for (DevicePlan.Pending q : CudaDistiller.dryLaunches(net.getValue(), 3, o)) {
                                 check(kernels, q, where, bad, seen);
                             }
@@ -57,15 +60,16 @@ class KernelSignatureTest {
                     }
                 }
             } finally {
-                if (was == null) System.clearProperty(CudaDistiller.FUSE_PROPERTY);
-                else System.setProperty(CudaDistiller.FUSE_PROPERTY, was);
+                System.clearProperty(CudaDistiller.FUSE_PROPERTY);
+                System.clearProperty(CudaDistiller.DEFER_PROPERTY);
             }
         }
         assertEquals(List.of(), bad);
         // The fused kernels and the warp-per-plane statistics loss are among those checked (smallCnn has every pattern).
         for (String k : List.of("batchnorm_activation", "activation_batchnorm_backward", "add_activation",
                 "activation_add_backward", "batchnorm_add_activation", "activation_add_batchnorm_backward",
-                "bn_stat_loss_warp", "bn_stat_loss", "adam", "fill", "loss_reduce_final")) {
+                "bn_stat_loss_warp", "bn_stat_loss", "bn_stat_batchnorm_activation_warp", "bn_stat_batchnorm_activation",
+                "bn_stat_apply", "adam", "fill", "loss_reduce_final")) {
             assertTrue(seen.contains(k), k + " was not planned; planned: " + seen);
         }
     }

@@ -61,14 +61,17 @@ class PlanEmulatorTest {
                 }
             }
         }
-        String was = System.getProperty(CudaDistiller.FUSE_PROPERTY);
-        System.setProperty(CudaDistiller.FUSE_PROPERTY, "false");
-        try {
-            all.addAll(CudaDistiller.dryLaunches(TestNets.smallCnn(SEED), BATCH,
-                    new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false)));
-        } finally {
-            if (was == null) System.clearProperty(CudaDistiller.FUSE_PROPERTY);
-            else System.setProperty(CudaDistiller.FUSE_PROPERTY, was);
+        // Separate kernels, and fused ones with the statistics gradients stored (as before deferred gradients).
+        for (String off : new String[] {CudaDistiller.FUSE_PROPERTY, CudaDistiller.DEFER_PROPERTY}) {
+            System.setProperty(off, "false");
+            try {
+                for (Graph g : List.of(TestNets.smallCnn(SEED), TestNets.largePlanes(SEED))) {
+                    all.addAll(CudaDistiller.dryLaunches(g, BATCH, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO,
+                            false)));
+                }
+            } finally {
+                System.clearProperty(off);
+            }
         }
         for (Graph g : forwardNets()) all.addAll(CudaForward.dryLaunches(g, BATCH));
         return all;
