@@ -7,6 +7,9 @@
 // z, dz, dx: (N, C, hw) with total = N·C·hw   k: (C)   dx written (accumulate 0) or added to (1)
 // x, coef: null, or the BatchNorm's input and its planes' deferred statistics-loss coefficients (bn_stat.cuh): then each
 // value's statistics gradient is added first (zq_bn_grad_stat).
+// scale, bias, mean, inv: null, or (with x) the BatchNorm's parameters as batchnorm_activation takes them: then f' is
+// taken of the activation's input recomputed from x, which this kernel reads anyway, and z is not read (may be null).
+// The same derivative for relu and clip (f'(BN(x)) = f'(z) with z = f(BN(x)), NaN included), so the same floats.
 #include "common.cuh"
 #include "activation_ops.cuh"
 #include "batchnorm_ops.cuh"
@@ -15,12 +18,15 @@
 extern "C" __global__ void activation_batchnorm_backward(const float* __restrict__ z, const float* __restrict__ dz,
                                                          const float* __restrict__ k, float* __restrict__ dx, int total,
                                                          int c, int hw, int op, float a, float b, int accumulate,
-                                                         const float* __restrict__ x, const double* __restrict__ coef) {
+                                                         const float* __restrict__ x, const double* __restrict__ coef,
+                                                         const float* __restrict__ scale, const float* __restrict__ bias,
+                                                         const float* __restrict__ mean, const float* __restrict__ inv) {
     ZQ_FOR_EACH(i, total) {
-        const float d = zq_activation_derivative(z[i], op, a, b);
+        const int plane = (int)i / hw, ch = plane % c;
+        const float v = inv == nullptr ? z[i] : zq_bn_affine(x[i], scale[ch], mean[ch], inv[ch], bias[ch]);
+        const float d = zq_activation_derivative(v, op, a, b);
         const float g = dz[i] * d;                  // activation_backward's dy
-        const int plane = (int)i / hw;
-        dx[i] = coef == nullptr ? zq_bn_grad(g, k[plane % c], dx, i, accumulate) // batchnorm_backward's
-                                : zq_bn_grad_stat(g, k[plane % c], dx, i, accumulate, bn_stat_term(coef, plane, x[i]));
+        dx[i] = coef == nullptr ? zq_bn_grad(g, k[ch], dx, i, accumulate) // batchnorm_backward's
+                                : zq_bn_grad_stat(g, k[ch], dx, i, accumulate, bn_stat_term(coef, plane, x[i]));
     }
 }

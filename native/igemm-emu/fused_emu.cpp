@@ -127,7 +127,7 @@ int main() {
                 std::vector<float> dy(total), want = old, got = old;
                 launchSerial(total, [&] { activation_backward(yb.data(), dz.data(), dy.data(), total, op, a, b, 0); });
                 launchSerial(total, [&] { batchnorm_backward(dy.data(), k.data(), want.data(), total, c, hw, acc, nullptr, nullptr); });
-                launchSerial(total, [&] { activation_batchnorm_backward(zb.data(), dz.data(), k.data(), got.data(), total, c, hw, op, a, b, acc, nullptr, nullptr); });
+                launchSerial(total, [&] { activation_batchnorm_backward(zb.data(), dz.data(), k.data(), got.data(), total, c, hw, op, a, b, acc, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr); });
                 bad = differing(want, got);
                 cases++;
                 if (bad) failures++;

@@ -751,9 +751,13 @@ public final class CudaDistiller implements AutoCloseable {
         if (f.add() == null) {
             Region gx = grad(bn.input(0));
             At[] stat = takeDeferred(bn.input(0));
-            launch("activation_batchnorm_backward", grid1d(total), block(), z, dz,
+            // With the BatchNorm's input read for its statistics gradient, f' comes from it instead of from z.
+            boolean fromX = stat[0] != null;
+            launch("activation_batchnorm_backward", grid1d(total), block(), fromX ? null : z, dz,
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
-                    writeFlag(gx), stat[0], stat[1]);
+                    writeFlag(gx), stat[0], stat[1], fromX ? operand(bn.input(1)) : null,
+                    fromX ? operand(bn.input(2)) : null, fromX ? operand(bn.input(3)) : null,
+                    fromX ? At.of(uploadFloats(batchNormInverseStd(bn))) : null);
         } else if (bn == null) {
             Region ga = grad(f.add().input(0)), gb = grad(f.add().input(1));
             int accA = writeFlag(ga), accB = writeFlag(gb);

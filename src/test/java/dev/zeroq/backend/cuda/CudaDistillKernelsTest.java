@@ -235,20 +235,27 @@ class CudaDistillKernelsTest {
 
     /**
      * The three BatchNorm backward kernels adding a deferred statistics gradient (coefficients from bn_stat_loss) give
-     * the floats of the gradient stored by bn_stat_loss first and the BatchNorm's added after, in both accumulate modes.
+     * the floats of the gradient stored by bn_stat_loss first and the BatchNorm's added after, in both accumulate modes;
+     * activation_batchnorm_backward also with relu' taken of BN(x) recomputed from x instead of read off z.
      */
     @Test
     void batchNormBackwardKernelsAddTheDeferredStatisticsGradient() {
         int n = 3, c = 7, hw = 35, total = n * c * hw;
         Tensor x = rand(n, c, 7, 5), dy = rand(n, c, 7, 5), other = rand(n, c, 7, 5);
-        float[] mean = rand(c).data(), std = rand(c).data(), k = rand(c).data();
-        for (int i = 0; i < c; i++) std[i] = Math.abs(std[i]) + 0.2f;
-        DeviceBuffer xd = gpu.up(x.data()), coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES),
+        float[] mean = rand(c).data(), std = rand(c).data(), k = rand(c).data(), scale = rand(c).data(),
+                bias = rand(c).data(), bnMean = rand(c).data(), inv = rand(c).data();
+        for (int i = 0; i < c; i++) {
+            std[i] = Math.abs(std[i]) + 0.2f;
+            inv[i] = Math.abs(inv[i]) + 0.1f;
+        }
+        DeviceBuffer xd = gpu.up(x.data()), z = gpu.poisoned(total), coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES),
                 partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
         gpu.keep(coef);
         gpu.keep(partial);
         gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, xd, gpu.up(mean), gpu.up(std), null, partial, n, c, hw, 1e-6f, 0,
                 coef);
+        gpu.run("batchnorm_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean), gpu.up(inv), z, total,
+                c, hw, 0, 0f, 0f); // z = relu(BN(x)), what the fused forward stores
         String[] kernels = {"batchnorm_backward", "activation_batchnorm_backward", "activation_add_batchnorm_backward"};
         for (String kernel : kernels) {
             for (int acc = 0; acc < 2; acc++) {
@@ -265,8 +272,10 @@ class CudaDistillKernelsTest {
                     switch (kernel) {
                         case "batchnorm_backward" -> gpu.run(kernel, grid(total), gpu.up(dy.data()), gpu.up(k), dx, total,
                                 c, hw, flag, xs, cs);
-                        case "activation_batchnorm_backward" -> gpu.run(kernel, grid(total), gpu.up(other.data()),
-                                gpu.up(dy.data()), gpu.up(k), dx, total, c, hw, 0, 0f, 0f, flag, xs, cs);
+                        case "activation_batchnorm_backward" -> gpu.run(kernel, grid(total), pass == 0 ? z : null,
+                                gpu.up(dy.data()), gpu.up(k), dx, total, c, hw, 0, 0f, 0f, flag, xs, cs,
+                                pass == 0 ? null : gpu.up(scale), pass == 0 ? null : gpu.up(bias),
+                                pass == 0 ? null : gpu.up(bnMean), pass == 0 ? null : gpu.up(inv));
                         default -> gpu.run(kernel, grid(total), gpu.up(other.data()), gpu.up(dy.data()), gpu.up(k),
                                 gpu.poisoned(total), dx, total, c, hw, 0, 0f, 0f, 0, flag, xs, cs);
                     }
@@ -380,7 +389,8 @@ class CudaDistillKernelsTest {
                 float[] prior = rand(3, 7, 7, 5).data();
                 DeviceBuffer dx = acc == 0 ? gpu.poisoned(want.size()) : gpu.up(prior);
                 gpu.run("activation_batchnorm_backward", grid(want.size()), gpu.up(z.data()), gpu.up(dz.data()), gpu.up(k),
-                        dx, want.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], acc, null, null);
+                        dx, want.size(), 7, 35, (Integer) f[1], (Float) f[2], (Float) f[3], acc, null, null, null, null, null,
+                        null);
                 check("activation_batchnorm_backward " + fn + " accumulate=" + acc, plus(want.data(), acc == 1 ? prior : null),
                         down(dx, want.size()));
             }

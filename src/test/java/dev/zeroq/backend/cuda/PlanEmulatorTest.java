@@ -169,6 +169,9 @@ class PlanEmulatorTest {
         assertArrayEquals(separate.inputGrad().data(), fused.inputGrad().data(), "input gradient");
     }
 
+    /** activation_batchnorm_backward's accumulate flag; its x and deferred coefficients follow (kernels/*.cu). */
+    private static final int ACCUMULATE = 10;
+
     @Test
     void aPlantedMistakeInTheEmulatedPlanIsCaught() {
         // A launch that drops its accumulate flag (stores where it should add), with gradients stored as they come
@@ -183,9 +186,9 @@ class PlanEmulatorTest {
         Backprop.Result dropped;
         try {
             dropped = CudaDistiller.emulateLossAndGradient(g, o, x, (kernel, grid, block, args) -> {
-                if (!planted[0] && kernel.equals("activation_batchnorm_backward") && args[args.length - 3].equals(1)) {
+                if (!planted[0] && kernel.equals("activation_batchnorm_backward") && args[ACCUMULATE].equals(1)) {
                     args = args.clone();
-                    args[args.length - 3] = 0;
+                    args[ACCUMULATE] = 0;
                     planted[0] = true;
                 }
                 run(kernel, grid, block, args);
@@ -196,10 +199,10 @@ class PlanEmulatorTest {
         assertTrue(planted[0], "no accumulating activation_batchnorm_backward launch to plant the mistake in");
         assertTrue(worstGradientError(ref, dropped) > 1, "the dropped accumulate flag went unnoticed");
         Backprop.Result lost = CudaDistiller.emulateLossAndGradient(g, o, x, (kernel, grid, block, args) -> {
-            if (!planted[1] && kernel.endsWith("batchnorm_backward") && args[args.length - 1] != null) {
+            int coef = kernel.equals("activation_batchnorm_backward") ? ACCUMULATE + 2 : args.length - 1;
+            if (!planted[1] && kernel.endsWith("batchnorm_backward") && args[coef] != null) {
                 args = args.clone();
-                args[args.length - 1] = null;
-                args[args.length - 2] = null;
+                args[coef] = null; // the term's coefficients: the kernel adds no statistics gradient
                 planted[1] = true;
             }
             run(kernel, grid, block, args);
