@@ -9,6 +9,7 @@
 // value's statistics gradient is added first (zq_bn_grad_stat).
 // scale, bias, mean, inv: null, or (with x) the BatchNorm's parameters as batchnorm_activation takes them: then f' is
 // taken of the activation's input recomputed from x, which this kernel reads anyway, and z is not read (may be null).
+// Given scale, bias, mean and inv, x must be given too.
 // The same derivative for relu and clip (f'(BN(x)) = f'(z) with z = f(BN(x)), NaN included), so the same floats.
 #include "common.cuh"
 #include "activation_ops.cuh"

@@ -1,5 +1,6 @@
 // The per-plane arithmetic of ZeroQ's BatchNorm-statistics loss (ZEROQ.md §1, Gradients.bnStatisticLoss), shared by
-// bn_stat_loss (a block per plane) and bn_stat_loss_warp (a warp per plane): from a plane's Σx and Σx² in double, its
+// the statistics kernels (bn_stat_loss, bn_stat_batchnorm_activation and their warp twins) and the kernels that add
+// a deferred gradient (the BatchNorm backward kernels, bn_stat_apply): from a plane's Σx and Σx² in double, its
 // mean m, s = sqrt(unbiased variance + eps), the two gradient coefficients and the loss term, so that
 // dx = gm + gs·(x − m); mu and sigma point at the channel's targets μ and σ. HW = 1 has no variance: only the mean term
 // counts, as in the reference.

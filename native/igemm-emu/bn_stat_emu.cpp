@@ -1,4 +1,4 @@
-// Host check of bn_stat_loss_warp.cu without a GPU: the warp-per-plane BatchNorm-statistics loss against the
+// Host check of the BatchNorm-statistics kernels without a GPU. First bn_stat_loss_warp.cu: the warp-per-plane loss against the
 // block-per-plane bn_stat_loss.cu (GPU-verified) and against a plain double reference of the formula, over plane sizes
 // from 1 to BNSTAT_WARP_MAX_HW, plane counts that leave warps of the last block idle, and both accumulate modes.
 // The two kernels sum in different orders, so their doubles may differ in the last bits: partials are compared to

@@ -661,6 +661,8 @@ public final class CudaDistiller implements AutoCloseable {
 
     /** Every node of a fusion (its BatchNorm, Add and activation), mapped to the fusion. */
     private final Map<Node, Fusion> fusions = new IdentityHashMap<>();
+    /** The fusions with a BatchNorm, by the value it reads (one BatchNorm, hence one fusion, per tapped value). */
+    private final Map<String, Fusion> fusionByBatchNormInput = new HashMap<>();
 
     /**
      * System property {@value}, read when a distiller is planned: {@code false} plans every BatchNorm, Add and activation
@@ -696,6 +698,7 @@ public final class CudaDistiller implements AutoCloseable {
             }
             Fusion f = new Fusion(bn, add, act);
             for (Node member : new Node[] {bn, add, act}) if (member != null) fusions.put(member, f);
+            if (bn != null) fusionByBatchNormInput.put(bn.input(0), f);
         }
     }
 
@@ -903,7 +906,7 @@ public final class CudaDistiller implements AutoCloseable {
 
     // ---- taps ----
 
-    /** The largest H·W that bn_stat_loss_warp takes (BNSTAT_WARP_MAX_HW in kernels/bn_stat_loss_warp.cu). */
+    /** The largest H·W that the warp-per-plane statistics kernels take (BNSTAT_WARP_MAX_HW in kernels/bn_stat_reduce.cuh). */
     static final int BN_STAT_WARP_MAX_HW = 1024;
 
     private void tap(String name) {
@@ -972,13 +975,8 @@ public final class CudaDistiller implements AutoCloseable {
      * can run in the statistics kernel's pass over the value (kernels/bn_stat_batchnorm_activation.cu); else null.
      */
     private Fusion fusedForwardOf(String value) {
-        for (Fusion f : new java.util.LinkedHashSet<>(fusions.values())) {
-            if (f.bn() != null && f.bn().input(0).equals(value) && !forwardWithStatistics.contains(f)
-                    && (f.add() == null || p.produced(f.other()))) {
-                return f;
-            }
-        }
-        return null;
+        Fusion f = fusionByBatchNormInput.get(value);
+        return f != null && !forwardWithStatistics.contains(f) && (f.add() == null || p.produced(f.other())) ? f : null;
     }
 
     /** Fusions whose forward a statistics launch computes (kernels/bn_stat_batchnorm_activation.cu). */

@@ -236,7 +236,8 @@ class CudaDistillKernelsTest {
     /**
      * The three BatchNorm backward kernels adding a deferred statistics gradient (coefficients from bn_stat_loss) give
      * the floats of the gradient stored by bn_stat_loss first and the BatchNorm's added after, in both accumulate modes;
-     * activation_batchnorm_backward also with relu' taken of BN(x) recomputed from x instead of read off z.
+     * activation_batchnorm_backward also with relu' and clip' taken of BN(x) recomputed from x instead of read off z,
+     * values exactly at 0 and at the clip bounds included (x = the BatchNorm's mean gives BN(x) = its bias).
      */
     @Test
     void batchNormBackwardKernelsAddTheDeferredStatisticsGradient() {
@@ -248,16 +249,30 @@ class CudaDistillKernelsTest {
             std[i] = Math.abs(std[i]) + 0.2f;
             inv[i] = Math.abs(inv[i]) + 0.1f;
         }
-        DeviceBuffer xd = gpu.up(x.data()), z = gpu.poisoned(total), coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES),
+        bias[0] = 0f;
+        bias[1] = -0.5f;
+        bias[2] = 1.5f;
+        for (int i = 0; i < total; i += 5) x.data()[i] = bnMean[i / hw % c];
+        DeviceBuffer xd = gpu.up(x.data()), zRelu = gpu.poisoned(total), zClip = gpu.poisoned(total);
+        DeviceBuffer coef = DeviceBuffer.allocate((long) n * c * 3 * Double.BYTES),
                 partial = DeviceBuffer.allocate((long) n * c * Double.BYTES);
         gpu.keep(coef);
         gpu.keep(partial);
         gpu.run("bn_stat_loss", new int[] {n * c, 1, 1}, xd, gpu.up(mean), gpu.up(std), null, partial, n, c, hw, 1e-6f, 0,
                 coef);
-        gpu.run("batchnorm_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean), gpu.up(inv), z, total,
-                c, hw, 0, 0f, 0f); // z = relu(BN(x)), what the fused forward stores
-        String[] kernels = {"batchnorm_backward", "activation_batchnorm_backward", "activation_add_batchnorm_backward"};
-        for (String kernel : kernels) {
+        // z = f(BN(x)), what the fused forward stores, for relu and for clip(-0.5, 1.5).
+        gpu.run("batchnorm_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean), gpu.up(inv), zRelu,
+                total, c, hw, 0, 0f, 0f);
+        gpu.run("batchnorm_activation", grid(total), xd, gpu.up(scale), gpu.up(bias), gpu.up(bnMean), gpu.up(inv), zClip,
+                total, c, hw, 1, -0.5f, 1.5f);
+        String[] cases = {"batchnorm_backward", "activation_batchnorm_backward", "activation_batchnorm_backward clip",
+                "activation_add_batchnorm_backward"};
+        for (String name : cases) {
+            String kernel = name.split(" ")[0];
+            boolean clip = name.endsWith(" clip");
+            DeviceBuffer z = clip ? zClip : zRelu;
+            int op = clip ? 1 : 0;
+            float lo = clip ? -0.5f : 0f, hi = clip ? 1.5f : 0f;
             for (int acc = 0; acc < 2; acc++) {
                 float[] prior = rand(n, c, 7, 5).data();
                 // Stored: the statistics gradient written (or added) first, then the kernel adds the BatchNorm's.
@@ -273,14 +288,14 @@ class CudaDistillKernelsTest {
                         case "batchnorm_backward" -> gpu.run(kernel, grid(total), gpu.up(dy.data()), gpu.up(k), dx, total,
                                 c, hw, flag, xs, cs);
                         case "activation_batchnorm_backward" -> gpu.run(kernel, grid(total), pass == 0 ? z : null,
-                                gpu.up(dy.data()), gpu.up(k), dx, total, c, hw, 0, 0f, 0f, flag, xs, cs,
+                                gpu.up(dy.data()), gpu.up(k), dx, total, c, hw, op, lo, hi, flag, xs, cs,
                                 pass == 0 ? null : gpu.up(scale), pass == 0 ? null : gpu.up(bias),
                                 pass == 0 ? null : gpu.up(bnMean), pass == 0 ? null : gpu.up(inv));
                         default -> gpu.run(kernel, grid(total), gpu.up(other.data()), gpu.up(dy.data()), gpu.up(k),
                                 gpu.poisoned(total), dx, total, c, hw, 0, 0f, 0f, 0, flag, xs, cs);
                     }
                 }
-                assertArrayEquals(down(stored, total), down(deferred, total), kernel + " accumulate=" + acc);
+                assertArrayEquals(down(stored, total), down(deferred, total), name + " accumulate=" + acc);
             }
         }
     }

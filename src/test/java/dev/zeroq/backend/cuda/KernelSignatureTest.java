@@ -42,6 +42,7 @@ class KernelSignatureTest {
         List<String> bad = new ArrayList<>();
         TreeSet<String> seen = new TreeSet<>();
         // Fused kernels with deferred statistics gradients (the default), fused with stored ones, separate kernels.
+        String wasFuse = System.getProperty(CudaDistiller.FUSE_PROPERTY), wasDefer = System.getProperty(CudaDistiller.DEFER_PROPERTY);
         for (boolean[] fuseDefer : new boolean[][] {{true, true}, {true, false}, {false, true}}) {
             boolean fuse = fuseDefer[0];
             System.setProperty(CudaDistiller.FUSE_PROPERTY, Boolean.toString(fuse));
@@ -60,8 +61,8 @@ class KernelSignatureTest {
                     }
                 }
             } finally {
-                System.clearProperty(CudaDistiller.FUSE_PROPERTY);
-                System.clearProperty(CudaDistiller.DEFER_PROPERTY);
+                restore(CudaDistiller.FUSE_PROPERTY, wasFuse);
+                restore(CudaDistiller.DEFER_PROPERTY, wasDefer);
             }
         }
         assertEquals(List.of(), bad);
@@ -271,5 +272,11 @@ class KernelSignatureTest {
             else if (s.charAt(i) == ')' && --depth == 0) return i;
         }
         throw new IllegalStateException("unbalanced parentheses from offset " + open);
+    }
+
+    /** Sets system property {@code name} back to {@code value} (cleared when null). */
+    private static void restore(String name, String value) {
+        if (value == null) System.clearProperty(name);
+        else System.setProperty(name, value);
     }
 }
