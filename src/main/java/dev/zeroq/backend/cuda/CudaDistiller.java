@@ -634,7 +634,8 @@ public final class CudaDistiller implements AutoCloseable {
     /**
      * What one fused launch computes each way: act(BN(x)) ({@code add} null), act(a + b) ({@code bn} null), or
      * act(BN(x) + other) (a bottleneck's end). The BatchNorm's output and the sum are never stored: the backward reads
-     * relu' and clip' off the activation's output. The same results bit for bit as the separate kernels
+     * relu' and clip' off the activation's output (or, reading x for a deferred statistics gradient, takes them of
+     * BN(x)). The same results bit for bit as the separate kernels
      * (native/igemm-emu/run.sh fused), with one exception in the gradient sums: the fused backward runs at the
      * activation's place in the backward order, the separate BatchNorm/Add backward at their own. Where a value that
      * gets three or more gradients has a reader between the fusion's first node and its activation (no torchvision
@@ -729,14 +730,14 @@ public final class CudaDistiller implements AutoCloseable {
         Node bn = f.bn();
         if (f.add() == null) {
             launch("batchnorm_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
-                    operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(batchNormInverseStd(bn))), out, total,
+                    operand(bn.input(2)), operand(bn.input(3)), inverseStd(bn), out, total,
                     ch, hw, (int) ab[2], ab[0], ab[1]);
         } else if (bn == null) {
             launch("add_activation", grid1d(Math.ceilDiv(total, 4)), block(), operand(f.add().input(0)),
                     operand(f.add().input(1)), out, total, (int) ab[2], ab[0], ab[1]);
         } else {
             launch("batchnorm_add_activation", grid1d(total), block(), operand(bn.input(0)), operand(bn.input(1)),
-                    operand(bn.input(2)), operand(bn.input(3)), At.of(uploadFloats(batchNormInverseStd(bn))),
+                    operand(bn.input(2)), operand(bn.input(3)), inverseStd(bn),
                     operand(f.other()), out, total, ch, hw, (int) ab[2], ab[0], ab[1]);
         }
     }
@@ -760,7 +761,7 @@ public final class CudaDistiller implements AutoCloseable {
                     At.of(uploadFloats(batchNormGradientScale(bn))), At.of(gx), total, ch, hw, (int) ab[2], ab[0], ab[1],
                     writeFlag(gx), stat[0], stat[1], fromX ? operand(bn.input(1)) : null,
                     fromX ? operand(bn.input(2)) : null, fromX ? operand(bn.input(3)) : null,
-                    fromX ? At.of(uploadFloats(batchNormInverseStd(bn))) : null);
+                    fromX ? inverseStd(bn) : null);
         } else if (bn == null) {
             Region ga = grad(f.add().input(0)), gb = grad(f.add().input(1));
             int accA = writeFlag(ga), accB = writeFlag(gb);
@@ -776,14 +777,21 @@ public final class CudaDistiller implements AutoCloseable {
         }
     }
 
-    /** inv[c] = 1/sqrt(var[c] + eps), rounded as batchnorm_inference rounds it per element (float sum, IEEE ops). */
-    private float[] batchNormInverseStd(Node bn) {
-        float eps = ((Op.BatchNorm) bn.op()).epsilon();
-        float[] var = graph.param(bn.input(4)).data();
-        float[] inv = new float[var.length];
-        for (int c = 0; c < inv.length; c++) inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps);
-        return inv;
+    /**
+     * inv[c] = 1/sqrt(var[c] + eps) of BatchNorm {@code bn} on the device, rounded as batchnorm_inference rounds it per
+     * element (float sum, IEEE ops): uploaded once, however many launches (forward, statistics, backward) read it.
+     */
+    private At inverseStd(Node bn) {
+        return At.of(inverseStds.computeIfAbsent(bn, b -> {
+            float eps = ((Op.BatchNorm) b.op()).epsilon();
+            float[] var = graph.param(b.input(4)).data();
+            float[] inv = new float[var.length];
+            for (int c = 0; c < inv.length; c++) inv[c] = 1.0f / (float) Math.sqrt(var[c] + eps);
+            return uploadFloats(inv);
+        }));
     }
+
+    private final Map<Node, Region> inverseStds = new IdentityHashMap<>();
 
     /** k[c] = scale[c]/sqrt(var[c] + eps), the BatchNorm's dx/dy, rounded as Gradients.batchNormBackward. */
     private float[] batchNormGradientScale(Node bn) {
@@ -940,7 +948,7 @@ public final class CudaDistiller implements AutoCloseable {
                 launch(warp ? "bn_stat_batchnorm_activation_warp" : "bn_stat_batchnorm_activation", grid, block(),
                         operand(name), At.of(uploadFloats(mu[0])), At.of(uploadFloats(mu[1])), partial, At.of(coef), nb, c,
                         hw, Distiller.EPS, operand(bn.input(1)), operand(bn.input(2)), operand(bn.input(3)),
-                        At.of(uploadFloats(batchNormInverseStd(bn))), f.add() == null ? null : operand(f.other()),
+                        inverseStd(bn), f.add() == null ? null : operand(f.other()),
                         At.of(value(f.act().output())), (int) ab[2], ab[0], ab[1]);
                 forwardWithStatistics.add(f);
             } else {
