@@ -295,10 +295,11 @@ public final class ZeroQ {
         private final int threads;
         private final long budget;
         private final ExecutorService pool;
-        private final java.util.ArrayDeque<Future<Tensor[]>> queued = new java.util.ArrayDeque<>();
-        private final java.util.ArrayDeque<Long> queuedBytes = new java.util.ArrayDeque<>();
-        private long bytes; // of the layers queued
+        private final java.util.ArrayDeque<Queued> queued = new java.util.ArrayDeque<>();
         private int submitted;
+
+        /** A layer's weights being quantized, and the bytes they will hold. */
+        private record Queued(Future<Tensor[]> weights, long bytes) {}
 
         WeightsAhead(Graph working, List<WeightLayer> layers, QuantizeConfig cfg, int threads, long budget) {
             this.working = working;
@@ -317,8 +318,7 @@ public final class ZeroQ {
         /** The next layer's quantized weights (waiting for them if need be); its failure rethrown as thrown. */
         Tensor[] next() {
             if (queued.isEmpty()) throw new IllegalStateException("all " + layers.size() + " layers were taken");
-            Tensor[] t = result(queued.removeFirst());
-            bytes -= queuedBytes.removeFirst();
+            Tensor[] t = result(queued.removeFirst().weights());
             submitMore();
             return t;
         }
@@ -332,10 +332,8 @@ public final class ZeroQ {
             while (submitted < layers.size() && queued.size() < threads) {
                 WeightLayer l = layers.get(submitted);
                 long b = (long) cfg.bitChoices().length * l.parameters(working) * Float.BYTES;
-                if (!queued.isEmpty() && bytes + b > budget) return;
-                queued.add(pool.submit(() -> quantizedWeights(working, l, cfg)));
-                queuedBytes.add(b);
-                bytes += b;
+                if (!queued.isEmpty() && queued.stream().mapToLong(Queued::bytes).sum() + b > budget) return;
+                queued.add(new Queued(pool.submit(() -> quantizedWeights(working, l, cfg)), b));
                 submitted++;
             }
         }
