@@ -14,6 +14,6 @@ extern "C" __global__ void batchnorm_activation(const float* __restrict__ x, con
                                                 int hw, int op, float a, float b) {
     ZQ_FOR_EACH(i, total) {
         const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division
-        out[i] = zq_activation(zq_bn_affine(x[i], scale[ch], mean[ch], inv[ch], bias[ch]), op, a, b);
+        out[i] = zq_bn_activation(x[i], scale[ch], mean[ch], inv[ch], bias[ch], nullptr, i, op, a, b);
     }
 }

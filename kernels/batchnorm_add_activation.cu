@@ -15,7 +15,6 @@ extern "C" __global__ void batchnorm_add_activation(const float* __restrict__ x,
                                                     float hi) {
     ZQ_FOR_EACH(i, total) {
         const int ch = ((int)i / hw) % c; // total fits in an int: 32-bit division
-        const float y = zq_bn_affine(x[i], scale[ch], mean[ch], inv[ch], bias[ch]);
-        out[i] = zq_activation(y + other[i], op, lo, hi);
+        out[i] = zq_bn_activation(x[i], scale[ch], mean[ch], inv[ch], bias[ch], other, i, op, lo, hi);
     }
 }

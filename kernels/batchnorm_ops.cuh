@@ -3,6 +3,7 @@
 // the same source line, in batchnorm_backward and a fused kernel), and the fused kernels promise the separate ones'
 // results bit for bit. Used by batchnorm_inference, batchnorm_backward and the fused BatchNorm kernels.
 #pragma once
+#include "activation_ops.cuh"
 
 // y = scale·(x − mean)·inv + bias, the product by inv and the bias in one FMA (as nvcc contracted the plain expression).
 __device__ __forceinline__ float zq_bn_affine(float x, float scale, float mean, float inv, float bias) {
@@ -19,4 +20,13 @@ __device__ __forceinline__ float zq_bn_grad(float g, float k, const float* dx, l
 // nothing else written to dx, the same float as storing st then adding k·g.
 __device__ __forceinline__ float zq_bn_grad_stat(float g, float k, const float* dx, long long i, int accumulate, float st) {
     return __fmaf_rn(g, k, accumulate ? __fadd_rn(dx[i], st) : st);
+}
+
+// The fused BatchNorm forward: f(BN(x)), or f(BN(x) + other[i]) with a residual (other not null). One formula for every
+// kernel that computes it (batchnorm_activation, batchnorm_add_activation and the statistics kernels that compute it
+// in their pass over x), so that they round alike.
+__device__ __forceinline__ float zq_bn_activation(float x, float scale, float mean, float inv, float bias,
+                                                  const float* other, long long i, int op, float lo, float hi) {
+    const float y = zq_bn_affine(x, scale, mean, inv, bias);
+    return zq_activation(other == nullptr ? y : y + other[i], op, lo, hi);
 }

@@ -22,9 +22,9 @@ bn_stat_batchnorm_activation_warp(const float* __restrict__ x, const float* __re
     const long long base = plane * hw;
     const float sc = scale[ch], mu = bnMean[ch], iv = inv[ch], bi = bias[ch];
     double a = 0.0, q = 0.0;
+    const float* res = other == nullptr ? nullptr : other + base;
     bn_stat_partial_sums(x + base, hw, lane, 32, a, q, [&](int i, float v) {
-        const float y = zq_bn_affine(v, sc, mu, iv, bi);
-        out[base + i] = zq_activation(other == nullptr ? y : y + other[base + i], op, lo, hi);
+        out[base + i] = zq_bn_activation(v, sc, mu, iv, bi, res, i, op, lo, hi);
     });
     bn_stat_warp_sums(a, q);
     const BnStatPlane p = bn_stat_plane(a, q, hw, n, mean + ch, std + ch, eps);
