@@ -21,6 +21,20 @@ public final class Laps {
         since = now;
     }
 
+    /**
+     * Ends the current part: {@code parts} (name to nanoseconds measured within it) are reported on their own, the rest
+     * of it as {@code name}.
+     */
+    public void lap(String name, Map<String, Long> parts) {
+        long now = System.nanoTime(), within = 0;
+        for (Map.Entry<String, Long> e : parts.entrySet()) {
+            add(e.getKey(), e.getValue());
+            within += e.getValue();
+        }
+        add(name, Math.max(0, now - since - within));
+        since = now;
+    }
+
     /** Adds {@code nanoseconds} to part {@code name} (the running part is unaffected). */
     public void add(String name, long nanoseconds) {
         nanos.merge(name, nanoseconds, Long::sum);

@@ -30,6 +30,7 @@ final class ConvChoice implements AutoCloseable {
     private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn, timedHere;
     private String firstRefusal;
     private double zeroqMs, chosenMs;
+    private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
 
     private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
         this.use = use;
@@ -89,8 +90,9 @@ final class ConvChoice implements AutoCloseable {
         CudnnConv.Call lib = new CudnnConv.Call(cudnn, call.forward(), p.address(call.x()), call.xs(),
                 p.address(call.w()), call.ws(), call.bias() == null ? 0 : p.address(call.bias()), call.spec(),
                 p.address(call.y()), call.accumulate());
+        long t0 = System.nanoTime();
         try {
-            lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
+            lib.run(stream); // the algorithm chosen for a new shape, and the workspace grown to its final size
         } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
             // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
             // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
@@ -100,13 +102,17 @@ final class ConvChoice implements AutoCloseable {
             if (firstRefusal == null) firstRefusal = e.getMessage();
             count(lib.forward(), false);
             return zeroq;
+        } finally {
+            firstRunNanos += System.nanoTime() - t0;
         }
+        long t1 = System.nanoTime();
         boolean always = use == Cudnn.ALWAYS;
         Times t = always ? new Times(0, 0) : TIMES.computeIfAbsent(key(zeroq, lib), k -> {
             timedHere++;
             timings.incrementAndGet();
-            return new Times(timeMs(zeroq), timeMs(lib));
+            return new Times(timeMs(zeroq, true), timeMs(lib, false));
         });
+        timingNanos += System.nanoTime() - t1;
         boolean onCudnn = always || t.cudnnMs() < t.zeroqMs();
         count(lib.forward(), onCudnn);
         zeroqMs += t.zeroqMs();
@@ -127,26 +133,42 @@ final class ConvChoice implements AutoCloseable {
     /** The step's identity for the timings: device, math, the convolution and zeroq's launch of it. */
     private String key(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
         ConvSpec s = lib.spec();
-        return device + " " + cudnn.mathMode() + " " + lib.forward() + " " + Arrays.toString(lib.xs())
+        return device + " " + cudnn.mathMode() + (CudnnConv.heuristicFind() ? " heuristic " : " exhaustive ") + lib.forward() + " " + Arrays.toString(lib.xs())
                 + Arrays.toString(lib.ws()) + Arrays.toString(s.strides()) + Arrays.toString(s.pads())
                 + Arrays.toString(s.dilations()) + s.group() + " " + lib.accumulate() + (lib.bias() != 0) + " "
                 + zeroq.name() + Arrays.toString(zeroq.grid());
     }
 
-    /** Device milliseconds of one run of {@code step}: after one warm-up run, the best of 3 rounds of 3 runs. */
-    private double timeMs(DeviceStep step) {
-        step.run(stream);
+    /**
+     * Device milliseconds of one run of {@code step}: the best of 2 rounds of 2 runs, after one warm-up run when
+     * {@code warmUp} (a cuDNN call has just run once in {@link #step}).
+     */
+    private double timeMs(DeviceStep step, boolean warmUp) {
+        if (warmUp) step.run(stream);
         double best = Double.POSITIVE_INFINITY;
         try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < 2; round++) {
                 start.record(stream);
-                for (int i = 0; i < 3; i++) step.run(stream);
+                for (int i = 0; i < 2; i++) step.run(stream);
                 end.record(stream);
                 end.synchronize();
-                best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 3.0);
+                best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 2.0);
             }
         }
         return best;
+    }
+
+    /**
+     * Where this choice's wall time went, for a setup report: "cuDNN first runs" (each call's first run, which chooses
+     * its algorithm for a new shape and grows the workspace) and "convolution timing" (zeroq's kernel against the
+     * call); empty when cuDNN is not open.
+     */
+    Map<String, Long> setupNanos() {
+        if (cudnn == null) return Map.of();
+        Map<String, Long> parts = new java.util.LinkedHashMap<>();
+        parts.put("cuDNN first runs", firstRunNanos);
+        parts.put("convolution timing", timingNanos);
+        return parts;
     }
 
     /** Step timings made so far by this process (for tests: a second pass over timed shapes makes none). */
