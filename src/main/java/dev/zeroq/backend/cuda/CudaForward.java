@@ -6,6 +6,7 @@ package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.cuda.DevicePlan.Region;
+import dev.zeroq.bindings.cuda.cuda_h;
 import dev.zeroq.graph.Graph;
 import dev.zeroq.graph.Node;
 import dev.zeroq.graph.Op;
@@ -115,6 +116,17 @@ public final class CudaForward implements AutoCloseable {
      */
     private int imagesHeld;
     private int validSteps;
+    /**
+     * How a replaced parameter reaches every place the plan keeps it: uploaded into {@code into} (its place as stored,
+     * or {@link #swapScratch} when every place reorders it), then one strided_copy per reordered place ({@code copies}),
+     * so a replacement needs no reordering on the host.
+     */
+    private record Swap(Region into, List<DevicePlan.Pending> copies) {}
+
+    private final Map<String, Swap> swaps = new java.util.HashMap<>();
+    private Region swapScratch; // a replacement of a parameter the plan keeps only reordered
+    private final Map<DevicePlan.Pending, DeviceStep> preparedCopies = new java.util.HashMap<>();
+    private MemorySegment staging; // pinned host memory a replacement is copied through, grown as needed
 
     /** Opens device {@code ordinal}, plans the forward pass for up to {@code maxBatch} images and uploads the weights. */
     public CudaForward(Graph graph, int maxBatch, int ordinal) {
@@ -233,6 +245,26 @@ public final class CudaForward implements AutoCloseable {
         // Scratch of the site and KL reductions, and room for the reference logits of the sensitivity passes.
         reductionScratch = plan.region(DeviceReductions.scratchBytes(maxRows()));
         reference = plan.floats(Shapes.size(shapes.get(graph.outputName())));
+        swapScratch = plan.floats(plan.reorderedOnlyFloats());
+    }
+
+    /** How a replacement of parameter {@code name} is written (planned on first use; empty when no launch reads it). */
+    private Swap swap(String name) {
+        return swaps.computeIfAbsent(name, k -> {
+            List<DevicePlan.ParamUse> uses = plan.paramUses(k);
+            Region into = uses.stream().filter(u -> u.reorder() == null).map(DevicePlan.ParamUse::region).findFirst()
+                    .orElse(swapScratch);
+            List<DevicePlan.Pending> copies = new ArrayList<>();
+            for (DevicePlan.ParamUse u : uses) {
+                DevicePlan.Reorder r = u.reorder();
+                if (r == null) continue;
+                copies.add(new DevicePlan.Pending(null, "strided_copy", DevicePlan.grid1d(r.count()), DevicePlan.block(),
+                        new Object[] {DevicePlan.At.of(into), DevicePlan.At.of(u.region()), r.count(),
+                                DevicePlan.pad(r.dims(), 1), DevicePlan.pad(r.srcStrides(), 0),
+                                DevicePlan.pad(r.dstStrides(), 0), 0, 0}));
+            }
+            return new Swap(uses.isEmpty() ? null : into, copies);
+        });
     }
 
     /** Rows of the logits at the planned batch (dimension 0 of the output), the most a KL pass can have. */
@@ -270,9 +302,12 @@ public final class CudaForward implements AutoCloseable {
                     input.size());
             float[][] results = new float[3][];
             for (int pass = 0; pass < 3; pass++) {
-                if (pass == 1) {
-                    p.paramCopies(param, value.data(),
-                            (r, d) -> MemorySegment.copy(d, 0, p.hostRegion(r), ValueLayout.JAVA_FLOAT, 0, d.length));
+                if (pass == 1) { // as uploadParam: the values into one place, reordered from there by the planned copies
+                    Swap sw = f.swap(param);
+                    if (sw.into() != null) {
+                        MemorySegment.copy(value.data(), 0, p.hostRegion(sw.into()), ValueLayout.JAVA_FLOAT, 0, value.size());
+                    }
+                    for (DevicePlan.Pending q : sw.copies()) launcher.launch(q.kernel(), q.grid(), q.block(), p.resolved(q));
                 }
                 for (int i = pass == 1 ? f.firstStepReading(param) : 0; i < f.pendingByNode.size(); i++) {
                     for (DevicePlan.Pending q : f.pendingByNode.get(i)) launcher.launch(q.kernel(), q.grid(), q.block(), p.resolved(q));
@@ -630,12 +665,45 @@ public final class CudaForward implements AutoCloseable {
         uploadParam(name, original.data());
     }
 
+    /**
+     * Enqueues on the stream, after every earlier run, the copy of {@code data} through pinned memory into one place of
+     * the parameter and the device reorderings into its others: the next run's launches come after them on the stream.
+     */
     private void uploadParam(String name, float[] data) {
         validSteps = Math.min(validSteps, firstStepReading(name));
+        Swap sw = swap(name);
+        if (sw.into() == null) return; // no launch reads it
         context.makeCurrent();
-        stream.synchronize(); // no launch of an earlier run may still read the old values
-        plan.paramCopies(name, data, (r, d) -> DeviceBuffer.uploadFloats(plan.address(r), d));
-        context.synchronize();
+        stream.synchronize(); // the last replacement's copy out of the staging memory has finished
+        long bytes = (long) data.length * Float.BYTES;
+        MemorySegment from = staging(bytes);
+        MemorySegment.copy(data, 0, from, ValueLayout.JAVA_FLOAT, 0, data.length);
+        Cuda.check("cuMemcpyHtoDAsync_v2(parameter '" + name + "', " + bytes + " bytes)",
+                cuda_h.cuMemcpyHtoDAsync_v2(plan.address(sw.into()), from, bytes, stream.handle()));
+        for (DevicePlan.Pending q : sw.copies()) {
+            preparedCopies.computeIfAbsent(q, k -> plan.prepare(module, arena, k)).run(stream);
+        }
+    }
+
+    /** The pinned staging memory, at least {@code bytes} long (the stream is idle: an old one may be freed). */
+    private MemorySegment staging(long bytes) {
+        if (staging == null || staging.byteSize() < bytes) {
+            freeStaging();
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment pp = a.allocate(ValueLayout.ADDRESS);
+                Cuda.check("cuMemAllocHost_v2(" + bytes + " bytes)", cuda_h.cuMemAllocHost_v2(pp, bytes));
+                staging = Cuda.readPointer(pp).reinterpret(bytes);
+            }
+        }
+        return staging;
+    }
+
+    private void freeStaging() {
+        if (staging != null) {
+            MemorySegment p = staging;
+            staging = null;
+            Cuda.check("cuMemFreeHost", cuda_h.cuMemFreeHost(p));
+        }
     }
 
     /** The first step a change of parameter {@code name} reaches: steps are the graph's nodes in order. */
@@ -739,6 +807,7 @@ public final class CudaForward implements AutoCloseable {
             closers.add(c::close); // before the stream its cuDNN handle is bound to
         }
         closers.add(() -> { if (stream != null) stream.close(); });
+        closers.add(this::freeStaging); // after the stream: no copy out of it is pending
         if (reductions != null) {
             DeviceReductions r = reductions;
             closers.add(r::close);

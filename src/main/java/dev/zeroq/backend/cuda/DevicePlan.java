@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -70,8 +69,49 @@ final class DevicePlan {
      */
     record ConvCall(boolean forward, At x, int[] xs, At w, int[] ws, At bias, ConvSpec spec, At y, boolean accumulate) {}
 
-    /** Where a parameter's values live on the device, and how they are laid out there (identity or a reordering). */
-    record ParamUse(Region region, UnaryOperator<float[]> layout) {}
+    /**
+     * Where a parameter's values live on the device, and how they are laid out there: as stored ({@code reorder} null)
+     * or reordered.
+     */
+    record ParamUse(Region region, Reorder reorder) {
+        float[] layout(float[] data) {
+            return reorder == null ? data : reorder.apply(data);
+        }
+    }
+
+    /**
+     * A reordering of a parameter that strided_copy does on the device: dst[Σ c_d·dstStrides_d] =
+     * src[Σ c_d·srcStrides_d] for every coordinate c of {@code dims} (rank ≤ 6). {@link #apply} is the same copy on the
+     * host (the first upload), so both places hold the same floats.
+     */
+    record Reorder(int[] dims, int[] srcStrides, int[] dstStrides) implements UnaryOperator<float[]> {
+        Reorder {
+            if (dims.length != srcStrides.length || dims.length != dstStrides.length || dims.length > 6) {
+                throw new IllegalArgumentException("reorder of rank " + dims.length + " with strides of rank "
+                        + srcStrides.length + " and " + dstStrides.length);
+            }
+        }
+
+        int count() {
+            return size(dims);
+        }
+
+        @Override
+        public float[] apply(float[] src) {
+            float[] dst = new float[src.length];
+            int[] c = new int[dims.length];
+            for (int i = 0, n = count(); i < n; i++) {
+                int so = 0, dof = 0;
+                for (int d = 0; d < dims.length; d++) {
+                    so += c[d] * srcStrides[d];
+                    dof += c[d] * dstStrides[d];
+                }
+                dst[dof] = src[so];
+                for (int d = dims.length - 1; d >= 0 && ++c[d] == dims[d]; d--) c[d] = 0; // next coordinate
+            }
+            return dst;
+        }
+    }
 
     final Graph graph;
     final Map<String, int[]> shapes;
@@ -235,7 +275,7 @@ final class DevicePlan {
         IgemmLayout.Kernel kn = convKernel(coutG, k, pixels, g);
         if (kn != IgemmLayout.Kernel.DIRECT) {
             // (Cout, K) → (group, K, Cout/group), the same for every implicit-GEMM kernel.
-            Region wt = paramDerived(n.input(1), src -> IgemmLayout.forwardWeights(src, g, coutG, k));
+            Region wt = paramDerived(n.input(1), IgemmLayout.forwardWeightsReorder(g, coutG, k));
             int[] tab = IgemmLayout.forwardTable(cinG, kh, kw, h, wd, d);
             launch(kn.forward, IgemmLayout.forwardGrid(kn, pixels, coutG, g), block(), operand(n.input(0)), At.of(wt),
                     At.of(uploadInts(tab)), bias, At.of(out), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1]);
@@ -318,24 +358,35 @@ final class DevicePlan {
     Region param(String name) {
         return params.computeIfAbsent(name, k -> {
             Region r = uploadFloats(graph.param(k).data());
-            paramUses.computeIfAbsent(k, x -> new ArrayList<>()).add(new ParamUse(r, UnaryOperator.identity()));
+            paramUses.computeIfAbsent(k, x -> new ArrayList<>()).add(new ParamUse(r, null));
             return r;
         });
     }
 
     /** A parameter in another layout (e.g. a transposed conv weight), remembered so that replacing it reorders again. */
-    Region paramDerived(String name, UnaryOperator<float[]> layout) {
-        Region r = uploadFloats(layout.apply(graph.param(name).data()));
-        paramUses.computeIfAbsent(name, x -> new ArrayList<>()).add(new ParamUse(r, layout));
+    Region paramDerived(String name, Reorder reorder) {
+        Region r = uploadFloats(reorder.apply(graph.param(name).data()));
+        paramUses.computeIfAbsent(name, x -> new ArrayList<>()).add(new ParamUse(r, reorder));
         return r;
     }
 
+    /** Each place the plan keeps parameter {@code name}, in planning order (none when no launch reads it). */
+    List<ParamUse> paramUses(String name) {
+        return paramUses.getOrDefault(name, List.of());
+    }
+
     /**
-     * Hands {@code write} each place the plan keeps parameter {@code name} (none when no launch reads it) with
-     * {@code data} in that place's layout: what replacing the parameter's values writes.
+     * Floats of the largest parameter that the plan keeps only reordered (no launch reads it as stored): the scratch a
+     * replacement of it is uploaded into before the device reorders it (0 when there is none).
      */
-    void paramCopies(String name, float[] data, BiConsumer<Region, float[]> write) {
-        for (ParamUse u : paramUses.getOrDefault(name, List.of())) write.accept(u.region(), u.layout().apply(data));
+    int reorderedOnlyFloats() {
+        int most = 0;
+        for (Map.Entry<String, List<ParamUse>> e : paramUses.entrySet()) {
+            if (e.getValue().stream().allMatch(u -> u.reorder() != null)) {
+                most = Math.max(most, graph.param(e.getKey()).data().length);
+            }
+        }
+        return most;
     }
 
     int[] shapeOf(String name) {

@@ -84,6 +84,14 @@ final class IgemmLayout {
         return new int[] {DevicePlan.gridX(Math.ceilDiv(pixels, kn.bn)), Math.ceilDiv(coutG, kn.bm), g};
     }
 
+    /**
+     * {@link #forwardWeights} as a copy the device makes (strided_copy): over (group, K, Cout/group), the source
+     * (Cout, K) read at grp·Cout/group·K + m·K + kk, the destination written at (grp·K + kk)·Cout/group + m.
+     */
+    static DevicePlan.Reorder forwardWeightsReorder(int g, int coutG, int k) {
+        return new DevicePlan.Reorder(new int[] {g, k, coutG}, new int[] {coutG * k, 1, k}, new int[] {k * coutG, coutG, 1});
+    }
+
     /** w (Cout, K) → (group, K, Cout/group): the m index contiguous, for coalesced tile loads (both tile sizes). */
     static float[] forwardWeights(float[] src, int g, int coutG, int k) {
         float[] t = new float[src.length];

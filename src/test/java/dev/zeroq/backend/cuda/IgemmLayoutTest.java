@@ -30,6 +30,20 @@ class IgemmLayoutTest {
             {3, 6, 7, 5, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3},
             {3, 7, 7, 5, 14, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 7}};
 
+    /** The device's reordering of replaced weights (strided_copy with these strides) is the host's, float for float. */
+    @Test
+    void forwardWeightsReorderIsTheHostReordering() {
+        java.util.Random r = new java.util.Random(5);
+        for (int[] c : new int[][] {{1, 7, 27}, {3, 5, 9}, {2, 1, 1}, {4, 6, 13}, {1, 64, 576}}) {
+            int g = c[0], coutG = c[1], k = c[2];
+            float[] w = new float[g * coutG * k];
+            for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+            DevicePlan.Reorder reorder = IgemmLayout.forwardWeightsReorder(g, coutG, k);
+            assertEquals(w.length, reorder.count());
+            assertArrayEquals(IgemmLayout.forwardWeights(w, g, coutG, k), reorder.apply(w), java.util.Arrays.toString(c));
+        }
+    }
+
     @Test
     void forwardOperandsComputeTheConvolution() {
         for (int[] c : CASES) {
