@@ -34,22 +34,30 @@ __device__ __forceinline__ void zq_window_taps(int oh, int ow, int h, int w, int
 
 // Calls visit(oh, ow, r, s) for every output position (oh, ow) whose kernel tap (r, s) lands on input pixel (ih, iw) of
 // a strided, padded, dilated window (convolution or pooling), kernel rows then columns in order: the gather order of
-// the backward kernels, so that every form of a gather sums alike.
+// the backward kernels, so that every form of a gather sums alike. Tap r lands when th = ih + padTop − r·dh is oh·sh
+// exactly; th steps down by dh per row, its floor quotient by sh by dh/sh or one more, so each axis costs one
+// division per call, not one per tap (those divisions were most of the max-pool gradient's time). Columns alike,
+// restarted each row. The quotient never rises (dh, dw ≥ 0): once it is negative, no later tap lands.
 template <class Visit>
 __device__ __forceinline__ void zq_windows_of(int ih, int iw, int outH, int outW, int kh, int kw, int sh, int sw,
                                               int padTop, int padLeft, int dh, int dw, Visit visit) {
-    for (int r = 0; r < kh; r++) {
-        // ih = oh·sh − padTop + r·dh  ⇒  oh = (ih + padTop − r·dh)/sh when that divides exactly.
-        const int th = ih + padTop - r * dh;
-        if (th < 0 || th % sh != 0) continue;
-        const int oh = th / sh;
-        if (oh >= outH) continue;
-        for (int s = 0; s < kw; s++) {
-            const int tw = iw + padLeft - s * dw;
-            if (tw < 0 || tw % sw != 0) continue;
-            const int ow = tw / sw;
-            if (ow >= outW) continue;
-            visit(oh, ow, r, s);
+    const int stepH = dh / sh, stepW = dw / sw;
+    const int th0 = ih + padTop, tw0 = iw + padLeft; // ≥ 0: plain division is floor division
+    const int ow0 = tw0 / sw;
+    // oh = ⌊th / sh⌋ throughout; th == oh·sh tests the remainder (tracking it too cost maxpool2d_backward 8 registers)
+    int th = th0, oh = th0 / sh;
+    for (int r = 0; r < kh && oh >= 0; r++) {
+        if (th == oh * sh && oh < outH) {
+            int tw = tw0, ow = ow0; // ow = ⌊tw / sw⌋
+            for (int s = 0; s < kw && ow >= 0; s++) {
+                if (tw == ow * sw && ow < outW) visit(oh, ow, r, s);
+                tw -= dw;
+                ow -= stepW;
+                if (tw < ow * sw) ow--;
+            }
         }
+        th -= dh;
+        oh -= stepH;
+        if (th < oh * sh) oh--;
     }
 }

@@ -14,7 +14,8 @@ extern "C" __global__ void maxpool2d_backward_argmax(const int* __restrict__ idx
     const int total = nc * h * w; // Java array sizes: fits in an int
     ZQ_FOR_EACH(i, total) {
         const int p = (int)i;
-        const int iw = p % w, ih = (p / w) % h, plane = p / (w * h);
+        const int row = p / w, plane = row / h; // p / (w·h) as (p / w) / h: two divisions, not three
+        const int iw = p - row * w, ih = row - plane * h;
         const int* ip = idx + (long long)plane * outH * outW;
         const float* gp = dy + (long long)plane * outH * outW;
         const int self = ih * w + iw;

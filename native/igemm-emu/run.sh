@@ -10,6 +10,7 @@
 # native/igemm-emu/run.sh pool         maxpool2d_argmax + maxpool2d_backward_argmax against maxpool2d_backward, bit for bit
 # native/igemm-emu/run.sh bnstat       bn_stat_loss_warp against bn_stat_loss and the formula (bn_stat_emu.cpp)
 # native/igemm-emu/run.sh fused        the fused BatchNorm/Add + activation kernels against the kernels they replace, bit for bit
+# native/igemm-emu/run.sh windows      common.cuh's zq_windows_of against the per-tap division it replaced, visit for visit
 # (the int8 tensor-core conv kernel has its own: native/igemm-emu/run-int8.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,10 @@ fi
 if [[ "${1:-}" == "fused" ]]; then
   g++ -std=c++20 -O2 -ffp-contract=off -w -I kernels -I native/igemm-emu -o "$OUT/fused_emu" native/igemm-emu/fused_emu.cpp
   exec "$OUT/fused_emu"
+fi
+if [[ "${1:-}" == "windows" ]]; then
+  g++ -std=c++20 -O2 -w -I kernels -I native/igemm-emu -o "$OUT/windows_of_check" native/igemm-emu/windows_of_check.cpp
+  exec "$OUT/windows_of_check"
 fi
 if [[ "${1:-}" == "im2col" ]]; then
   g++ -std=c++20 -O2 -pthread -w -I kernels -I native/igemm-emu -o "$OUT/im2col_emu" native/igemm-emu/im2col_emu.cpp
