@@ -1,7 +1,7 @@
 // Which way each convolution step of a planned device pass runs: zeroq's kernel, or the same convolution on cuDNN
-// (CudaDistiller, CudaForward). Chosen at setup by device timing (FASTEST) or always cuDNN (ALWAYS). Timings are kept
-// for the process by device, math and step, as cuDNN's algorithm choices are (CudnnConv), so a pass planned over
-// shapes already timed (the sensitivity and calibration passes after the distillation) times nothing again.
+// (CudaDistiller, CudaForward). Chosen at setup by device timing (FASTEST: every step's two ways timed together, after
+// all of cuDNN's first runs) or always cuDNN (ALWAYS). Timings are kept for the process by device, math and step, as
+// cuDNN's algorithm choices are (CudnnConv), so a pass planned over shapes already timed (the sensitivity and calibration passes after the distillation) times nothing again.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
@@ -9,6 +9,7 @@ import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.cuda.CudaDistiller.Cudnn;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +31,7 @@ final class ConvChoice implements AutoCloseable {
     private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn, timedHere;
     private String firstRefusal;
     private double zeroqMs, chosenMs;
+    private final List<Chosen> undecided = new java.util.ArrayList<>();
     private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
 
     private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
@@ -82,8 +84,9 @@ final class ConvChoice implements AutoCloseable {
 
     /**
      * The step to run for {@code zeroq}, a planned launch, whose convolution as a cuDNN call is {@code call} (null when
-     * cuDNN cannot run it): the launch itself, or the call. The call runs once here either way, so its algorithm and
-     * workspace exist before a loop that must not allocate, or a graph capture.
+     * cuDNN cannot run it): the launch itself, the call (ALWAYS), or a step that runs whichever of the two
+     * {@link #decide()} finds faster. The call runs once here either way, so its algorithm and workspace exist before a
+     * loop that must not allocate, or a graph capture.
      */
     DeviceStep step(CudaModule.Prepared zeroq, DevicePlan.ConvCall call, DevicePlan p) {
         if (call == null || cudnn == null) return zeroq;
@@ -92,7 +95,7 @@ final class ConvChoice implements AutoCloseable {
                 p.address(call.y()), call.accumulate());
         long t0 = System.nanoTime();
         try {
-            lib.run(stream); // the algorithm chosen for a new shape, and the workspace grown to its final size
+            lib.run(stream); // cudnnFind* for a new shape, and the workspace grown to its final size
         } catch (CudnnConv.CudnnException | IllegalStateException | CudaException e) {
             // FASTEST: a step cuDNN refuses (no algorithm for the shape, no memory for its workspace) stays on
             // zeroq's kernel; any other CUDA failure is not cuDNN's to absorb. ALWAYS: the caller asked for cuDNN.
@@ -105,19 +108,70 @@ final class ConvChoice implements AutoCloseable {
         } finally {
             firstRunNanos += System.nanoTime() - t0;
         }
-        long t1 = System.nanoTime();
-        boolean always = use == Cudnn.ALWAYS;
-        Times t = always ? new Times(0, 0) : TIMES.computeIfAbsent(key(zeroq, lib), k -> {
-            timedHere++;
-            timings.incrementAndGet();
-            return new Times(timeMs(zeroq, true), timeMs(lib, false));
-        });
-        timingNanos += System.nanoTime() - t1;
-        boolean onCudnn = always || t.cudnnMs() < t.zeroqMs();
-        count(lib.forward(), onCudnn);
-        zeroqMs += t.zeroqMs();
-        chosenMs += Math.min(t.zeroqMs(), t.cudnnMs());
-        return onCudnn ? lib : zeroq;
+        if (use == Cudnn.ALWAYS) {
+            count(lib.forward(), true);
+            return lib;
+        }
+        Chosen c = new Chosen(zeroq, lib, key(zeroq, lib));
+        undecided.add(c);
+        return c;
+    }
+
+    /**
+     * Decides every step {@link #step} returned since the last call: each runs cuDNN's call when that timed faster than
+     * zeroq's launch. Shapes not timed before in this process are timed here, all together ({@link #timeAll}).
+     */
+    void decide() {
+        if (undecided.isEmpty()) return;
+        long t0 = System.nanoTime();
+        Map<String, Chosen> untimed = new java.util.LinkedHashMap<>();
+        for (Chosen c : undecided) {
+            if (!TIMES.containsKey(c.key)) untimed.putIfAbsent(c.key, c);
+        }
+        if (!untimed.isEmpty()) {
+            List<Chosen> list = List.copyOf(untimed.values());
+            double[][] ms = timeAll(list);
+            for (int i = 0; i < list.size(); i++) {
+                TIMES.put(list.get(i).key, new Times(ms[i][0], ms[i][1]));
+                timedHere++;
+                timings.incrementAndGet();
+            }
+        }
+        timingNanos += System.nanoTime() - t0;
+        for (Chosen c : undecided) {
+            Times t = TIMES.get(c.key);
+            boolean onCudnn = t.cudnnMs() < t.zeroqMs();
+            c.way = onCudnn ? c.lib : c.zeroq;
+            count(c.lib.forward(), onCudnn);
+            zeroqMs += t.zeroqMs();
+            chosenMs += Math.min(t.zeroqMs(), t.cudnnMs());
+        }
+        undecided.clear();
+    }
+
+    /** A convolution step that runs zeroq's launch until {@link #decide()} has chosen, then the faster way. */
+    private static final class Chosen implements DeviceStep {
+        final CudaModule.Prepared zeroq;
+        final CudnnConv.Call lib;
+        final String key;
+        DeviceStep way;
+
+        Chosen(CudaModule.Prepared zeroq, CudnnConv.Call lib, String key) {
+            this.zeroq = zeroq;
+            this.lib = lib;
+            this.key = key;
+            this.way = zeroq;
+        }
+
+        @Override
+        public void run(CudaStream stream) {
+            way.run(stream);
+        }
+
+        @Override
+        public String label() {
+            return way.label();
+        }
     }
 
     private void count(boolean isForward, boolean onCudnn) {
@@ -133,26 +187,49 @@ final class ConvChoice implements AutoCloseable {
     /** The step's identity for the timings: device, math, the convolution and zeroq's launch of it. */
     private String key(CudaModule.Prepared zeroq, CudnnConv.Call lib) {
         ConvSpec s = lib.spec();
-        return device + " " + cudnn.mathMode() + (CudnnConv.heuristicFind() ? " heuristic " : " exhaustive ") + lib.forward() + " " + Arrays.toString(lib.xs())
+        return device + " " + cudnn.mathMode() + " " + lib.forward() + " " + Arrays.toString(lib.xs())
                 + Arrays.toString(lib.ws()) + Arrays.toString(s.strides()) + Arrays.toString(s.pads())
                 + Arrays.toString(s.dilations()) + s.group() + " " + lib.accumulate() + (lib.bias() != 0) + " "
                 + zeroq.name() + Arrays.toString(zeroq.grid());
     }
 
     /**
-     * Device milliseconds of one run of {@code step}: the best of 2 rounds of 2 runs, after one warm-up run when
-     * {@code warmUp} (a cuDNN call has just run once in {@link #step}).
+     * Device milliseconds of one run of each step's zeroq launch ([i][0]) and cuDNN call ([i][1]). Every step runs once
+     * both ways first, so the device is busy and at its working clocks; then 3 rounds run each step's two ways in turn,
+     * 2 runs each between events, with one wait per round (no idle gap between two timings); the best round counts.
      */
-    private double timeMs(DeviceStep step, boolean warmUp) {
-        if (warmUp) step.run(stream);
-        double best = Double.POSITIVE_INFINITY;
-        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-            for (int round = 0; round < 2; round++) {
-                start.record(stream);
-                for (int i = 0; i < 2; i++) step.run(stream);
-                end.record(stream);
-                end.synchronize();
-                best = Math.min(best, CudaEvent.elapsedMillis(start, end) / 2.0);
+    private double[][] timeAll(List<Chosen> list) {
+        int n = list.size();
+        double[][] best = new double[n][2];
+        for (double[] b : best) Arrays.fill(b, Double.POSITIVE_INFINITY);
+        CudaEvent[] events = new CudaEvent[4 * n];
+        try {
+            for (int e = 0; e < events.length; e++) events[e] = CudaEvent.create();
+            for (Chosen c : list) {
+                c.zeroq.run(stream);
+                c.lib.run(stream);
+            }
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < n; i++) {
+                    for (int way = 0; way < 2; way++) {
+                        DeviceStep s = way == 0 ? list.get(i).zeroq : list.get(i).lib;
+                        events[4 * i + 2 * way].record(stream);
+                        s.run(stream);
+                        s.run(stream);
+                        events[4 * i + 2 * way + 1].record(stream);
+                    }
+                }
+                events[events.length - 1].synchronize();
+                for (int i = 0; i < n; i++) {
+                    for (int way = 0; way < 2; way++) {
+                        double ms = CudaEvent.elapsedMillis(events[4 * i + 2 * way], events[4 * i + 2 * way + 1]) / 2.0;
+                        best[i][way] = Math.min(best[i][way], ms);
+                    }
+                }
+            }
+        } finally {
+            for (CudaEvent e : events) {
+                if (e != null) e.close();
             }
         }
         return best;

@@ -820,6 +820,7 @@ public final class CudaDistiller implements AutoCloseable {
             DeviceStep step = convs.step(p.prepare(module, arena, q), q.cudnn(), p);
             (q.into() == null ? lossSteps : q.into()).add(step);
         }
+        convs.decide();
         convSummary = convs.summary();
         adamStep = p.prepare(module, arena, adamPending);
         setup.lap("launches", convs.setupNanos());

@@ -209,6 +209,7 @@ public final class CudaForward implements AutoCloseable {
                 }
                 steps.add(new Step(graph.nodes().get(i).output(), launches));
             }
+            convs.decide();
             reductions = new DeviceReductions(module, stream, plan.address(reductionScratch), maxRows());
         } catch (RuntimeException e) {
             close();

@@ -1,7 +1,6 @@
 // FP32 convolution forward and backward-data through cuDNN 9's legacy API: the one class that touches cuDNN
 // (STYLE.md 13). Optional: available() says why it cannot run; nothing else in zeroq needs it. One handle, a
-// plan (descriptors + algorithm) per distinct shape chosen once (cuDNN's heuristic candidates timed here, or
-// cudnnFind*), one growing workspace.
+// plan (descriptors + algorithm) per distinct shape found once with cudnnFind*, one growing workspace.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.backend.ConvSpec;
@@ -72,15 +71,6 @@ public final class CudnnConv implements AutoCloseable {
             PERF_MATH = 28;
     private static final int FIND_COUNT = 8; // more than cuDNN has algorithms of either kind
 
-    /**
-     * How a new shape's algorithm is chosen: {@code heuristic} (the default) times, on the call's own buffers, the first
-     * {@link #CANDIDATES} usable algorithms of cuDNN's heuristic ranking (cudnnGet*Algorithm_v7, which runs nothing);
-     * {@code exhaustive} lets cudnnFind* run every algorithm on scratch it allocates. Set with
-     * {@code -Dzeroq.cudnn.find=heuristic|exhaustive}.
-     */
-    static final String FIND_PROPERTY = "zeroq.cudnn.find";
-    static final int CANDIDATES = 3;
-
     /** What cudnnFind* chose for one shape: the algorithm, the math type it was timed with, its workspace. */
     private record Found(int algo, int mathType, long workspaceBytes) {}
 
@@ -90,7 +80,6 @@ public final class CudnnConv implements AutoCloseable {
      */
     private static final Map<String, Found> FOUND = new ConcurrentHashMap<>();
     private static final AtomicLong finds = new AtomicLong();
-    private static final AtomicLong findNanos = new AtomicLong();
 
     private final CudaStream stream; // the caller's; not destroyed here
     private final MathMode mode;
@@ -194,7 +183,7 @@ public final class CudnnConv implements AutoCloseable {
      * Device addresses; y is overwritten (beta 0, so it is never read). Enqueued on the stream, not waited for.
      */
     void forward(long x, int[] xs, long w, int[] ws, long bias, ConvSpec s, long y) {
-        Plan p = planWithWorkspace(true, xs, ws, s, new Buffers(x, w, y));
+        Plan p = planWithWorkspace(true, xs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
         check("cudnnConvolutionForward(" + p.key + ")", cudnn_h.cudnnConvolutionForward(live(), one, p.x, ptr(x), p.w,
                 ptr(w), p.conv, p.algo, wsPtr, p.workspaceBytes, zero, p.y, ptr(y)));
@@ -214,7 +203,7 @@ public final class CudnnConv implements AutoCloseable {
 
     /** As {@link #backwardData(long, long, int[], ConvSpec, long, int[])}; {@code accumulate}: dx += the gradient (beta 1). */
     void backwardData(long dy, long w, int[] ws, ConvSpec s, long dx, int[] dxs, boolean accumulate) {
-        Plan p = planWithWorkspace(false, dxs, ws, s, new Buffers(dx, w, dy));
+        Plan p = planWithWorkspace(false, dxs, ws, s);
         MemorySegment wsPtr = ensureWorkspace(p.workspaceBytes);
         check("cudnnConvolutionBackwardData(" + p.key + ")", cudnn_h.cudnnConvolutionBackwardData(live(), one, p.w,
                 ptr(w), p.y, ptr(dy), p.conv, p.algo, wsPtr, p.workspaceBytes, accumulate ? one : zero, p.x, ptr(dx)));
@@ -248,7 +237,7 @@ public final class CudnnConv implements AutoCloseable {
 
     /** "algo 1 (FMA), workspace 0 B": the cached choice for a shape, finding it first if needed (benchmarks). */
     String describePlan(boolean forward, int[] xs, int[] ws, ConvSpec s) {
-        Plan p = plan(forward, xs, ws, s, null);
+        Plan p = plan(forward, xs, ws, s);
         return "algo " + p.algo + " (" + mathName(p.mathType) + "), workspace " + p.workspaceBytes + " B";
     }
 
@@ -296,13 +285,7 @@ public final class CudnnConv implements AutoCloseable {
         }
     }
 
-    /**
-     * The device buffers of the call a plan is made for, which a heuristic choice times its candidates on: x, w and y
-     * (for backward-data, dx at x and dy at y). The timing runs overwrite y (forward) or dx (backward-data).
-     */
-    private record Buffers(long x, long w, long y) {}
-
-    private Plan plan(boolean forward, int[] xs, int[] ws, ConvSpec s, Buffers buffers) {
+    private Plan plan(boolean forward, int[] xs, int[] ws, ConvSpec s) {
         int[] st = s.strides(), pd = s.pads(), dl = s.dilations();
         Key key = new Key(forward, list(xs), list(ws), List.of(st[0], st[1], pd[0], pd[1], dl[0], dl[1], s.group()));
         Plan cached = plans.get(key);
@@ -351,7 +334,7 @@ public final class CudnnConv implements AutoCloseable {
                 p.bias = createTensor(arena, "bias");
                 set4d(p.bias, "bias", 1, cout, 1, 1);
             }
-            choose(arena, p, forward, requested, buffers);
+            choose(arena, p, forward, requested);
             plans.put(key, p);
             return p;
         } catch (RuntimeException e) {
@@ -376,19 +359,11 @@ public final class CudnnConv implements AutoCloseable {
      * The algorithm of a new plan: found once per shape by this handle, or once per process for handles that share
      * their device's choices ({@link #open(CudaStream, MathMode, String)}).
      */
-    private void choose(Arena arena, Plan p, boolean forward, int requestedMath, Buffers buffers) {
-        boolean heuristic = buffers != null && heuristicFind();
-        String shared = device == null ? null : device + " " + mode + (heuristic ? " heuristic " : " exhaustive ") + p.key;
+    private void choose(Arena arena, Plan p, boolean forward, int requestedMath) {
+        String shared = device == null ? null : device + " " + mode + " " + p.key;
         Found known = shared == null ? null : FOUND.get(shared);
         if (known == null) {
-            long t0 = System.nanoTime();
-            finds.incrementAndGet();
-            try {
-                known = heuristic ? timeCandidates(arena, p, forward, requestedMath, buffers)
-                        : find(arena, p, forward, requestedMath);
-            } finally {
-                findNanos.addAndGet(System.nanoTime() - t0);
-            }
+            known = find(arena, p, forward, requestedMath);
             if (shared != null) FOUND.put(shared, known);
         } else {
             p.reused = shared;
@@ -402,96 +377,9 @@ public final class CudnnConv implements AutoCloseable {
         }
     }
 
-    /**
-     * Algorithm choices (cudnnFind* calls or heuristic timings) made so far by this process (for tests: a second handle
-     * on the same device makes none).
-     */
+    /** cudnnFind* calls made so far by this process (for tests: a second handle on the same device makes none). */
     static long finds() {
         return finds.get();
-    }
-
-    /** Wall nanoseconds this process has spent choosing algorithms (setup reports). */
-    static long findNanos() {
-        return findNanos.get();
-    }
-
-    /** Whether new shapes are chosen by timing cuDNN's heuristic candidates ({@link #FIND_PROPERTY}). */
-    static boolean heuristicFind() {
-        String v = System.getProperty(FIND_PROPERTY, "heuristic");
-        return switch (v) {
-            case "heuristic" -> true;
-            case "exhaustive" -> false;
-            default -> throw new IllegalArgumentException("-D" + FIND_PROPERTY + "=" + v
-                    + ": use heuristic or exhaustive");
-        };
-    }
-
-    /**
-     * The fastest of the first {@link #CANDIDATES} usable algorithms in cuDNN's heuristic order, each timed on the
-     * call's buffers after one warm-up run (the best of 2 rounds of 2 runs between events on this handle's stream);
-     * a single usable candidate is taken untimed. Candidates whose workspace cannot be allocated are skipped.
-     */
-    private Found timeCandidates(Arena arena, Plan p, boolean forward, int requestedMath, Buffers b) {
-        MemorySegment perf = arena.allocate(PERF_BYTES * FIND_COUNT, 8);
-        MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
-        if (forward) {
-            check("cudnnGetConvolutionForwardAlgorithm_v7(" + p.key + ")", cudnn_h.cudnnGetConvolutionForwardAlgorithm_v7(
-                    live(), p.x, p.w, p.conv, p.y, FIND_COUNT, count, perf));
-        } else {
-            check("cudnnGetConvolutionBackwardDataAlgorithm_v7(" + p.key + ")",
-                    cudnn_h.cudnnGetConvolutionBackwardDataAlgorithm_v7(live(), p.w, p.y, p.conv, p.x, FIND_COUNT, count,
-                            perf));
-        }
-        List<Found> usable = usable(arena, p, forward, requestedMath, perf, count.get(ValueLayout.JAVA_INT, 0),
-                CANDIDATES);
-        if (usable.size() == 1) return usable.getFirst();
-        Found best = null;
-        double bestMs = Double.POSITIVE_INFINITY;
-        try (CudaEvent start = CudaEvent.create(); CudaEvent end = CudaEvent.create()) {
-            for (Found f : usable) {
-                MemorySegment wsPtr;
-                try {
-                    wsPtr = ensureWorkspace(f.workspaceBytes());
-                } catch (CudaException e) {
-                    if (e.outOfMemory()) continue;
-                    throw e;
-                }
-                if (mode == MathMode.TF32) {
-                    check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, f.mathType()));
-                }
-                double ms = Double.POSITIVE_INFINITY;
-                for (int round = -1; round < 2; round++) { // round -1: the warm-up run
-                    if (round >= 0) start.record(stream);
-                    for (int i = 0; i < (round < 0 ? 1 : 2); i++) {
-                        if (forward) {
-                            check("cudnnConvolutionForward(" + p.key + ", algo " + f.algo() + ")",
-                                    cudnn_h.cudnnConvolutionForward(live(), one, p.x, ptr(b.x()), p.w, ptr(b.w()), p.conv,
-                                            f.algo(), wsPtr, f.workspaceBytes(), zero, p.y, ptr(b.y())));
-                        } else {
-                            check("cudnnConvolutionBackwardData(" + p.key + ", algo " + f.algo() + ")",
-                                    cudnn_h.cudnnConvolutionBackwardData(live(), one, p.w, ptr(b.w()), p.y, ptr(b.y()),
-                                            p.conv, f.algo(), wsPtr, f.workspaceBytes(), zero, p.x, ptr(b.x())));
-                        }
-                    }
-                    if (round >= 0) {
-                        end.record(stream);
-                        end.synchronize();
-                        ms = Math.min(ms, CudaEvent.elapsedMillis(start, end) / 2.0);
-                    }
-                }
-                if (ms < bestMs) {
-                    bestMs = ms;
-                    best = f;
-                }
-            }
-        } finally {
-            check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, requestedMath));
-        }
-        if (best == null) {
-            throw new IllegalStateException("cuDNN conv " + p.key + ": no workspace could be allocated for any of "
-                    + usable.size() + " " + mode + " algorithm(s)");
-        }
-        return best;
     }
 
     /**
@@ -499,6 +387,7 @@ public final class CudnnConv implements AutoCloseable {
      * we take the fastest that succeeded and, in strict mode, does not use tensor-op math.
      */
     private Found find(Arena arena, Plan p, boolean forward, int requestedMath) {
+        finds.incrementAndGet();
         MemorySegment perf = arena.allocate(PERF_BYTES * FIND_COUNT, 8);
         MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
         if (forward) {
@@ -508,20 +397,9 @@ public final class CudnnConv implements AutoCloseable {
             check("cudnnFindConvolutionBackwardDataAlgorithm(" + p.key + ")",
                     cudnn_h.cudnnFindConvolutionBackwardDataAlgorithm(live(), p.w, p.y, p.conv, p.x, FIND_COUNT, count, perf));
         }
-        return usable(arena, p, forward, requestedMath, perf, count.get(ValueLayout.JAVA_INT, 0), 1).getFirst();
-    }
-
-    /**
-     * The first {@code limit} algorithms of {@code perf} (cuDNN's order) that succeeded and, in strict mode, do not use
-     * tensor-op math, each with its workspace size for the math type it runs with; throws when there is none. Leaves
-     * the descriptor's math type as {@code requestedMath}.
-     */
-    private List<Found> usable(Arena arena, Plan p, boolean forward, int requestedMath, MemorySegment perf, int returned,
-                               int limit) {
-        List<Found> out = new java.util.ArrayList<>();
+        int returned = count.get(ValueLayout.JAVA_INT, 0);
         StringBuilder seen = new StringBuilder();
-        MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
-        for (int i = 0; i < returned && out.size() < limit; i++) {
+        for (int i = 0; i < returned; i++) {
             long o = i * PERF_BYTES;
             int algo = perf.get(ValueLayout.JAVA_INT, o + PERF_ALGO);
             int status = perf.get(ValueLayout.JAVA_INT, o + PERF_STATUS);
@@ -531,40 +409,30 @@ public final class CudnnConv implements AutoCloseable {
             if (status != CUDNN_STATUS_SUCCESS || (mode == MathMode.STRICT_FP32 && tensorOps)) {
                 continue;
             }
-            // The workspace size depends on the math type the algorithm runs with (TF32: cuDNN's contract is to run a
-            // listed algorithm with the math type listed; strict mode keeps FMA math on the descriptor, as it runs).
-            boolean otherMath = mode == MathMode.TF32 && math != requestedMath;
-            if (otherMath) {
+            if (mode == MathMode.TF32 && math != requestedMath) {
+                // The workspace size below depends on the math type the algorithm runs with.
                 check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, math));
             }
-            try {
-                if (forward) {
-                    check("cudnnGetConvolutionForwardWorkspaceSize", cudnn_h.cudnnGetConvolutionForwardWorkspaceSize(
-                            live(), p.x, p.w, p.conv, p.y, algo, size));
-                } else {
-                    check("cudnnGetConvolutionBackwardDataWorkspaceSize",
-                            cudnn_h.cudnnGetConvolutionBackwardDataWorkspaceSize(live(), p.w, p.y, p.conv, p.x, algo, size));
-                }
-            } finally {
-                if (otherMath) {
-                    check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, requestedMath));
-                }
+            MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
+            if (forward) {
+                check("cudnnGetConvolutionForwardWorkspaceSize", cudnn_h.cudnnGetConvolutionForwardWorkspaceSize(live(),
+                        p.x, p.w, p.conv, p.y, algo, size));
+            } else {
+                check("cudnnGetConvolutionBackwardDataWorkspaceSize", cudnn_h.cudnnGetConvolutionBackwardDataWorkspaceSize(
+                        live(), p.w, p.y, p.conv, p.x, algo, size));
             }
-            out.add(new Found(algo, math, size.get(ValueLayout.JAVA_LONG, 0)));
+            return new Found(algo, math, size.get(ValueLayout.JAVA_LONG, 0));
         }
-        if (out.isEmpty()) {
-            throw new IllegalStateException("cuDNN conv " + p.key + ": no usable " + mode + " algorithm among " + returned
-                    + " (algo:status/math):" + seen);
-        }
-        return out;
+        throw new IllegalStateException("cuDNN conv " + p.key + ": no usable " + mode + " algorithm among " + returned
+                + " found (algo:status/math):" + seen);
     }
 
     /**
      * The plan of a shape with the workspace grown for it. An algorithm another handle found may need more workspace
      * than is free now (cudnnFind only considers what it can allocate): then it is forgotten and found again here.
      */
-    private Plan planWithWorkspace(boolean forward, int[] xs, int[] ws, ConvSpec s, Buffers buffers) {
-        Plan p = plan(forward, xs, ws, s, buffers);
+    private Plan planWithWorkspace(boolean forward, int[] xs, int[] ws, ConvSpec s) {
+        Plan p = plan(forward, xs, ws, s);
         try {
             ensureWorkspace(p.workspaceBytes);
             return p;
@@ -573,7 +441,7 @@ public final class CudnnConv implements AutoCloseable {
             FOUND.remove(p.reused);
             plans.remove(p.key);
             p.close();
-            Plan again = plan(forward, xs, ws, s, buffers);
+            Plan again = plan(forward, xs, ws, s);
             ensureWorkspace(again.workspaceBytes);
             return again;
         }
