@@ -99,15 +99,18 @@ final class DevicePlan {
         @Override
         public float[] apply(float[] src) {
             float[] dst = new float[src.length];
-            int[] c = new int[dims.length];
-            for (int i = 0, n = count(); i < n; i++) {
+            int rank = dims.length, n = count();
+            if (n == 0) return dst;
+            int inner = dims[rank - 1], ss = srcStrides[rank - 1], ds = dstStrides[rank - 1];
+            int[] c = new int[rank]; // the outer coordinates (the last one stays 0)
+            for (int done = 0; done < n; done += inner) {
                 int so = 0, dof = 0;
-                for (int d = 0; d < dims.length; d++) {
+                for (int d = 0; d < rank - 1; d++) {
                     so += c[d] * srcStrides[d];
                     dof += c[d] * dstStrides[d];
                 }
-                dst[dof] = src[so];
-                for (int d = dims.length - 1; d >= 0 && ++c[d] == dims[d]; d--) c[d] = 0; // next coordinate
+                for (int x = 0; x < inner; x++) dst[dof + x * ds] = src[so + x * ss];
+                for (int d = rank - 2; d >= 0 && ++c[d] == dims[d]; d--) c[d] = 0; // the next row
             }
             return dst;
         }
