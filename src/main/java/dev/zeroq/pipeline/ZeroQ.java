@@ -40,7 +40,11 @@ public final class ZeroQ {
      * Threads computing the sensitivity passes' quantized weights, each one layer ahead: up to three, leaving a core
      * to the thread that drives the passes.
      */
-    private int weightThreads = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 3);
+    /**
+     * Threads quantizing the sensitivity passes' weights ahead: processors − 1, at most 8 when the passes run on a
+     * device (the host's cores are otherwise idle), at most 3 on the CPU backends (whose passes use the cores).
+     */
+    private int weightThreads;
 
     /** Progress of a long run; every method has a no-op default. */
     public interface Listener {
@@ -73,6 +77,8 @@ public final class ZeroQ {
     public ZeroQ(Graph graph, Backend backend) {
         this.graph = graph;
         this.backend = backend;
+        this.weightThreads = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1,
+                backend instanceof dev.zeroq.backend.cuda.CudaBackend ? 8 : 3);
     }
 
     /** Calibration images for a config: distilled (and the distillation run), Gaussian or real. */
