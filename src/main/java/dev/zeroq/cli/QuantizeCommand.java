@@ -78,7 +78,7 @@ final class QuantizeCommand implements Callable<Integer> {
         ZeroQ.Outcome o;
         try (Backends.Selection sel = Models.backend(common, quant.distill.tf32);
              DistillProgress progress = new DistillProgress(common.json)) {
-            o = new ZeroQ(m.graph(), sel.backend()).quantize(cfg, QuantPlan.sha256(model),
+            o = new ZeroQ(m.graph(), sel.backend()).quantize(cfg, QuantPlan.sha256Async(model),
                     model.getFileName().toString(), progress);
         }
         o.plan().write(planPath);

@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Supplier;
 
 /**
  * The ZeroQ pipeline, backend-agnostic: calibration images (distilled, Gaussian or real), optional
@@ -45,6 +46,8 @@ public final class ZeroQ {
      * device (the host's cores are otherwise idle), at most 3 on the CPU backends (whose passes use the cores).
      */
     private int weightThreads;
+    /** Whether the passes' weights are computed during the distillation: when the passes run on a device. */
+    private boolean weightsDuringDistillation;
 
     /** Progress of a long run; every method has a no-op default. */
     public interface Listener {
@@ -79,6 +82,7 @@ public final class ZeroQ {
         this.backend = backend;
         this.weightThreads = Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1,
                 backend instanceof dev.zeroq.backend.cuda.CudaBackend ? 8 : 3);
+        this.weightsDuringDistillation = backend instanceof dev.zeroq.backend.cuda.CudaBackend;
     }
 
     /** Calibration images for a config: distilled (and the distillation run), Gaussian or real. */
@@ -114,11 +118,32 @@ public final class ZeroQ {
     }
 
     public Outcome quantize(QuantizeConfig cfg, String modelSha256, String modelFileName, Listener listener) {
+        return quantize(cfg, () -> modelSha256, modelFileName, listener);
+    }
+
+    /**
+     * As {@link #quantize(QuantizeConfig, String, String, Listener)}, with the model's hash asked for only when the plan
+     * is made (a caller may compute it meanwhile on another thread). When the passes run on a device, the sensitivity
+     * passes' quantized weights are computed on other threads during the distillation, which leaves the host's cores
+     * idle.
+     */
+    public Outcome quantize(QuantizeConfig cfg, Supplier<String> modelSha256, String modelFileName, Listener listener) {
         long t = System.nanoTime();
         Distiller.Result[] distilled = new Distiller.Result[1];
-        Tensor calib = calibrationImages(cfg, listener, distilled);
-        double calibSeconds = since(t);
-        Outcome o = quantize(cfg, calib, distilled[0], modelSha256, modelFileName, listener);
+        WeightsAhead early = null;
+        if (cfg.mixed() != null && cfg.calibration() == Calibration.ZEROQ && weightsDuringDistillation) {
+            Graph working = Simulation.workingGraph(graph, cfg.scheme());
+            early = weightsAhead(working, passOrder(working, WeightLayer.of(working)), cfg);
+        }
+        Outcome o;
+        double calibSeconds;
+        try {
+            Tensor calib = calibrationImages(cfg, listener, distilled);
+            calibSeconds = since(t);
+            o = quantize(cfg, calib, distilled[0], modelSha256, modelFileName, listener, early);
+        } finally {
+            if (early != null) early.close(); // the sensitivity stage closed it already, unless something failed first
+        }
         Map<String, Double> seconds = new LinkedHashMap<>();
         seconds.put(cfg.calibration() == Calibration.ZEROQ ? "distill" : "calibration data", calibSeconds);
         seconds.putAll(o.seconds());
@@ -131,6 +156,12 @@ public final class ZeroQ {
      */
     public Outcome quantize(QuantizeConfig cfg, Tensor calib, Distiller.Result distilled, String modelSha256,
                             String modelFileName, Listener listener) {
+        return quantize(cfg, calib, distilled, () -> modelSha256, modelFileName, listener, null);
+    }
+
+    /** {@code early}: the sensitivity passes' weights, already being computed, or null. */
+    private Outcome quantize(QuantizeConfig cfg, Tensor calib, Distiller.Result distilled, Supplier<String> modelSha256,
+                             String modelFileName, Listener listener, WeightsAhead early) {
         Map<String, Double> seconds = new LinkedHashMap<>();
         long t;
 
@@ -144,7 +175,7 @@ public final class ZeroQ {
         QuantPlan.MixedPrecision mixed = null;
         if (cfg.mixed() != null) {
             t = System.nanoTime();
-            table = sensitivity(working, layers, calib, cfg, listener);
+            table = sensitivity(working, layers, calib, cfg, listener, early);
             seconds.put("sensitivity", since(t));
             frontier = Pareto.frontier(table.parameters(), table.bits(), table.omega());
             long target = switch (cfg.mixed()) {
@@ -162,11 +193,14 @@ public final class ZeroQ {
         t = System.nanoTime();
         Map<String, Tensor> replaced = new HashMap<>();
         List<QuantPlan.Layer> entries = new ArrayList<>();
+        // Each layer on its own (the common pool's threads), then collected in order.
+        int[] chosenBits = bits;
+        FakeQuant.Weight[] quantized = new FakeQuant.Weight[layers.size()];
+        java.util.stream.IntStream.range(0, layers.size()).parallel().forEach(i -> quantized[i] = FakeQuant.weight(
+                scheme, layers.get(i), layers.get(i).outputMajor(working), chosenBits[i], cfg.clip()));
         for (int i = 0; i < layers.size(); i++) {
-            WeightLayer l = layers.get(i);
-            FakeQuant.Weight w = FakeQuant.weight(scheme, l, l.outputMajor(working), bits[i], cfg.clip());
-            replaced.put(l.weight(), w.dequantized());
-            entries.add(w.layer());
+            replaced.put(layers.get(i).weight(), quantized[i].dequantized());
+            entries.add(quantized[i].layer());
         }
         List<QuantPlan.Activation> acts = calibrateActivations(Transforms.withParams(working, replaced), calib, cfg, listener);
         seconds.put("quantize+calibrate", since(t));
@@ -176,7 +210,7 @@ public final class ZeroQ {
                 ? new QuantPlan.Distillation(d.batch(), d.batches(), d.iterations(),
                 d.init() == DistillConfig.Init.UNIFORM ? QuantPlan.Init.UNIFORM : QuantPlan.Init.GAUSSIAN)
                 : null;
-        QuantPlan plan = new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(modelSha256, modelFileName), scheme,
+        QuantPlan plan = new QuantPlan(QuantPlan.FORMAT_VERSION, new QuantPlan.Model(modelSha256.get(), modelFileName), scheme,
                 cfg.weightBits(), cfg.activationBits(), cfg.clip(), cfg.calibration(), d.seed(), dist, entries, acts, mixed);
         return new Outcome(plan, calib, distilled, table, frontier, seconds);
     }
@@ -224,6 +258,12 @@ public final class ZeroQ {
         return FakeQuant.activation(scheme, name, r, cfg.activationBits());
     }
 
+    /** Sets whether the sensitivity passes' weights are computed during the distillation (tests). */
+    ZeroQ weightsDuringDistillation(boolean on) {
+        weightsDuringDistillation = on;
+        return this;
+    }
+
     /** Sets the threads that quantize the sensitivity passes' weights ahead of them (tests; at least 1). */
     ZeroQ weightThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("weight threads " + threads);
@@ -234,11 +274,32 @@ public final class ZeroQ {
     /** Ω_i(k) for every weight layer and width of the config, on the scheme's working graph. */
     public SensitivityTable sensitivity(QuantizeConfig cfg, Tensor images, Listener listener) {
         Graph working = Simulation.workingGraph(graph, cfg.scheme());
-        return sensitivity(working, WeightLayer.of(working), images, cfg, listener);
+        return sensitivity(working, WeightLayer.of(working), images, cfg, listener, null);
+    }
+
+    /**
+     * The order of the sensitivity passes: last layer first. A pass reruns only the nodes from the layer under test on
+     * (klDivergenceAgain), so going backwards each pass starts where nothing before it has changed since the reference
+     * pass.
+     */
+    private static List<WeightLayer> passOrder(Graph working, List<WeightLayer> layers) {
+        Map<String, Integer> firstReaders = working.firstReaders();
+        List<WeightLayer> order = new ArrayList<>(layers);
+        order.sort(Comparator.comparingInt(l -> -firstReaders.getOrDefault(l.weight(), 0)));
+        return order;
+    }
+
+    /**
+     * The passes' quantized weights, computed on other threads: the next layers' while this layer's passes run, one
+     * layer ahead per thread (the last layers have the largest weights and the shortest repeats), as far as an eighth
+     * of the heap holds them (always the next layer's).
+     */
+    private WeightsAhead weightsAhead(Graph working, List<WeightLayer> inOrder, QuantizeConfig cfg) {
+        return new WeightsAhead(working, inOrder, cfg, weightThreads, Runtime.getRuntime().maxMemory() / 8);
     }
 
     private SensitivityTable sensitivity(Graph working, List<WeightLayer> layers, Tensor images, QuantizeConfig cfg,
-                                         Listener listener) {
+                                         Listener listener, WeightsAhead early) {
         int[] bits = cfg.bitChoices();
         listener.stage("sensitivity of " + layers.size() + " layers at " + Arrays.toString(bits) + " bits");
         double[][] omega = new double[layers.size()][bits.length];
@@ -249,28 +310,23 @@ public final class ZeroQ {
             names.add(layers.get(i).name());
             params[i] = layers.get(i).parameters(working);
         }
-        // Last layer first: a pass reruns only the nodes from the layer under test on (klDivergenceAgain), so going
-        // backwards each pass starts where nothing before it has changed since the reference pass.
-        Map<String, Integer> firstReaders = working.firstReaders();
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < layers.size(); i++) order.add(i);
-        order.sort(Comparator.comparingInt(i -> -firstReaders.getOrDefault(layers.get(i).weight(), 0)));
-        // One plan for every pass: only the layer under test's weights change (and change back) between them. The next
-        // layers' quantized weights are computed on other threads while this layer's passes run, one layer ahead per
-        // thread (the last layers have the largest weights and the shortest repeats), as far as an eighth of the heap
-        // holds them (always the next layer's).
-        List<WeightLayer> inOrder = order.stream().map(layers::get).toList();
+        // One plan for every pass: only the layer under test's weights change (and change back) between them; their
+        // quantized weights come from other threads (weightsAhead; started during the distillation when given).
+        List<WeightLayer> inOrder = passOrder(working, layers);
+        List<String> orderNames = inOrder.stream().map(WeightLayer::name).toList();
+        if (early != null && !early.order().equals(orderNames)) {
+            early.close();
+            throw new IllegalStateException("weights computed ahead for " + early.order() + ", passes over " + orderNames);
+        }
         Laps laps = new Laps(); // where the stage's time goes, printed at its end
-        try (ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0));
-             WeightsAhead ahead = new WeightsAhead(working, inOrder, cfg, weightThreads,
-                     Runtime.getRuntime().maxMemory() / 8)) {
+        try (WeightsAhead ahead = early != null ? early : weightsAhead(working, inOrder, cfg);
+             ForwardRunner f = ForwardRunner.open(working, backend, images.dim(0))) {
             laps.lap("setup");
             listener.stage("sensitivity passes on " + f.description());
             Tensor reference = f.reference(images);
             laps.lap("reference pass");
-            for (int k = 0; k < order.size(); k++) {
-                int i = order.get(k);
-                WeightLayer l = layers.get(i);
+            for (WeightLayer l : inOrder) {
+                int i = layers.indexOf(l);
                 Tensor[] quantized = ahead.next();
                 laps.lap("waiting for quantized weights");
                 for (int j = 0; j < bits.length; j++) {
@@ -327,6 +383,11 @@ public final class ZeroQ {
             Tensor[] t = result(queued.removeFirst().weights());
             submitMore();
             return t;
+        }
+
+        /** The layers' names, in the order {@link #next} returns their weights. */
+        List<String> order() {
+            return layers.stream().map(WeightLayer::name).toList();
         }
 
         /** Layers queued now (for tests). */

@@ -404,6 +404,24 @@ public record QuantPlan(
         return HexFormat.of().formatHex(digest().digest(bytes));
     }
 
+    /**
+     * {@link #sha256(Path)} computed on another thread from now on; the supplier waits for it (and rethrows its
+     * failure as thrown), so the hash of a large model overlaps the work before the plan needs it.
+     */
+    public static java.util.function.Supplier<String> sha256Async(Path file) {
+        java.util.concurrent.CompletableFuture<String> f =
+                java.util.concurrent.CompletableFuture.supplyAsync(() -> sha256(file));
+        return () -> {
+            try {
+                return f.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                if (e.getCause() instanceof Error err) throw err;
+                throw e;
+            }
+        };
+    }
+
     /** Lowercase hex SHA-256 of a file, streamed. */
     public static String sha256(Path file) {
         MessageDigest d = digest();

@@ -161,6 +161,33 @@ class SensitivityRepeatTest {
         checkTable(3);
     }
 
+    /**
+     * The passes' weights computed during the distillation (what a device backend does) give the same plan as weights
+     * computed when the sensitivity stage starts, and the model's hash is asked for once, when the plan is made.
+     */
+    @Test
+    void weightsComputedDuringTheDistillationGiveTheSamePlan() {
+        Graph graph = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
+        QuantizeConfig c = cfg.withDistill(new dev.zeroq.distill.DistillConfig(2, 1, 2,
+                dev.zeroq.distill.DistillConfig.Init.UNIFORM, 5));
+        java.util.concurrent.atomic.AtomicInteger hashes = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.function.Supplier<String> sha = () -> {
+            hashes.incrementAndGet();
+            return "0".repeat(64);
+        };
+        ZeroQ.Outcome[] o = new ZeroQ.Outcome[2];
+        for (int k = 0; k < 2; k++) {
+            o[k] = new ZeroQ(graph, new CpuBackend()).weightThreads(2).weightsDuringDistillation(k == 1)
+                    .quantize(c, sha, "resnet_fmnist.onnx", ZeroQ.Listener.NONE);
+        }
+        assertEquals(2, hashes.get());
+        for (int i = 0; i < o[0].sensitivity().layers().size(); i++) {
+            assertArrayEquals(o[0].sensitivity().omega()[i], o[1].sensitivity().omega()[i], 0.0, "layer " + i);
+        }
+        assertEquals(o[0].plan().layers(), o[1].plan().layers());
+        assertEquals(o[0].plan().activations(), o[1].plan().activations());
+    }
+
     /** The weights ahead come in the layers' order; as many are queued as threads, or as the byte budget holds. */
     @Test
     void weightsAheadComeInOrderWithinTheirBudget() {
