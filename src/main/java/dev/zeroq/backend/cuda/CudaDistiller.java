@@ -1143,12 +1143,15 @@ public final class CudaDistiller implements AutoCloseable {
         IgemmLayout.Kernel kn = convKernel(cinG, k, IgemmLayout.backwardSlicePixels(IgemmLayout.Kernel.IGEMM128, nb, h, wd, st),
                 Math.multiplyExact(g, st[0] * st[1]));
         if (kn != IgemmLayout.Kernel.DIRECT) {
-            IgemmLayout.Backward b = IgemmLayout.backward(kn, w.data(), g, coutG, cinG, kh, kw, nb, h, wd, oh, ow, st, p, d);
+            // The tables now, the reordered weights when the pool is filled (DevicePlan.uploadFloatsLater: in parallel).
+            IgemmLayout.Backward b = IgemmLayout.backward(kn, null, g, coutG, cinG, kh, kw, nb, h, wd, oh, ow, st, p, d);
+            Region wt = this.p.uploadFloatsLater(w.size(), () -> IgemmLayout.backward(kn, w.data(), g, coutG, cinG, kh,
+                    kw, nb, h, wd, oh, ow, st, p, d).weights());
             if (kn.phased()) {
-                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(uploadFloats(b.weights())), At.of(uploadInts(b.ktab())),
+                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(wt), At.of(uploadInts(b.ktab())),
                         At.of(uploadInts(b.phases())), At.of(gx), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], acc);
             } else {
-                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(uploadFloats(b.weights())), At.of(uploadInts(b.ktab())),
+                launch(kn.backward, b.grid(), block(), At.of(gy), At.of(wt), At.of(uploadInts(b.ktab())),
                         At.of(gx), nb, cin, h, wd, cout, oh, ow, g, k, st[0], st[1], p[0], p[1], acc);
             }
         } else {

@@ -38,6 +38,7 @@ final class DevicePlan {
         long bytes;
         long offset;
         float[] floats;
+        java.util.function.Supplier<float[]> later; // floats computed when the pool is filled (materialize)
         int[] ints;
 
         Region(long bytes) {
@@ -368,7 +369,8 @@ final class DevicePlan {
 
     /** A parameter in another layout (e.g. a transposed conv weight), remembered so that replacing it reorders again. */
     Region paramDerived(String name, Reorder reorder) {
-        Region r = uploadFloats(reorder.apply(graph.param(name).data()));
+        Tensor w = graph.param(name);
+        Region r = uploadFloatsLater(w.size(), () -> reorder.apply(w.data()));
         paramUses.computeIfAbsent(name, x -> new ArrayList<>()).add(new ParamUse(r, reorder));
         return r;
     }
@@ -414,6 +416,29 @@ final class DevicePlan {
         return r;
     }
 
+    /**
+     * A region of {@code count} floats whose data {@code data} computes when the pool is filled, alongside the other
+     * such regions: the weight reorderings are most of the planning, and a dry plan needs none of them.
+     */
+    Region uploadFloatsLater(long count, java.util.function.Supplier<float[]> data) {
+        Region r = floats(count);
+        r.later = data;
+        return r;
+    }
+
+    /** Computes every region's deferred data ({@link #uploadFloatsLater}), in parallel. */
+    private void materialize() {
+        regions.parallelStream().filter(r -> r.later != null).forEach(r -> {
+            float[] d = r.later.get();
+            if ((long) d.length * Float.BYTES != r.bytes) {
+                throw new IllegalStateException("deferred data of " + d.length + " floats for a region of " + r.bytes
+                        + " bytes");
+            }
+            r.floats = d;
+            r.later = null;
+        });
+    }
+
     Region uploadInts(int[] data) {
         Region r = region(Math.multiplyExact((long) data.length, Integer.BYTES));
         r.ints = data;
@@ -438,6 +463,7 @@ final class DevicePlan {
 
     /** Lays out and allocates the one pool (in the current context) and uploads every region's initial data. */
     DeviceBuffer allocate(CudaContext context) {
+        materialize(); // before the pool: a failure here leaves nothing allocated
         long total = layout();
         context.makeCurrent();
         // The whole pass lives in this one pool: check it against free memory first, so that a batch too large
@@ -471,6 +497,7 @@ final class DevicePlan {
     void allocateHost(Arena arena) {
         host = arena.allocate(Math.max(layout(), ALIGN), ALIGN);
         base = host.address();
+        materialize();
         for (Region r : regions) {
             if (r.floats != null) MemorySegment.copy(r.floats, 0, host, ValueLayout.JAVA_FLOAT, r.offset, r.floats.length);
             if (r.ints != null) MemorySegment.copy(r.ints, 0, host, ValueLayout.JAVA_INT, r.offset, r.ints.length);

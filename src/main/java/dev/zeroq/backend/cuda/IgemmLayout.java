@@ -126,12 +126,13 @@ final class IgemmLayout {
 
     /**
      * Backward-data operands for kernel {@code kn} (IGEMM64, IGEMM128 or IGEMM128_TF32) of a conv with weights {@code w} (Cout,
-     * Cin/g, kh, kw), input (nb, ·, h, wd), output planes oh × ow, strides, pads (top, left, …) and dilations.
+     * Cin/g, kh, kw), input (nb, ·, h, wd), output planes oh × ow, strides, pads (top, left, …) and dilations. With
+     * {@code w} null only the tables and the grid (the reordered weights, most of the work, are then null).
      */
     static Backward backward(Kernel kn, float[] w, int g, int coutG, int cinG, int kh, int kw, int nb, int h, int wd,
                              int oh, int ow, int[] st, int[] p, int[] d) {
         int k = coutG * kh * kw;
-        float[] wt = new float[w.length];
+        float[] wt = w == null ? null : new float[w.length];
         int[] tab = new int[4 * k];
         if (kn == Kernel.IGEMM64) {
             // k = (co, r, s) in order, every tap for every pixel; the kernel tests divisibility by the stride.
@@ -142,7 +143,7 @@ final class IgemmLayout {
                         tab[4 * kk] = Math.multiplyExact(col, oh * ow);
                         tab[4 * kk + 1] = r * d[0];
                         tab[4 * kk + 2] = q * d[1];
-                        for (int grp = 0; grp < g; grp++) {
+                        for (int grp = 0; wt != null && grp < g; grp++) {
                             for (int ci = 0; ci < cinG; ci++) {
                                 wt[(grp * k + kk) * cinG + ci] = w[(((grp * coutG + col) * cinG + ci) * kh + r) * kw + q];
                             }
@@ -174,7 +175,7 @@ final class IgemmLayout {
                             tab[4 * row] = Math.multiplyExact(col, oh * ow);
                             tab[4 * row + 1] = Math.floorDiv(cy, sh);
                             tab[4 * row + 2] = Math.floorDiv(cx, sw);
-                            for (int grp = 0; grp < g; grp++) {
+                            for (int grp = 0; wt != null && grp < g; grp++) {
                                 for (int ci = 0; ci < cinG; ci++) {
                                     wt[(grp * k + row) * cinG + ci] = w[(((grp * coutG + col) * cinG + ci) * kh + r) * kw + q];
                                 }
