@@ -38,10 +38,6 @@ public final class ZeroQ {
     private final Graph graph;
     private final Backend backend;
     /**
-     * Threads computing the sensitivity passes' quantized weights, each one layer ahead: up to three, leaving a core
-     * to the thread that drives the passes.
-     */
-    /**
      * Threads quantizing the sensitivity passes' weights ahead: processors − 1, at most 8 when the passes run on a
      * device (the host's cores are otherwise idle), at most 3 on the CPU backends (whose passes use the cores).
      */
@@ -130,9 +126,9 @@ public final class ZeroQ {
     public Outcome quantize(QuantizeConfig cfg, Supplier<String> modelSha256, String modelFileName, Listener listener) {
         long t = System.nanoTime();
         Distiller.Result[] distilled = new Distiller.Result[1];
+        Graph working = Simulation.workingGraph(graph, cfg.scheme());
         WeightsAhead early = null;
         if (cfg.mixed() != null && cfg.calibration() == Calibration.ZEROQ && weightsDuringDistillation) {
-            Graph working = Simulation.workingGraph(graph, cfg.scheme());
             early = weightsAhead(working, passOrder(working, WeightLayer.of(working)), cfg);
         }
         Outcome o;
@@ -140,7 +136,7 @@ public final class ZeroQ {
         try {
             Tensor calib = calibrationImages(cfg, listener, distilled);
             calibSeconds = since(t);
-            o = quantize(cfg, calib, distilled[0], modelSha256, modelFileName, listener, early);
+            o = quantize(cfg, working, calib, distilled[0], modelSha256, modelFileName, listener, early);
         } finally {
             if (early != null) early.close(); // the sensitivity stage closed it already, unless something failed first
         }
@@ -156,17 +152,20 @@ public final class ZeroQ {
      */
     public Outcome quantize(QuantizeConfig cfg, Tensor calib, Distiller.Result distilled, String modelSha256,
                             String modelFileName, Listener listener) {
-        return quantize(cfg, calib, distilled, () -> modelSha256, modelFileName, listener, null);
+        return quantize(cfg, Simulation.workingGraph(graph, cfg.scheme()), calib, distilled, () -> modelSha256,
+                modelFileName, listener, null);
     }
 
-    /** {@code early}: the sensitivity passes' weights, already being computed, or null. */
-    private Outcome quantize(QuantizeConfig cfg, Tensor calib, Distiller.Result distilled, Supplier<String> modelSha256,
-                             String modelFileName, Listener listener, WeightsAhead early) {
+    /**
+     * {@code working}: the scheme's working graph ({@link Simulation#workingGraph}); {@code early}: the sensitivity
+     * passes' weights, already being computed on it, or null.
+     */
+    private Outcome quantize(QuantizeConfig cfg, Graph working, Tensor calib, Distiller.Result distilled,
+                             Supplier<String> modelSha256, String modelFileName, Listener listener, WeightsAhead early) {
         Map<String, Double> seconds = new LinkedHashMap<>();
         long t;
 
         Scheme scheme = cfg.scheme();
-        Graph working = Simulation.workingGraph(graph, scheme);
         List<WeightLayer> layers = WeightLayer.of(working);
         int[] bits = new int[layers.size()];
         Arrays.fill(bits, cfg.weightBits());

@@ -1,14 +1,17 @@
 // Which way each convolution step of a planned device pass runs: zeroq's kernel, or the same convolution on cuDNN
 // (CudaDistiller, CudaForward). Chosen at setup by device timing (FASTEST: every step's two ways timed together, after
 // all of cuDNN's first runs) or always cuDNN (ALWAYS). Timings are kept for the process by device, math and step, as
-// cuDNN's algorithm choices are (CudnnConv), so a pass planned over shapes already timed (the sensitivity and calibration passes after the distillation) times nothing again.
+// cuDNN's algorithm choices are (CudnnConv), so a pass planned over shapes already timed (the sensitivity and
+// calibration passes after the distillation) times nothing again.
 package dev.zeroq.backend.cuda;
 
 import dev.zeroq.ZeroqException;
 import dev.zeroq.backend.ConvSpec;
 import dev.zeroq.backend.cuda.CudaDistiller.Cudnn;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,7 +34,7 @@ final class ConvChoice implements AutoCloseable {
     private int forward, forwardOnCudnn, backward, backwardOnCudnn, refusedByCudnn, timedHere;
     private String firstRefusal;
     private double zeroqMs, chosenMs;
-    private final List<Chosen> undecided = new java.util.ArrayList<>();
+    private final List<Chosen> undecided = new ArrayList<>();
     private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
 
     private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
@@ -77,11 +80,6 @@ final class ConvChoice implements AutoCloseable {
         return c;
     }
 
-    /** Whether steps can go to cuDNN at all (its handle is open). */
-    boolean active() {
-        return cudnn != null;
-    }
-
     /**
      * The step to run for {@code zeroq}, a planned launch, whose convolution as a cuDNN call is {@code call} (null when
      * cuDNN cannot run it): the launch itself, the call (ALWAYS), or a step that runs whichever of the two
@@ -124,7 +122,7 @@ final class ConvChoice implements AutoCloseable {
     void decide() {
         if (undecided.isEmpty()) return;
         long t0 = System.nanoTime();
-        Map<String, Chosen> untimed = new java.util.LinkedHashMap<>();
+        Map<String, Chosen> untimed = new LinkedHashMap<>();
         for (Chosen c : undecided) {
             if (!TIMES.containsKey(c.key)) untimed.putIfAbsent(c.key, c);
         }
@@ -242,7 +240,7 @@ final class ConvChoice implements AutoCloseable {
      */
     Map<String, Long> setupNanos() {
         if (cudnn == null) return Map.of();
-        Map<String, Long> parts = new java.util.LinkedHashMap<>();
+        Map<String, Long> parts = new LinkedHashMap<>();
         parts.put("cuDNN first runs", firstRunNanos);
         parts.put("convolution timing", timingNanos);
         return parts;

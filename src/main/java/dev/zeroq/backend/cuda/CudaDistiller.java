@@ -301,8 +301,8 @@ public final class CudaDistiller implements AutoCloseable {
 
     /**
      * The constructor's wall time by part, e.g. "setup 1.23 s (planning 0.05 s, device and kernels 0.10 s, pool and
-     * weights 0.21 s, cuDNN start 0.30 s, cuDNN first runs 0.40 s, convolution timing 0.15 s, launches 0.02 s)", and once the first iteration has run, the CUDA
-     * graph's capture.
+     * weights 0.21 s, cuDNN start 0.30 s, cuDNN first runs 0.40 s, convolution timing 0.15 s, launches 0.02 s)", and
+     * once the first iteration has run, the CUDA graph's capture.
      */
     public String setupSummary() {
         return "setup " + setup;

@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * A pool layout and the forward launches of a graph's nodes, for one batch size. Not thread-safe; used by the
@@ -74,18 +73,14 @@ final class DevicePlan {
      * Where a parameter's values live on the device, and how they are laid out there: as stored ({@code reorder} null)
      * or reordered.
      */
-    record ParamUse(Region region, Reorder reorder) {
-        float[] layout(float[] data) {
-            return reorder == null ? data : reorder.apply(data);
-        }
-    }
+    record ParamUse(Region region, Reorder reorder) {}
 
     /**
      * A reordering of a parameter that strided_copy does on the device: dst[Σ c_d·dstStrides_d] =
      * src[Σ c_d·srcStrides_d] for every coordinate c of {@code dims} (rank ≤ 6). {@link #apply} is the same copy on the
      * host (the first upload), so both places hold the same floats.
      */
-    record Reorder(int[] dims, int[] srcStrides, int[] dstStrides) implements UnaryOperator<float[]> {
+    record Reorder(int[] dims, int[] srcStrides, int[] dstStrides) {
         Reorder {
             if (dims.length != srcStrides.length || dims.length != dstStrides.length || dims.length > 6) {
                 throw new IllegalArgumentException("reorder of rank " + dims.length + " with strides of rank "
@@ -97,8 +92,7 @@ final class DevicePlan {
             return size(dims);
         }
 
-        @Override
-        public float[] apply(float[] src) {
+        float[] apply(float[] src) {
             float[] dst = new float[src.length];
             int rank = dims.length, n = count();
             if (n == 0) return dst;

@@ -101,7 +101,7 @@ class CudaDistillerPlanTest {
     }
 
     /** The statistics taps that compute a fused BatchNorm forward too, from a dry plan. */
-    private static int withForward(String plan) {
+    static int withForward(String plan) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) with the fused BatchNorm forward").matcher(plan);
         assertTrue(m.find(), plan);
         return Integer.parseInt(m.group(1));

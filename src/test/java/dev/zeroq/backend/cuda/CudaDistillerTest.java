@@ -96,9 +96,7 @@ class CudaDistillerTest {
         // The fused forwards that run in a statistics launch (deferred statistics gradients, on by default) save one
         // launch each; the planner without a device says how many (CudaDistillerPlanTest checks that count).
         String plan = CudaDistiller.dryPlan(NET, BATCH, new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, true));
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) with the fused BatchNorm forward").matcher(plan);
-        assertTrue(m.find(), plan);
-        int withForward = Integer.parseInt(m.group(1));
+        int withForward = CudaDistillerPlanTest.withForward(plan);
         assertTrue(withForward >= 4, plan);
         assertEquals(launches[1] - 2 * 5 - 5 - withForward, launches[0], "smallCnn: five BatchNorm pairs fused (two launches "
                 + "fewer each), one BatchNorm, Add, ReLU triple (five fewer) and " + withForward + " fused forwards in "
