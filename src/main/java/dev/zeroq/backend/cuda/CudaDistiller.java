@@ -139,6 +139,16 @@ public final class CudaDistiller implements AutoCloseable {
     private Region partials;
     private long partialCount;
 
+    /** The iteration's plan; a batch beyond the kernels' limits (32-bit element counts, grid sizes) is bad input. */
+    private static DevicePlan plan(Graph graph, Map<String, int[]> shapes, int batch, Options options) {
+        try {
+            return new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
+        } catch (ArithmeticException e) {
+            throw ZeroqException.badInput("distilling a batch of " + batch + " image(s) of '" + graph.name()
+                    + "' is too large for the CUDA kernels (" + DevicePlan.tooLarge(e) + "); use a smaller batch", e);
+        }
+    }
+
     /** Opens device {@code ordinal}, plans the iteration for {@code batch} images and uploads the weights. */
     public CudaDistiller(Graph graph, int batch, int ordinal, Options options) {
         if (batch < 1) throw ZeroqException.badInput("batch must be at least 1, got " + batch);
@@ -151,7 +161,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
-        this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
+        this.p = plan(graph, shapes, batch, options);
         // Only when cuDNN loads: each alternative keeps a copy of its weights in the graph's layout.
         p.cudnnAlternatives = options.cudnn() != Cudnn.OFF && CudnnConv.available().usable();
         ConvChoice.checkUsable(options.cudnn());
@@ -244,7 +254,7 @@ public final class CudaDistiller implements AutoCloseable {
         this.batch = batch;
         this.options = options;
         this.shapes = ShapeInference.infer(graph, batch);
-        this.p = new DevicePlan(graph, shapes, options.conv(), options.tf32(), false);
+        this.p = plan(graph, shapes, batch, options);
         p.cudnnAlternatives = options.cudnn() != Cudnn.OFF;
         this.inputSize = Math.toIntExact(Shapes.size(shapes.get(graph.inputName())));
         collectTargets();

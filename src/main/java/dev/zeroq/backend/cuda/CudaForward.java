@@ -185,8 +185,8 @@ public final class CudaForward implements AutoCloseable {
         } catch (ArithmeticException e) {
             // The kernels count a tensor's elements in 32 bits: a batch beyond that is refused like one beyond memory.
             throw ZeroqException.badInput(String.format(java.util.Locale.ROOT, "the device-resident pass of '%s' for a "
-                    + "batch of %d image(s) is too large for the CUDA kernels (a tensor of more than 2^31 - 1 elements; "
-                    + "about %.3f GiB of device memory); use a smaller batch", graph.name(), maxBatch,
+                    + "batch of %d image(s) is too large for the CUDA kernels (%s; about %.3f GiB of device memory); "
+                    + "use a smaller batch", graph.name(), maxBatch, DevicePlan.tooLarge(e),
                     extrapolatedPoolBytes(graph, maxBatch) / (double) (1L << 30)), e);
         }
         if (handles == null) {

@@ -541,10 +541,28 @@ final class DevicePlan {
     }
 
     static void checkGrid(int cout, int n, Node node) {
-        if (cout > MAX_BLOCKS || n > MAX_BLOCKS) {
-            throw ZeroqException.badInput("Conv node '" + node.name() + "': Cout " + cout + " and batch " + n
+        if (cout > MAX_BLOCKS) {
+            throw ZeroqException.badInput("Conv node '" + node.name() + "': Cout " + cout
                     + " must be <= 65535 for the direct kernel");
         }
+        if (n > MAX_BLOCKS) throw new BatchBeyondKernels("Conv node '" + node.name() + "' runs on the direct kernel, "
+                + "which takes at most 65535 images");
+    }
+
+    /**
+     * A batch beyond what a kernel's launch can address (a grid dimension): like a 32-bit element count that
+     * overflows, a property of the batch, not of the model, so callers refuse it as a batch too large
+     * (CudaForward) and extrapolate its memory (CudaForward.plannedPoolBytes).
+     */
+    static final class BatchBeyondKernels extends ArithmeticException {
+        BatchBeyondKernels(String message) {
+            super(message);
+        }
+    }
+
+    /** Why a plan for a batch failed with {@code e}, for a "too large for the CUDA kernels" message. */
+    static String tooLarge(ArithmeticException e) {
+        return e instanceof BatchBeyondKernels ? e.getMessage() : "a tensor of more than 2^31 - 1 elements";
     }
 
     static int gridX(long blocks) {

@@ -58,6 +58,24 @@ class CudaForwardPlanTest {
     }
 
     /**
+     * A batch whose tensors still count in 32 bits but which a direct convolution's grid cannot address (more than
+     * 65535 images; the stem of the bundled ResNet runs on it): refused as a batch too large, naming the node, and its
+     * pool extrapolated, so a benchmark's memory check says what it would need (an H100's 80 GB ask for such a batch).
+     */
+    @Test
+    void aBatchBeyondTheDirectKernelsGridIsRefusedAsTooLargeAndItsPoolExtrapolated() {
+        Graph g = OnnxImporter.parse(Bundled.model("resnet_fmnist"), "resnet_fmnist.onnx").graph();
+        int batch = 132_206;
+        assertTrue((long) batch * 16 * 28 * 28 < Integer.MAX_VALUE, "the element counts fit: the grid is the limit");
+        long one = CudaForward.plannedPoolBytes(g, 1), two = CudaForward.plannedPoolBytes(g, 2);
+        assertEquals(one + (batch - 1L) * (two - one), CudaForward.plannedPoolBytes(g, batch));
+        ZeroqException e = assertThrows(ZeroqException.class, () -> new CudaForward(g, batch, 0));
+        assertTrue(e.badInput() && e.getMessage().contains("for a batch of " + batch + " image(s) is too large for the "
+                + "CUDA kernels (Conv node '") && e.getMessage().contains("at most 65535 images")
+                && e.getMessage().endsWith("use a smaller batch") && !e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    /**
      * With convolutions allowed on cuDNN (--conv auto), every convolution cuDNN can run gets its cuDNN call beside
      * zeroq's launch: reading the same input, writing the same output, with the bias zeroq's launch adds, and weights in
      * a place that replacing the parameter writes (the sensitivity passes swap weights under both). Without, none.
