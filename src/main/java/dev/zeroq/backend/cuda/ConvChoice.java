@@ -11,6 +11,7 @@ import dev.zeroq.backend.cuda.CudaDistiller.Cudnn;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,6 +37,8 @@ final class ConvChoice implements AutoCloseable {
     private double zeroqMs, chosenMs;
     private final List<Chosen> undecided = new ArrayList<>();
     private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
+    private Thread search; // searchAhead's, until the first step waits for it
+    private long searchNanos, searchWaitNanos; // the search's own wall time; what the first step waited for it
 
     private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
         this.use = use;
@@ -81,6 +84,54 @@ final class ConvChoice implements AutoCloseable {
     }
 
     /**
+     * Starts cuDNN's algorithm search (cudnnFind) for every shape among {@code calls} on another thread, with a handle
+     * and stream of its own on {@code context}, so that it runs beside the caller's work (filling the pool) instead of
+     * in the first {@link #step}s, which wait for it. Its choices are the process's (CudnnConv shares them by device).
+     * A shape it cannot search is searched again by its step, which then says what is wrong. Nothing with cuDNN off.
+     */
+    void searchAhead(CudaContext context, List<DevicePlan.ConvCall> calls) {
+        if (cudnn == null || calls.isEmpty() || search != null) return;
+        CudnnConv.MathMode mode = cudnn.mathMode();
+        search = Thread.ofPlatform().daemon().name("zeroq-cudnn-search").start(() -> {
+            long t0 = System.nanoTime();
+            try {
+                context.makeCurrent();
+                try (CudaStream s = CudaStream.create(true); CudnnConv c = CudnnConv.open(s, mode, device)) {
+                    for (DevicePlan.ConvCall call : calls) {
+                        try {
+                            c.search(call.forward(), call.xs(), call.ws(), call.spec());
+                        } catch (RuntimeException e) {
+                            // left to the step: it searches again, on the caller's thread, and reports what fails
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                // no handle or stream here: every step searches for itself
+            } finally {
+                searchNanos = System.nanoTime() - t0;
+            }
+        });
+    }
+
+    /** Waits for {@link #searchAhead}'s thread, if one runs. */
+    private void awaitSearch() {
+        if (search == null) return;
+        long t0 = System.nanoTime();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                search.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the search holds a device handle: it must end before anything is closed
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        search = null;
+        searchWaitNanos += System.nanoTime() - t0;
+    }
+
+    /**
      * The step to run for {@code zeroq}, a planned launch, whose convolution as a cuDNN call is {@code call} (null when
      * cuDNN cannot run it): the launch itself, the call (ALWAYS), or a step that runs whichever of the two
      * {@link #decide()} finds faster. The call runs once here either way, so its algorithm and workspace exist before a
@@ -88,6 +139,7 @@ final class ConvChoice implements AutoCloseable {
      */
     DeviceStep step(CudaModule.Prepared zeroq, DevicePlan.ConvCall call, DevicePlan p) {
         if (call == null || cudnn == null) return zeroq;
+        awaitSearch();
         CudnnConv.Call lib = new CudnnConv.Call(cudnn, call.forward(), p.address(call.x()), call.xs(),
                 p.address(call.w()), call.ws(), call.bias() == null ? 0 : p.address(call.bias()), call.spec(),
                 p.address(call.y()), call.accumulate());
@@ -129,8 +181,9 @@ final class ConvChoice implements AutoCloseable {
         if (!untimed.isEmpty()) {
             List<Chosen> list = List.copyOf(untimed.values());
             double[][] ms = timeAll(list);
+            int[] kept = settle(list, ms);
             for (int i = 0; i < list.size(); i++) {
-                TIMES.put(list.get(i).key, new Times(ms[i][0], ms[i][1]));
+                TIMES.put(list.get(i).key, new Times(ms[i][0], ms[i][1 + kept[i]]));
                 timedHere++;
                 timings.incrementAndGet();
             }
@@ -192,36 +245,54 @@ final class ConvChoice implements AutoCloseable {
     }
 
     /**
-     * Device milliseconds of one run of each step's zeroq launch ([i][0]) and cuDNN call ([i][1]). Every step runs once
-     * both ways first, so the device is busy and at its working clocks; then 3 rounds run each step's two ways in turn,
+     * Device milliseconds of one run of each step's zeroq launch ([i][0]) and of its cuDNN call with each algorithm
+     * cudnnFind kept for the shape ([i][1 + j], CudnnConv.CANDIDATES at most). Every way runs once first (cuDNN's kernels
+     * are loaded by then, and the device is busy and at its working clocks); then 3 rounds run each step's ways in turn,
      * 2 runs each between events, with one wait per round (no idle gap between two timings); the best round counts.
+     * A runner-up cuDNN refuses to run, or whose workspace does not fit, is never timed (infinite).
      */
     private double[][] timeAll(List<Chosen> list) {
         int n = list.size();
-        double[][] best = new double[n][2];
-        for (double[] b : best) Arrays.fill(b, Double.POSITIVE_INFINITY);
-        CudaEvent[] events = new CudaEvent[4 * n];
+        double[][] best = new double[n][];
+        int[] first = new int[n + 1]; // step i's ways are events pairs first[i] .. first[i + 1] - 1
+        for (int i = 0; i < n; i++) {
+            best[i] = new double[1 + list.get(i).lib.candidates()];
+            Arrays.fill(best[i], Double.POSITIVE_INFINITY);
+            first[i + 1] = first[i] + best[i].length;
+        }
+        CudaEvent[] events = new CudaEvent[2 * first[n]];
         try {
             for (int e = 0; e < events.length; e++) events[e] = CudaEvent.create();
-            for (Chosen c : list) {
-                c.zeroq.run(stream);
-                c.lib.run(stream);
+            boolean[][] skip = new boolean[n][];
+            for (int i = 0; i < n; i++) {
+                skip[i] = new boolean[best[i].length];
+                for (int way = 0; way < best[i].length; way++) {
+                    try {
+                        run(list.get(i), way);
+                    } catch (CudnnConv.CudnnException | CudaException e) {
+                        // Ways 0 and 1 ran when the step was made; a runner-up may not run at all.
+                        if (way < 2 || e instanceof CudaException c && !c.outOfMemory()) throw e;
+                        skip[i][way] = true;
+                    }
+                }
             }
             for (int round = 0; round < 3; round++) {
                 for (int i = 0; i < n; i++) {
-                    for (int way = 0; way < 2; way++) {
-                        DeviceStep s = way == 0 ? list.get(i).zeroq : list.get(i).lib;
-                        events[4 * i + 2 * way].record(stream);
-                        s.run(stream);
-                        s.run(stream);
-                        events[4 * i + 2 * way + 1].record(stream);
+                    for (int way = 0; way < best[i].length; way++) {
+                        if (skip[i][way]) continue;
+                        int e = 2 * (first[i] + way);
+                        events[e].record(stream);
+                        run(list.get(i), way);
+                        run(list.get(i), way);
+                        events[e + 1].record(stream);
                     }
                 }
                 events[events.length - 1].synchronize();
                 for (int i = 0; i < n; i++) {
-                    for (int way = 0; way < 2; way++) {
-                        double ms = CudaEvent.elapsedMillis(events[4 * i + 2 * way], events[4 * i + 2 * way + 1]) / 2.0;
-                        best[i][way] = Math.min(best[i][way], ms);
+                    for (int way = 0; way < best[i].length; way++) {
+                        if (skip[i][way]) continue;
+                        int e = 2 * (first[i] + way);
+                        best[i][way] = Math.min(best[i][way], CudaEvent.elapsedMillis(events[e], events[e + 1]) / 2.0);
                     }
                 }
             }
@@ -233,6 +304,42 @@ final class ConvChoice implements AutoCloseable {
         return best;
     }
 
+    /** Way 0: zeroq's launch; way 1 + j: the cuDNN call with the shape's candidate j. */
+    private void run(Chosen c, int way) {
+        if (way == 0) {
+            c.zeroq.run(stream);
+        } else {
+            c.lib.tryCandidate(way - 1);
+            c.lib.run(stream);
+        }
+    }
+
+    /**
+     * Keeps for each cuDNN shape the candidate with the least time summed over the timed steps of that shape (steps of
+     * one shape share its algorithm: a stored and an accumulating backward-data step, say), and returns each step's.
+     */
+    private static int[] settle(List<Chosen> list, double[][] ms) {
+        Map<Object, double[]> sums = new IdentityHashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            int candidates = ms[i].length - 1;
+            double[] sum = sums.computeIfAbsent(list.get(i).lib.shape(), k -> new double[candidates]);
+            for (int j = 0; j < sum.length; j++) sum[j] += ms[i][1 + j];
+        }
+        Map<Object, Integer> kept = new IdentityHashMap<>();
+        int[] out = new int[list.size()];
+        for (int i = 0; i < list.size(); i++) {
+            Chosen c = list.get(i);
+            out[i] = kept.computeIfAbsent(c.lib.shape(), shape -> {
+                double[] sum = sums.get(shape);
+                int j = 0;
+                for (int k = 1; k < sum.length; k++) if (sum[k] < sum[j]) j = k;
+                c.lib.settle(j);
+                return j;
+            });
+        }
+        return out;
+    }
+
     /**
      * Where this choice's wall time went, for a setup report: "cuDNN first runs" (each call's first run, which chooses
      * its algorithm for a new shape and grows the workspace) and "convolution timing" (zeroq's kernel against the
@@ -241,6 +348,7 @@ final class ConvChoice implements AutoCloseable {
     Map<String, Long> setupNanos() {
         if (cudnn == null) return Map.of();
         Map<String, Long> parts = new LinkedHashMap<>();
+        if (searchNanos > 0) parts.put("waiting for cuDNN's search", searchWaitNanos);
         parts.put("cuDNN first runs", firstRunNanos);
         parts.put("convolution timing", timingNanos);
         return parts;
@@ -263,7 +371,8 @@ final class ConvChoice implements AutoCloseable {
         if (use == Cudnn.ALWAYS) return steps + " (every one cuDNN can run)";
         String refused = refusedByCudnn == 0 ? "" : "; " + refusedByCudnn + " step(s) cuDNN could not run stay on "
                 + "zeroq's kernels (first: " + firstRefusal + ")";
-        String timed = timedHere == 0 ? ", timed earlier in this process" : "";
+        String timed = (timedHere == 0 ? ", timed earlier in this process" : "") + (searchNanos == 0 ? ""
+                : String.format(Locale.ROOT, "; cuDNN's algorithm search took %.2f s beside the upload", searchNanos / 1e9));
         return steps + String.format(Locale.ROOT, ", the faster at setup (convolution steps %.2f ms per %s on "
                 + "zeroq's kernels alone, %.2f ms as chosen%s)", zeroqMs, unit, chosenMs, timed) + refused;
     }
@@ -271,6 +380,7 @@ final class ConvChoice implements AutoCloseable {
     /** Closes the cuDNN handle (before the stream it is bound to). */
     @Override
     public void close() {
+        awaitSearch();
         if (cudnn != null) {
             CudnnConv c = cudnn;
             cudnn = null;

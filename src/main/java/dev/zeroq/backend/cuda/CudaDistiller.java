@@ -36,6 +36,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -817,15 +818,17 @@ public final class CudaDistiller implements AutoCloseable {
     private Region inputRegion, inputGradRegion, lossRegion, hpRegion;
 
     private void allocateAndUpload() {
-        pool = p.allocate(context);
+        convs = ConvChoice.open(options.cudnn(), options.tf32(), context, stream, "iteration");
+        if (options.cudnn() != Cudnn.OFF) setup.lap("cuDNN start");
+        // cuDNN's algorithm search runs beside the weights' reordering and upload, once the pool has its memory.
+        List<DevicePlan.ConvCall> calls = p.pending.stream().map(Pending::cudnn).filter(Objects::nonNull).toList();
+        pool = p.allocate(context, () -> convs.searchAhead(context, calls));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pp = a.allocate(ValueLayout.ADDRESS);
             Cuda.check("cuMemAllocHost_v2(32 bytes)", cuda_h.cuMemAllocHost_v2(pp, 32));
             pinned = Cuda.readPointer(pp).reinterpret(32);
         }
         setup.lap("pool and weights");
-        convs = ConvChoice.open(options.cudnn(), options.tf32(), context, stream, "iteration");
-        if (options.cudnn() != Cudnn.OFF) setup.lap("cuDNN start");
         for (Pending q : p.pending) {
             DeviceStep step = convs.step(p.prepare(module, arena, q), q.cudnn(), p);
             (q.into() == null ? lossSteps : q.into()).add(step);

@@ -9,6 +9,7 @@ import dev.zeroq.bindings.cudnn.cudnn_h;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -70,15 +71,24 @@ public final class CudnnConv implements AutoCloseable {
     static final long PERF_BYTES = 48, PERF_ALGO = 0, PERF_STATUS = 4, PERF_TIME = 8, PERF_MEMORY = 16,
             PERF_MATH = 28;
     private static final int FIND_COUNT = 8; // more than cuDNN has algorithms of either kind
+    /**
+     * How many of cudnnFind's fastest usable algorithms a shape keeps for a caller to time again ({@link Call#settle}).
+     * cudnnFind times each algorithm once, and the first run of a cuDNN kernel in a process loads its module: on an
+     * H100 (GPU run 15) the same ResNet-50 found choices worth 7.46, 7.85 and 10.62 ms per iteration in three processes.
+     */
+    static final int CANDIDATES = 3;
+    /** A runner-up needing more workspace than this (and more than the fastest) is not kept. */
+    private static final long CANDIDATE_WORKSPACE = 256L << 20;
 
-    /** What cudnnFind* chose for one shape: the algorithm, the math type it was timed with, its workspace. */
+    /** One algorithm cudnnFind* returned for a shape: the algorithm, the math type it was timed with, its workspace. */
     private record Found(int algo, int mathType, long workspaceBytes) {}
 
     /**
      * Choices of handles opened with a device name, kept for the process by device, math mode and shape: the next
      * handle on the same device (the sensitivity passes after the distillation, a second distiller) finds nothing again.
+     * Each entry is cudnnFind's order of the shape's candidates until one is settled on, then that one alone.
      */
-    private static final Map<String, Found> FOUND = new ConcurrentHashMap<>();
+    private static final Map<String, List<Found>> FOUND = new ConcurrentHashMap<>();
     private static final AtomicLong finds = new AtomicLong();
 
     private final CudaStream stream; // the caller's; not destroyed here
@@ -233,6 +243,53 @@ public final class CudnnConv implements AutoCloseable {
                 cudnn.backwardData(y, w, ws, spec, x, xs, accumulate);
             }
         }
+
+        /** The algorithms cudnnFind kept for this call's shape (1 once settled, or when only one was usable). */
+        int candidates() {
+            return cudnn.plan(this).candidates.size();
+        }
+
+        /** Runs this call's shape (every call of it on this handle) with candidate {@code i} until told otherwise. */
+        void tryCandidate(int i) {
+            Plan p = cudnn.plan(this);
+            p.use(p.candidates.get(i), cudnn.mode);
+        }
+
+        /**
+         * Keeps candidate {@code i} for this call's shape: on this handle and, for handles that share their device's
+         * choices, for the process.
+         */
+        void settle(int i) {
+            cudnn.settle(cudnn.plan(this), i);
+        }
+
+        /** The plan this call runs (calls of one shape share it), as an identity for callers grouping calls. */
+        Object shape() {
+            return cudnn.plan(this);
+        }
+    }
+
+    /**
+     * Runs cudnnFind for a shape now, unless this process already has its choice (see FOUND): a search done ahead, on
+     * another thread, of the calls that will need it.
+     */
+    void search(boolean forward, int[] xs, int[] ws, ConvSpec s) {
+        plan(forward, xs, ws, s);
+    }
+
+    private Plan plan(Call c) {
+        return plan(c.forward(), c.xs(), c.ws(), c.spec());
+    }
+
+    private void settle(Plan p, int i) {
+        Found f = p.candidates.get(i);
+        p.use(f, mode);
+        p.candidates = List.of(f);
+        if (device != null) FOUND.put(shared(p.key), p.candidates);
+    }
+
+    private String shared(Key key) {
+        return device + " " + mode + " " + key;
     }
 
     /** "algo 1 (FMA), workspace 0 B": the cached choice for a shape, finding it first if needed (benchmarks). */
@@ -268,9 +325,25 @@ public final class CudnnConv implements AutoCloseable {
         int algo, mathType;
         long workspaceBytes;
         String reused; // the FOUND key when the algorithm came from another handle's cudnnFind, else null
+        List<Found> candidates; // cudnnFind's order; the one kept, once settled
+        int descriptorMath; // the math type set on conv now
 
         Plan(Key key) {
             this.key = key;
+        }
+
+        /**
+         * Runs {@code f}: its algorithm, workspace and, in TF32 mode, as cuDNN's contract asks, the math type it was
+         * timed with (strict mode keeps FMA math on the descriptor whatever cudnnFind reported).
+         */
+        void use(Found f, MathMode mode) {
+            algo = f.algo();
+            mathType = f.mathType();
+            workspaceBytes = f.workspaceBytes();
+            if (mode == MathMode.TF32 && f.mathType() != descriptorMath) {
+                check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(conv, f.mathType()));
+                descriptorMath = f.mathType();
+            }
         }
 
         @Override
@@ -319,6 +392,7 @@ public final class CudnnConv implements AutoCloseable {
             check("cudnnSetConvolutionGroupCount", cudnn_h.cudnnSetConvolutionGroupCount(p.conv, g));
             int requested = mode == MathMode.STRICT_FP32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
             check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, requested));
+            p.descriptorMath = requested;
             // Our output shape and cuDNN's must agree, or the descriptors describe a different convolution.
             MemorySegment dims = arena.allocate(ValueLayout.JAVA_INT, 4);
             check("cudnnGetConvolution2dForwardOutputDim", cudnn_h.cudnnGetConvolution2dForwardOutputDim(p.conv, p.x, p.w,
@@ -334,7 +408,7 @@ public final class CudnnConv implements AutoCloseable {
                 p.bias = createTensor(arena, "bias");
                 set4d(p.bias, "bias", 1, cout, 1, 1);
             }
-            choose(arena, p, forward, requested);
+            choose(arena, p, forward);
             plans.put(key, p);
             return p;
         } catch (RuntimeException e) {
@@ -359,22 +433,17 @@ public final class CudnnConv implements AutoCloseable {
      * The algorithm of a new plan: found once per shape by this handle, or once per process for handles that share
      * their device's choices ({@link #open(CudaStream, MathMode, String)}).
      */
-    private void choose(Arena arena, Plan p, boolean forward, int requestedMath) {
-        String shared = device == null ? null : device + " " + mode + " " + p.key;
-        Found known = shared == null ? null : FOUND.get(shared);
+    private void choose(Arena arena, Plan p, boolean forward) {
+        String shared = device == null ? null : shared(p.key);
+        List<Found> known = shared == null ? null : FOUND.get(shared);
         if (known == null) {
-            known = find(arena, p, forward, requestedMath);
+            known = find(arena, p, forward);
             if (shared != null) FOUND.put(shared, known);
         } else {
             p.reused = shared;
         }
-        p.algo = known.algo();
-        p.mathType = known.mathType();
-        p.workspaceBytes = known.workspaceBytes();
-        if (mode == MathMode.TF32 && known.mathType() != requestedMath) {
-            // cuDNN's documented contract: run a found algorithm with the math type it was timed with.
-            check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, known.mathType()));
-        }
+        p.candidates = known;
+        p.use(known.getFirst(), mode); // cudnnFind's fastest until a caller times them again
     }
 
     /** cudnnFind* calls made so far by this process (for tests: a second handle on the same device makes none). */
@@ -384,9 +453,9 @@ public final class CudnnConv implements AutoCloseable {
 
     /**
      * cudnnFind* times every algorithm on the device (it allocates its own scratch) and returns them fastest first;
-     * we take the fastest that succeeded and, in strict mode, does not use tensor-op math.
+     * we keep up to {@link #CANDIDATES} that succeeded and, in strict mode, do not use tensor-op math, fastest first.
      */
-    private Found find(Arena arena, Plan p, boolean forward, int requestedMath) {
+    private List<Found> find(Arena arena, Plan p, boolean forward) {
         finds.incrementAndGet();
         MemorySegment perf = arena.allocate(PERF_BYTES * FIND_COUNT, 8);
         MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
@@ -399,7 +468,8 @@ public final class CudnnConv implements AutoCloseable {
         }
         int returned = count.get(ValueLayout.JAVA_INT, 0);
         StringBuilder seen = new StringBuilder();
-        for (int i = 0; i < returned; i++) {
+        List<Found> kept = new ArrayList<>();
+        for (int i = 0; i < returned && kept.size() < CANDIDATES; i++) {
             long o = i * PERF_BYTES;
             int algo = perf.get(ValueLayout.JAVA_INT, o + PERF_ALGO);
             int status = perf.get(ValueLayout.JAVA_INT, o + PERF_STATUS);
@@ -409,9 +479,10 @@ public final class CudnnConv implements AutoCloseable {
             if (status != CUDNN_STATUS_SUCCESS || (mode == MathMode.STRICT_FP32 && tensorOps)) {
                 continue;
             }
-            if (mode == MathMode.TF32 && math != requestedMath) {
+            if (mode == MathMode.TF32 && math != p.descriptorMath) {
                 // The workspace size below depends on the math type the algorithm runs with.
                 check("cudnnSetConvolutionMathType", cudnn_h.cudnnSetConvolutionMathType(p.conv, math));
+                p.descriptorMath = math;
             }
             MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
             if (forward) {
@@ -421,8 +492,12 @@ public final class CudnnConv implements AutoCloseable {
                 check("cudnnGetConvolutionBackwardDataWorkspaceSize", cudnn_h.cudnnGetConvolutionBackwardDataWorkspaceSize(
                         live(), p.w, p.y, p.conv, p.x, algo, size));
             }
-            return new Found(algo, math, size.get(ValueLayout.JAVA_LONG, 0));
+            long bytes = size.get(ValueLayout.JAVA_LONG, 0);
+            if (kept.isEmpty() || bytes <= Math.max(CANDIDATE_WORKSPACE, kept.getFirst().workspaceBytes())) {
+                kept.add(new Found(algo, math, bytes));
+            }
         }
+        if (!kept.isEmpty()) return List.copyOf(kept);
         throw new IllegalStateException("cuDNN conv " + p.key + ": no usable " + mode + " algorithm among " + returned
                 + " found (algo:status/math):" + seen);
     }

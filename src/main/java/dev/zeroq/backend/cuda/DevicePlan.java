@@ -457,7 +457,15 @@ final class DevicePlan {
 
     /** Lays out and allocates the one pool (in the current context) and uploads every region's initial data. */
     DeviceBuffer allocate(CudaContext context) {
-        materialize(); // before the pool: a failure here leaves nothing allocated
+        return allocate(context, () -> {});
+    }
+
+    /**
+     * As {@link #allocate(CudaContext)}; {@code whenAllocated} runs as soon as the pool exists, before the deferred data
+     * is computed and everything uploaded: work that can go on beside that and must not compete with the pool for
+     * memory (cuDNN's algorithm search, ConvChoice.searchAhead). A failure after the allocation frees the pool.
+     */
+    DeviceBuffer allocate(CudaContext context, Runnable whenAllocated) {
         long total = layout();
         context.makeCurrent();
         // The whole pass lives in this one pool: check it against free memory first, so that a batch too large
@@ -465,15 +473,23 @@ final class DevicePlan {
         int[] in = shapes.get(graph.inputName());
         DeviceMemory.requireFree(context, Math.max(total, ALIGN), "the device-resident pass of '" + graph.name()
                 + "' for a batch of " + (in == null || in.length == 0 ? "?" : in[0]) + " image(s)");
-        pool = DeviceBuffer.allocate(Math.max(total, ALIGN));
-        base = pool.address();
-        for (Region r : regions) {
-            if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
-            if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
-            r.floats = null; // the graph (or a temporary) holds these; the plan need not keep them alive
-            r.ints = null;
+        DeviceBuffer allocated = DeviceBuffer.allocate(Math.max(total, ALIGN));
+        try {
+            whenAllocated.run();
+            materialize();
+            base = allocated.address();
+            for (Region r : regions) {
+                if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
+                if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
+                r.floats = null; // the graph (or a temporary) holds these; the plan need not keep them alive
+                r.ints = null;
+            }
+            context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+        } catch (RuntimeException | Error e) {
+            allocated.close();
+            throw e;
         }
-        context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+        pool = allocated;
         return pool;
     }
 

@@ -75,6 +75,46 @@ class CudaDistillerTest {
     }
 
     /**
+     * cuDNN's algorithm search runs ahead, beside the pool's upload, and the setup says so; the choices it made and the
+     * timings that settled each shape on one of its candidates serve a second distiller of the same shapes, which
+     * neither searches nor times again. Batch {@code BATCH + 2}: shapes no other test here plans, so this process has
+     * searched none of them before. The loss and input gradient on the settled algorithms match the CPU reference.
+     */
+    @Test
+    void cudnnSearchRunsAheadAndASecondDistillerReusesTheSettledChoices() {
+        CudnnConv.Availability a = CudnnConv.available();
+        Assumptions.assumeTrue(a.usable(), "cuDNN not usable: " + a.reason());
+        int batch = BATCH + 2;
+        CudaDistiller.Options o = new CudaDistiller.Options(CudaDistiller.ConvAlgorithm.AUTO, false, false,
+                CudaDistiller.Cudnn.FASTEST);
+        Tensor x = Distiller.initialBatch(NET.inputShape(), batch, DistillConfig.Init.GAUSSIAN, SEED);
+        Backprop.Result ref = new Distiller(NET, new RefBackend()).lossAndGradient(x);
+        long finds = CudnnConv.finds(), timings = ConvChoice.timings();
+        try (CudaDistiller d = new CudaDistiller(NET, batch, 0, o)) {
+            assertTrue(d.convSummary().contains("cuDNN's algorithm search took ") && !d.convSummary().contains(
+                    "timed earlier"), d.convSummary());
+            assertTrue(d.setupSummary().contains("waiting for cuDNN's search "), d.setupSummary());
+            assertTrue(CudnnConv.finds() > finds && ConvChoice.timings() > timings, "searched and timed: " + d.convSummary());
+            assertEquals(ref.loss(), d.lossAndGradient(x).loss(), Math.abs(ref.loss()) * 1e-4);
+        }
+        finds = CudnnConv.finds();
+        timings = ConvChoice.timings();
+        try (CudaDistiller d = new CudaDistiller(NET, batch, 0, o)) {
+            assertTrue(d.convSummary().contains("timed earlier in this process"), d.convSummary());
+            Backprop.Result got = d.lossAndGradient(x);
+            assertEquals(ref.loss(), got.loss(), Math.abs(ref.loss()) * 1e-4);
+            float[] r = ref.inputGrad().data(), g = got.inputGrad().data();
+            float max = 0;
+            for (float v : r) max = Math.max(max, Math.abs(v));
+            for (int i = 0; i < r.length; i++) {
+                assertEquals(r[i], g[i], 1e-4 * max + 1e-3 * Math.abs(r[i]), "input gradient at " + i);
+            }
+        }
+        assertEquals(finds, CudnnConv.finds(), "the second distiller searched again");
+        assertEquals(timings, ConvChoice.timings(), "the second distiller timed again");
+    }
+
+    /**
      * The fused BatchNorm/Add + ReLU/Clip kernels against the separate ones (-Dzeroq.distill.fuse=false): the same arithmetic
      * in the same order, so the same loss curve and the same final images, bit for bit (zeroq's kernels only: cuDNN's
      * algorithm choice may differ between two distillers).
