@@ -49,3 +49,4 @@
 /* cuMemcpyDtoDAsync_v2 */
 /* cuPointerGetAttribute */
 /* cuStreamGetId */
+/* cuThreadExchangeStreamCaptureMode */

@@ -1743,4 +1743,38 @@ public class cuda_h {
             throw rethrow(ex$);
         }
     }
+
+    private static class cuThreadExchangeStreamCaptureMode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MethodHandle HANDLE = cuda_h.downcall("cuThreadExchangeStreamCaptureMode", DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c : CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode * mode)}
+     */
+    public static FunctionDescriptor cuThreadExchangeStreamCaptureMode$descriptor() {
+        return cuThreadExchangeStreamCaptureMode.DESC;
+    }
+
+    public static MethodHandle cuThreadExchangeStreamCaptureMode$handle() {
+        return cuThreadExchangeStreamCaptureMode.HANDLE;
+    }
+
+    public static MemorySegment cuThreadExchangeStreamCaptureMode$address() {
+        return findSymbol("cuThreadExchangeStreamCaptureMode");
+    }
+
+    public static int cuThreadExchangeStreamCaptureMode(MemorySegment mode) {
+        var mh$ = cuThreadExchangeStreamCaptureMode.HANDLE;
+        try {
+            return (int) mh$.invokeExact(mode);
+        } catch (Throwable ex$) {
+            throw rethrow(ex$);
+        }
+    }
 }

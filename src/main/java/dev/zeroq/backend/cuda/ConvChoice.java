@@ -37,7 +37,12 @@ final class ConvChoice implements AutoCloseable {
     private double zeroqMs, chosenMs;
     private final List<Chosen> undecided = new ArrayList<>();
     private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
+    /** -Dzeroq.cudnn.searchAhead=false: each step searches for its shape itself, on the owner's thread. */
+    public static final String SEARCH_AHEAD_PROPERTY = "zeroq.cudnn.searchAhead";
+    private static final int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
     private Thread search; // searchAhead's, until the first step waits for it
+    private Thread relaxed; // the owner's thread while its capture mode is relaxed for the search, else null
+    private int ownerCaptureMode; // the mode to give it back
     private long searchNanos, searchWaitNanos; // the search's own wall time; what the first step waited for it
 
     private ConvChoice(Cudnn use, CudaStream stream, String device, String unit) {
@@ -88,10 +93,20 @@ final class ConvChoice implements AutoCloseable {
      * and stream of its own on {@code context}, so that it runs beside the caller's work (filling the pool) instead of
      * in the first {@link #step}s, which wait for it. Its choices are the process's (CudnnConv shares them by device).
      * A shape it cannot search is searched again by its step, which then says what is wrong. Nothing with cuDNN off.
+     *
+     * <p>cuDNN may capture a CUDA graph on its stream while it searches (TF32 on an H100 did, GPU run 16), and in the
+     * default capture mode a driver call of another thread that could disturb a capture (a context synchronize, a
+     * synchronous copy) then fails with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED. Until the search ends the calling
+     * thread's mode is relaxed: it captures nothing meanwhile, and its uploads do not touch cuDNN's stream.
      */
     void searchAhead(CudaContext context, List<DevicePlan.ConvCall> calls) {
-        if (cudnn == null || calls.isEmpty() || search != null) return;
+        if (cudnn == null || calls.isEmpty() || search != null
+                || "false".equals(System.getProperty(SEARCH_AHEAD_PROPERTY))) {
+            return;
+        }
         CudnnConv.MathMode mode = cudnn.mathMode();
+        ownerCaptureMode = Cuda.exchangeCaptureMode(CU_STREAM_CAPTURE_MODE_RELAXED);
+        relaxed = Thread.currentThread();
         search = Thread.ofPlatform().daemon().name("zeroq-cudnn-search").start(() -> {
             long t0 = System.nanoTime();
             try {
@@ -113,22 +128,27 @@ final class ConvChoice implements AutoCloseable {
         });
     }
 
-    /** Waits for {@link #searchAhead}'s thread, if one runs. */
+    /** Waits for {@link #searchAhead}'s thread, if one runs, then gives the owner's thread its capture mode back. */
     private void awaitSearch() {
-        if (search == null) return;
-        long t0 = System.nanoTime();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                search.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // the search holds a device handle: it must end before anything is closed
+        if (search != null) {
+            long t0 = System.nanoTime();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    search.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the search holds a device handle: it must end before anything is closed
+                }
             }
+            if (interrupted) Thread.currentThread().interrupt();
+            search = null;
+            searchWaitNanos += System.nanoTime() - t0;
         }
-        if (interrupted) Thread.currentThread().interrupt();
-        search = null;
-        searchWaitNanos += System.nanoTime() - t0;
+        if (relaxed == Thread.currentThread()) {
+            relaxed = null;
+            Cuda.exchangeCaptureMode(ownerCaptureMode);
+        }
     }
 
     /**
@@ -244,10 +264,12 @@ final class ConvChoice implements AutoCloseable {
                 + zeroq.name() + Arrays.toString(zeroq.grid());
     }
 
+    private static final int ROUNDS = 2; // 3 before the runners-up were timed too: 0.48 s of an H100's setup (run 16)
+
     /**
      * Device milliseconds of one run of each step's zeroq launch ([i][0]) and of its cuDNN call with each algorithm
      * cudnnFind kept for the shape ([i][1 + j], CudnnConv.CANDIDATES at most). Every way runs once first (cuDNN's kernels
-     * are loaded by then, and the device is busy and at its working clocks); then 3 rounds run each step's ways in turn,
+     * are loaded by then, and the device is busy and at its working clocks); then 2 rounds run each step's ways in turn,
      * 2 runs each between events, with one wait per round (no idle gap between two timings); the best round counts.
      * A runner-up cuDNN refuses to run, or whose workspace does not fit, is never timed (infinite).
      */
@@ -276,7 +298,7 @@ final class ConvChoice implements AutoCloseable {
                     }
                 }
             }
-            for (int round = 0; round < 3; round++) {
+            for (int round = 0; round < ROUNDS; round++) {
                 for (int i = 0; i < n; i++) {
                     for (int way = 0; way < best[i].length; way++) {
                         if (skip[i][way]) continue;

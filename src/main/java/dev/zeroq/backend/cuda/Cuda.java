@@ -46,6 +46,18 @@ final class Cuda {
         }
     }
 
+    /**
+     * Sets the calling thread's stream-capture interaction mode (CU_STREAM_CAPTURE_MODE_GLOBAL 0, THREAD_LOCAL 1,
+     * RELAXED 2) and returns the one it had, to be restored with another call.
+     */
+    static int exchangeCaptureMode(int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocateFrom(ValueLayout.JAVA_INT, mode);
+            check("cuThreadExchangeStreamCaptureMode", cuda_h.cuThreadExchangeStreamCaptureMode(m));
+            return readInt(m);
+        }
+    }
+
     static int readInt(MemorySegment s) {
         return s.get(ValueLayout.JAVA_INT, 0);
     }

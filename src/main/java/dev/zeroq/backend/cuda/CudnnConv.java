@@ -77,6 +77,8 @@ public final class CudnnConv implements AutoCloseable {
      * H100 (GPU run 15) the same ResNet-50 found choices worth 7.46, 7.85 and 10.62 ms per iteration in three processes.
      */
     static final int CANDIDATES = 3;
+    /** -Dzeroq.cudnn.candidates=K keeps K (1 to 8) instead: 1 runs cudnnFind's fastest, as before GPU run 16. */
+    public static final String CANDIDATES_PROPERTY = "zeroq.cudnn.candidates";
     /** A runner-up needing more workspace than this (and more than the fastest) is not kept. */
     private static final long CANDIDATE_WORKSPACE = 256L << 20;
 
@@ -453,7 +455,7 @@ public final class CudnnConv implements AutoCloseable {
 
     /**
      * cudnnFind* times every algorithm on the device (it allocates its own scratch) and returns them fastest first;
-     * we keep up to {@link #CANDIDATES} that succeeded and, in strict mode, do not use tensor-op math, fastest first.
+     * we keep up to {@link #CANDIDATES} ({@link #CANDIDATES_PROPERTY}) that succeeded and, in strict mode, do not use tensor-op math, fastest first.
      */
     private List<Found> find(Arena arena, Plan p, boolean forward) {
         finds.incrementAndGet();
@@ -469,7 +471,8 @@ public final class CudnnConv implements AutoCloseable {
         int returned = count.get(ValueLayout.JAVA_INT, 0);
         StringBuilder seen = new StringBuilder();
         List<Found> kept = new ArrayList<>();
-        for (int i = 0; i < returned && kept.size() < CANDIDATES; i++) {
+        int keep = Math.clamp(Integer.getInteger(CANDIDATES_PROPERTY, CANDIDATES), 1, FIND_COUNT);
+        for (int i = 0; i < returned && kept.size() < keep; i++) {
             long o = i * PERF_BYTES;
             int algo = perf.get(ValueLayout.JAVA_INT, o + PERF_ALGO);
             int status = perf.get(ValueLayout.JAVA_INT, o + PERF_STATUS);
