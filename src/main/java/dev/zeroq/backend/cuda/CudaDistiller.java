@@ -820,14 +820,15 @@ public final class CudaDistiller implements AutoCloseable {
     private void allocateAndUpload() {
         convs = ConvChoice.open(options.cudnn(), options.tf32(), context, stream, "iteration");
         if (options.cudnn() != Cudnn.OFF) setup.lap("cuDNN start");
-        // cuDNN's algorithm search runs beside the weights' reordering and upload, once the pool has its memory.
-        List<DevicePlan.ConvCall> calls = p.pending.stream().map(Pending::cudnn).filter(Objects::nonNull).toList();
-        pool = p.allocate(context, () -> convs.searchAhead(context, calls));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pp = a.allocate(ValueLayout.ADDRESS);
             Cuda.check("cuMemAllocHost_v2(32 bytes)", cuda_h.cuMemAllocHost_v2(pp, 32));
             pinned = Cuda.readPointer(pp).reinterpret(32);
         }
+        // cuDNN's algorithm search runs beside the weights' reordering and upload, once the pool has its memory; the
+        // uploads then go through this distiller's stream alone (see DevicePlan.allocate).
+        List<DevicePlan.ConvCall> calls = p.pending.stream().map(Pending::cudnn).filter(Objects::nonNull).toList();
+        pool = p.allocate(context, stream, () -> convs.searchAhead(context, calls));
         setup.lap("pool and weights");
         for (Pending q : p.pending) {
             DeviceStep step = convs.step(p.prepare(module, arena, q), q.cudnn(), p);

@@ -170,6 +170,27 @@ final class DeviceBuffer implements AutoCloseable {
         }
     }
 
+    /**
+     * Enqueues on {@code stream} a copy of heap floats or ints ({@code src}, a float[] or int[]) to device
+     * {@code address}, staged in {@code staging}, which must stay open until the stream has run the copy. Touches no
+     * stream but {@code stream}: safe beside another thread's stream capture (ConvChoice.searchAhead).
+     */
+    static void uploadAsync(Arena staging, long address, Object src, CudaStream stream) {
+        MemorySegment from = switch (src) {
+            case float[] f -> {
+                HEAP_STAGINGS.incrementAndGet();
+                yield staging.allocateFrom(ValueLayout.JAVA_FLOAT, f);
+            }
+            case int[] i -> staging.allocateFrom(ValueLayout.JAVA_INT, i);
+            default -> throw new IllegalArgumentException("floats or ints, got " + src.getClass());
+        };
+        long n = from.byteSize();
+        if (n > 0) {
+            Cuda.check("cuMemcpyHtoDAsync_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoDAsync_v2(address, from, n,
+                    stream.handle()));
+        }
+    }
+
     /** Ints of the Java heap to device {@code address}, via staging. */
     static void uploadInts(long address, int[] src) {
         if (src.length == 0) return;

@@ -457,15 +457,18 @@ final class DevicePlan {
 
     /** Lays out and allocates the one pool (in the current context) and uploads every region's initial data. */
     DeviceBuffer allocate(CudaContext context) {
-        return allocate(context, () -> {});
+        return allocate(context, null, () -> {});
     }
 
     /**
      * As {@link #allocate(CudaContext)}; {@code whenAllocated} runs as soon as the pool exists, before the deferred data
      * is computed and everything uploaded: work that can go on beside that and must not compete with the pool for
-     * memory (cuDNN's algorithm search, ConvChoice.searchAhead). A failure after the allocation frees the pool.
+     * memory (cuDNN's algorithm search, ConvChoice.searchAhead). With {@code stream}, the uploads are enqueued on it
+     * and only it is waited for: cuDNN may capture a CUDA graph on its own stream meanwhile, and a context
+     * synchronize then fails (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, GPU run 17). A failure after the allocation frees
+     * the pool.
      */
-    DeviceBuffer allocate(CudaContext context, Runnable whenAllocated) {
+    DeviceBuffer allocate(CudaContext context, CudaStream stream, Runnable whenAllocated) {
         long total = layout();
         context.makeCurrent();
         // The whole pass lives in this one pool: check it against free memory first, so that a batch too large
@@ -478,13 +481,25 @@ final class DevicePlan {
             whenAllocated.run();
             materialize();
             base = allocated.address();
+            if (stream == null) {
+                for (Region r : regions) {
+                    if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
+                    if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
+                }
+                context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
+            } else {
+                try (Arena staging = Arena.ofConfined()) {
+                    for (Region r : regions) {
+                        if (r.floats != null) DeviceBuffer.uploadAsync(staging, address(r), r.floats, stream);
+                        if (r.ints != null) DeviceBuffer.uploadAsync(staging, address(r), r.ints, stream);
+                    }
+                    stream.synchronize(); // before the staging memory goes, and before any kernel
+                }
+            }
             for (Region r : regions) {
-                if (r.floats != null) DeviceBuffer.uploadFloats(address(r), r.floats);
-                if (r.ints != null) DeviceBuffer.uploadInts(address(r), r.ints);
                 r.floats = null; // the graph (or a temporary) holds these; the plan need not keep them alive
                 r.ints = null;
             }
-            context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
         } catch (RuntimeException | Error e) {
             allocated.close();
             throw e;
