@@ -309,7 +309,7 @@ final class ConvChoice implements AutoCloseable {
                         events[e + 1].record(stream);
                     }
                 }
-                events[events.length - 1].synchronize();
+                stream.synchronize(); // the last pair may be a skipped way's, never recorded
                 for (int i = 0; i < n; i++) {
                     for (int way = 0; way < best[i].length; way++) {
                         if (skip[i][way]) continue;
