@@ -489,11 +489,14 @@ final class DevicePlan {
                 context.synchronize(); // synchronous uploads may still be in flight to the device: finish before any kernel
             } else {
                 try (Arena staging = Arena.ofConfined()) {
-                    for (Region r : regions) {
-                        if (r.floats != null) DeviceBuffer.uploadAsync(staging, address(r), r.floats, stream);
-                        if (r.ints != null) DeviceBuffer.uploadAsync(staging, address(r), r.ints, stream);
+                    try {
+                        for (Region r : regions) {
+                            if (r.floats != null) DeviceBuffer.uploadAsync(staging, address(r), r.floats, stream);
+                            if (r.ints != null) DeviceBuffer.uploadAsync(staging, address(r), r.ints, stream);
+                        }
+                    } finally {
+                        stream.synchronize(); // before the staging memory goes (a copy may be queued), and any kernel
                     }
-                    stream.synchronize(); // before the staging memory goes, and before any kernel
                 }
             }
             for (Region r : regions) {
