@@ -25,6 +25,10 @@ final class ConvChoice implements AutoCloseable {
 
     private static final Map<String, Times> TIMES = new ConcurrentHashMap<>();
     private static final AtomicLong timings = new AtomicLong();
+    /** -Dzeroq.cudnn.searchAhead=false: each step searches for its shape itself, on the owner's thread. */
+    public static final String SEARCH_AHEAD_PROPERTY = "zeroq.cudnn.searchAhead";
+    /** timeAll's rounds: 3 before the runners-up were timed too cost 0.48 s of an H100's strict setup (run 16). */
+    private static final int ROUNDS = 2;
 
     private final Cudnn use;
     private final CudaStream stream;
@@ -37,9 +41,6 @@ final class ConvChoice implements AutoCloseable {
     private double zeroqMs, chosenMs;
     private final List<Chosen> undecided = new ArrayList<>();
     private long firstRunNanos, timingNanos; // this choice's cuDNN first runs (algorithm choice included), its timings
-    /** -Dzeroq.cudnn.searchAhead=false: each step searches for its shape itself, on the owner's thread. */
-    public static final String SEARCH_AHEAD_PROPERTY = "zeroq.cudnn.searchAhead";
-    private static final int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
     private Thread search; // searchAhead's, until the first step waits for it
     private Thread relaxed; // the owner's thread while its capture mode is relaxed for the search, else null
     private int ownerCaptureMode; // the mode to give it back
@@ -105,7 +106,7 @@ final class ConvChoice implements AutoCloseable {
             return;
         }
         CudnnConv.MathMode mode = cudnn.mathMode();
-        ownerCaptureMode = Cuda.exchangeCaptureMode(CU_STREAM_CAPTURE_MODE_RELAXED);
+        ownerCaptureMode = Cuda.exchangeCaptureMode(Cuda.CU_STREAM_CAPTURE_MODE_RELAXED);
         relaxed = Thread.currentThread();
         search = Thread.ofPlatform().daemon().name("zeroq-cudnn-search").start(() -> {
             long t0 = System.nanoTime();
@@ -263,8 +264,6 @@ final class ConvChoice implements AutoCloseable {
                 + Arrays.toString(s.dilations()) + s.group() + " " + lib.accumulate() + (lib.bias() != 0) + " "
                 + zeroq.name() + Arrays.toString(zeroq.grid());
     }
-
-    private static final int ROUNDS = 2; // 3 before the runners-up were timed too: 0.48 s of an H100's setup (run 16)
 
     /**
      * Device milliseconds of one run of each step's zeroq launch ([i][0]) and of its cuDNN call with each algorithm

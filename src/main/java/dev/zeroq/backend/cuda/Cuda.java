@@ -11,6 +11,8 @@ import java.lang.foreign.ValueLayout;
 final class Cuda {
     static final int CUDA_SUCCESS = 0;
     static final int CUDA_ERROR_NO_DEVICE = 100;
+    /** CUstreamCaptureMode: a capture of this thread's alone restricts it; a thread of this mode is never restricted. */
+    static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1, CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 
     private Cuda() {
     }
@@ -47,8 +49,8 @@ final class Cuda {
     }
 
     /**
-     * Sets the calling thread's stream-capture interaction mode (CU_STREAM_CAPTURE_MODE_GLOBAL 0, THREAD_LOCAL 1,
-     * RELAXED 2) and returns the one it had, to be restored with another call.
+     * Sets the calling thread's stream-capture interaction mode (CU_STREAM_CAPTURE_MODE_GLOBAL 0, the default, or one
+     * of the constants above) and returns the one it had, to be restored with another call.
      */
     static int exchangeCaptureMode(int mode) {
         try (Arena arena = Arena.ofConfined()) {

@@ -105,7 +105,6 @@ public final class CudaDistiller implements AutoCloseable {
     }
 
     private static final int MAX_BLOCKS = DevicePlan.MAX_BLOCKS;
-    private static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     private static final int LOSS_REDUCE_TARGET_CHUNK = 8192;
 
     private final Graph graph;
@@ -524,7 +523,8 @@ public final class CudaDistiller implements AutoCloseable {
     /** Records every launch of one iteration into a CUDA graph, once; later iterations replay it. */
     private void capture() {
         try (Arena a = Arena.ofConfined()) {
-            Cuda.check("cuStreamBeginCapture_v2", cuda_h.cuStreamBeginCapture_v2(stream.handle(), CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+            Cuda.check("cuStreamBeginCapture_v2", cuda_h.cuStreamBeginCapture_v2(stream.handle(),
+                    Cuda.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
             MemorySegment g = a.allocate(ValueLayout.ADDRESS);
             try {
                 for (DeviceStep p : lossSteps) p.run(stream);

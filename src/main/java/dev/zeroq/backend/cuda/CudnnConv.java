@@ -455,7 +455,8 @@ public final class CudnnConv implements AutoCloseable {
 
     /**
      * cudnnFind* times every algorithm on the device (it allocates its own scratch) and returns them fastest first;
-     * we keep up to {@link #CANDIDATES} ({@link #CANDIDATES_PROPERTY}) that succeeded and, in strict mode, do not use tensor-op math, fastest first.
+     * we keep up to {@link #CANDIDATES} ({@link #CANDIDATES_PROPERTY}) that succeeded and, in strict mode, do not use
+     * tensor-op math, fastest first.
      */
     private List<Found> find(Arena arena, Plan p, boolean forward) {
         finds.incrementAndGet();

@@ -171,24 +171,26 @@ final class DeviceBuffer implements AutoCloseable {
     }
 
     /**
-     * Enqueues on {@code stream} a copy of heap floats or ints ({@code src}, a float[] or int[]) to device
-     * {@code address}, staged in {@code staging}, which must stay open until the stream has run the copy. Touches no
-     * stream but {@code stream}: safe beside another thread's stream capture (ConvChoice.searchAhead).
+     * As {@link #uploadFloats}, enqueued on {@code stream}: staged in {@code staging}, which must stay open until the
+     * stream has run the copy. Touches no stream but {@code stream}: safe beside another thread's stream capture
+     * (ConvChoice.searchAhead).
      */
-    static void uploadAsync(Arena staging, long address, Object src, CudaStream stream) {
-        MemorySegment from = switch (src) {
-            case float[] f -> {
-                HEAP_STAGINGS.incrementAndGet();
-                yield staging.allocateFrom(ValueLayout.JAVA_FLOAT, f);
-            }
-            case int[] i -> staging.allocateFrom(ValueLayout.JAVA_INT, i);
-            default -> throw new IllegalArgumentException("floats or ints, got " + src.getClass());
-        };
-        long n = from.byteSize();
-        if (n > 0) {
-            Cuda.check("cuMemcpyHtoDAsync_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoDAsync_v2(address, from, n,
-                    stream.handle()));
-        }
+    static void uploadFloats(Arena staging, long address, float[] src, CudaStream stream) {
+        if (src.length == 0) return;
+        HEAP_STAGINGS.incrementAndGet();
+        upload(address, staging.allocateFrom(ValueLayout.JAVA_FLOAT, src), stream);
+    }
+
+    /** As {@link #uploadInts}, enqueued on {@code stream} as {@link #uploadFloats(Arena, long, float[], CudaStream)}. */
+    static void uploadInts(Arena staging, long address, int[] src, CudaStream stream) {
+        if (src.length == 0) return;
+        upload(address, staging.allocateFrom(ValueLayout.JAVA_INT, src), stream);
+    }
+
+    /** As {@link #upload(long, MemorySegment)}, enqueued on {@code stream}; {@code src} must outlive the copy. */
+    private static void upload(long address, MemorySegment src, CudaStream stream) {
+        long n = src.byteSize();
+        Cuda.check("cuMemcpyHtoDAsync_v2(" + n + " bytes)", cuda_h.cuMemcpyHtoDAsync_v2(address, src, n, stream.handle()));
     }
 
     /** Ints of the Java heap to device {@code address}, via staging. */

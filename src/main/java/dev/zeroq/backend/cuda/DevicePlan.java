@@ -491,8 +491,8 @@ final class DevicePlan {
                 try (Arena staging = Arena.ofConfined()) {
                     try {
                         for (Region r : regions) {
-                            if (r.floats != null) DeviceBuffer.uploadAsync(staging, address(r), r.floats, stream);
-                            if (r.ints != null) DeviceBuffer.uploadAsync(staging, address(r), r.ints, stream);
+                            if (r.floats != null) DeviceBuffer.uploadFloats(staging, address(r), r.floats, stream);
+                            if (r.ints != null) DeviceBuffer.uploadInts(staging, address(r), r.ints, stream);
                         }
                     } finally {
                         stream.synchronize(); // before the staging memory goes (a copy may be queued), and any kernel
